@@ -1,0 +1,17 @@
+# Writes OUT: a C++ file defining xinfer::builtin_catalog_files(), the catalog JSON texts.
+# Each file is embedded as a byte array so no quoting of its text is needed.
+file(GLOB FILES ${DIR}/*.json)
+list(SORT FILES)
+set(body "#include \"registry/catalog_data.h\"\nnamespace xinfer {\n")
+set(entries "")
+set(i 0)
+foreach(f IN LISTS FILES)
+  file(READ ${f} hex HEX)
+  string(REGEX REPLACE "([0-9a-f][0-9a-f])" "0x\\1," bytes "${hex}")
+  get_filename_component(name ${f} NAME)
+  string(APPEND body "static const unsigned char file${i}[] = {${bytes} 0};\n")
+  string(APPEND entries "        {\"${name}\", std::string_view(reinterpret_cast<const char*>(file${i}), sizeof(file${i}) - 1)},\n")
+  math(EXPR i "${i}+1")
+endforeach()
+string(APPEND body "const std::vector<CatalogFile>& builtin_catalog_files() {\n    static const std::vector<CatalogFile> files = {\n${entries}    };\n    return files;\n}\n}  // namespace xinfer\n")
+file(WRITE ${OUT} "${body}")

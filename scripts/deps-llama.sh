@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Fetches the pinned llama.cpp source (carried by the npm package node-llama-cpp) and builds the
+# parts xinfer uses: ggml, libllama, llama-server, llama-embedding. The result lives in a cache
+# folder outside the work tree so that clean clones (CI) reuse it; a stamp names the source commit,
+# the build options and the CPU, so a changed pin or machine rebuilds instead of reusing.
+#
+# Prints nothing on success but progress; leaves a `.deps/llama` symlink in the repo.
+set -euo pipefail
+
+NLC_VERSION=3.22.1
+NLC_SHA256=a0d9dd80eacd2ab1cfe71aee57ac8a806487fd70b3d2a38fbec637752d9e5c5f
+LLAMA_COMMIT=de3ff815ea7d559ee917f063901b8986f038abc6
+
+repo=$(cd "$(dirname "$0")/.." && pwd)
+cache_root=${XINFER_DEPS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/xinfer-deps}
+cuda=${XINFER_CUDA:-OFF}
+cmake_opts=(-DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=ON -DLLAMA_USE_PREBUILT_UI=OFF
+  -DLLAMA_BUILD_UI=OFF -DLLAMA_OPENSSL=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=ON
+  -DLLAMA_BUILD_TOOLS=ON -DLLAMA_BUILD_SERVER=ON -DGGML_CUDA="$cuda")
+cpu_sig=$(grep -m1 '^flags' /proc/cpuinfo | sha256sum | cut -c1-12)
+key=$(printf '%s %s %s' "$LLAMA_COMMIT" "${cmake_opts[*]}" "$cpu_sig" | sha256sum | cut -c1-16)
+dest="$cache_root/llama-$key"
+
+if [ -f "$dest/.complete" ]; then
+  echo "llama.cpp: reusing $dest"
+else
+  mkdir -p "$cache_root"
+  tgz="$cache_root/node-llama-cpp-$NLC_VERSION.tgz"
+  if [ ! -f "$tgz" ] || ! echo "$NLC_SHA256  $tgz" | sha256sum -c --quiet - 2>/dev/null; then
+    echo "llama.cpp: fetching node-llama-cpp@$NLC_VERSION from npm"
+    tmp=$(mktemp -d)
+    (cd "$tmp" && npm pack --silent "node-llama-cpp@$NLC_VERSION" >/dev/null)
+    mv "$tmp/node-llama-cpp-$NLC_VERSION.tgz" "$tgz"
+    rm -rf "$tmp"
+  fi
+  echo "$NLC_SHA256  $tgz" | sha256sum -c --quiet - || { echo "sha256 mismatch for $tgz" >&2; exit 1; }
+
+  rm -rf "$dest" && mkdir -p "$dest"
+  tar -xzf "$tgz" -C "$dest" package/llama/gitRelease.bundle
+  git -c advice.detachedHead=false clone -q "$dest/package/llama/gitRelease.bundle" "$dest/src"
+  rm -rf "$dest/package"
+  [ "$(git -C "$dest/src" rev-parse HEAD)" = "$LLAMA_COMMIT" ] || { echo "unexpected llama.cpp commit" >&2; exit 1; }
+
+  launcher=()
+  command -v ccache >/dev/null && launcher=(-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+  echo "llama.cpp: configuring"
+  cmake -S "$dest/src" -B "$dest/build" -G Ninja "${cmake_opts[@]}" "${launcher[@]}" >"$dest/configure.log"
+  echo "llama.cpp: building llama-server and llama-embedding (takes a while on first run)"
+  cmake --build "$dest/build" --target llama-server llama-embedding -j "${XINFER_JOBS:-$(nproc)}" >"$dest/build.log" \
+    || { tail -40 "$dest/build.log" >&2; exit 1; }
+  touch "$dest/.complete"
+fi
+
+mkdir -p "$repo/.deps"
+ln -sfn "$dest" "$repo/.deps/llama"

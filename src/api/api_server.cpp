@@ -1,0 +1,58 @@
+#include "api/api_server.h"
+
+#include "api/http_util.h"
+#include "api/routes.h"
+#include "common/log.h"
+
+namespace xinfer {
+
+ApiServer::ApiServer(Supervisor& supervisor, Registry& registry, ApiServerConfig config) {
+    int threads = config.http_threads;
+    server_.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+    server_.set_payload_max_length(config.max_body_bytes);
+    server_.set_read_timeout(60, 0);
+    server_.set_write_timeout(600, 0);
+    server_.set_keep_alive_max_count(10000);
+
+    add_status_routes(server_, supervisor);
+    add_model_routes(server_, supervisor);
+    add_registration_routes(server_, registry);
+    add_openai_routes(server_, supervisor);
+
+    // Statuses httplib sets itself (404 no route, 413 too large, 400 unparsable request) come
+    // with no body: give them the same JSON error shape as everything else.
+    size_t max_body = config.max_body_bytes;
+    server_.set_error_handler([max_body](const httplib::Request& req, httplib::Response& res) {
+        if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+        std::string msg;
+        switch (res.status) {
+            case 404: msg = "No such endpoint: " + req.method + " " + req.path; break;
+            case 405: msg = "Method not allowed: " + req.method + " " + req.path; break;
+            case 413: msg = "Request body too large (limit " + std::to_string(max_body) + " bytes)"; break;
+            default: msg = "HTTP error " + std::to_string(res.status); break;
+        }
+        ApiError err(res.status, msg);
+        res.set_content(err.to_json().dump(), "application/json");
+        return httplib::Server::HandlerResponse::Handled;
+    });
+    server_.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
+        std::string what = "unknown";
+        try {
+            std::rethrow_exception(ep);
+        } catch (const std::exception& e) {
+            what = e.what();
+        } catch (...) {
+        }
+        send_error(res, internal_error("Internal error: " + what));
+    });
+}
+
+bool ApiServer::listen(const std::string& host, int port) {
+    if (!server_.bind_to_port(host, port)) return false;
+    log::info("xinfer listening on http://" + host + ":" + std::to_string(port));
+    return server_.listen_after_bind();
+}
+
+void ApiServer::stop() { server_.stop(); }
+
+}  // namespace xinfer

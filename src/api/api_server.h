@@ -1,0 +1,31 @@
+// The HTTP front door: one httplib server carrying every route group, with the limits and
+// error handling that keep bad input from hurting the service.
+#pragma once
+
+#include <httplib.h>
+
+#include <memory>
+#include <string>
+
+#include "registry/registry.h"
+#include "supervisor/supervisor.h"
+
+namespace xinfer {
+
+struct ApiServerConfig {
+    size_t max_body_bytes = 64ull << 20;  // larger bodies get 413
+    int http_threads = 64;                // concurrent connections served (streams hold one each)
+};
+
+class ApiServer {
+public:
+    ApiServer(Supervisor& supervisor, Registry& registry, ApiServerConfig config);
+    // Binds and serves until stop(); false when the address cannot be bound.
+    bool listen(const std::string& host, int port);
+    void stop();
+
+private:
+    httplib::Server server_;
+};
+
+}  // namespace xinfer

@@ -1,0 +1,97 @@
+#include "api/openai_validation.h"
+
+#include "common/errors.h"
+#include "common/json_util.h"
+
+namespace xinfer {
+
+using json = nlohmann::json;
+
+namespace {
+void require_number(const json& body, const char* key, double lo, double hi) {
+    auto it = body.find(key);
+    if (it == body.end() || it->is_null()) return;
+    if (!it->is_number()) throw bad_request(std::string("'") + key + "' must be a number", key);
+    double v = it->get<double>();
+    if (v < lo || v > hi)
+        throw bad_request(std::string("'") + key + "' must be between " + json(lo).dump() + " and " + json(hi).dump(), key);
+}
+void require_nonneg_int(const json& body, const char* key) {
+    auto it = body.find(key);
+    if (it == body.end() || it->is_null()) return;
+    if (!it->is_number_integer() || it->get<long long>() < 0)
+        throw bad_request(std::string("'") + key + "' must be a non-negative integer", key);
+}
+}  // namespace
+
+void validate_sampling_fields(const json& body) {
+    auto model = opt_string(body, "model");
+    if (!model || model->empty()) throw bad_request("'model' is required: the uid of a running model", "model");
+    opt_bool(body, "stream");
+    require_nonneg_int(body, "max_tokens");
+    require_nonneg_int(body, "max_completion_tokens");
+    require_number(body, "temperature", 0, 2);
+    require_number(body, "top_p", 0, 1);
+    require_number(body, "presence_penalty", -2, 2);
+    require_number(body, "frequency_penalty", -2, 2);
+    if (body.contains("n") && !body["n"].is_null()) {
+        if (!body["n"].is_number_integer() || body["n"].get<long long>() != 1)
+            throw bad_request("'n' must be 1: llama.cpp generates one choice per request", "n");
+    }
+    if (body.contains("seed") && !body["seed"].is_null() && !body["seed"].is_number_integer())
+        throw bad_request("'seed' must be an integer", "seed");
+    if (body.contains("stop") && !body["stop"].is_null()) {
+        const json& s = body["stop"];
+        bool ok = s.is_string() || s.is_array();
+        if (s.is_array())
+            for (auto& x : s) ok &= x.is_string();
+        if (!ok) throw bad_request("'stop' must be a string or a list of strings", "stop");
+    }
+    if (body.contains("stream_options") && !body["stream_options"].is_null() && !body["stream_options"].is_object())
+        throw bad_request("'stream_options' must be an object", "stream_options");
+    if (body.contains("response_format") && !body["response_format"].is_null()) {
+        const json& rf = body["response_format"];
+        if (!rf.is_object() || !rf.contains("type") || !rf["type"].is_string())
+            throw bad_request("'response_format' must be an object with a 'type'", "response_format");
+        std::string t = rf["type"];
+        if (t != "text" && t != "json_object" && t != "json_schema")
+            throw bad_request("'response_format.type' must be text, json_object or json_schema", "response_format");
+        if (t == "json_schema" && (!rf.contains("json_schema") || !rf["json_schema"].is_object()))
+            throw bad_request("'response_format.json_schema' must be an object", "response_format");
+    }
+}
+
+void validate_chat_request(const json& body) {
+    validate_sampling_fields(body);
+    auto it = body.find("messages");
+    if (it == body.end() || !it->is_array() || it->empty())
+        throw bad_request("'messages' must be a non-empty list of messages", "messages");
+    for (size_t i = 0; i < it->size(); ++i) {
+        const json& m = (*it)[i];
+        std::string where = "messages[" + std::to_string(i) + "]";
+        if (!m.is_object()) throw bad_request(where + " must be an object", "messages");
+        if (!m.contains("role") || !m["role"].is_string())
+            throw bad_request(where + ".role must be a string", "messages");
+        std::string role = m["role"];
+        if (role != "system" && role != "user" && role != "assistant" && role != "tool" && role != "developer" &&
+            role != "function")
+            throw bad_request(where + ".role '" + role + "' is not one of system, user, assistant, tool, developer",
+                              "messages");
+        if (m.contains("content") && !(m["content"].is_string() || m["content"].is_array() || m["content"].is_null()))
+            throw bad_request(where + ".content must be a string or a list of content parts", "messages");
+    }
+    if (body.contains("tools") && !body["tools"].is_null() && !body["tools"].is_array())
+        throw bad_request("'tools' must be a list", "tools");
+}
+
+void validate_completion_request(const json& body) {
+    validate_sampling_fields(body);
+    auto it = body.find("prompt");
+    if (it == body.end() || it->is_null()) throw bad_request("'prompt' is required", "prompt");
+    bool ok = it->is_string() || it->is_array();
+    if (it->is_array())
+        for (auto& p : *it) ok &= p.is_string() || p.is_number_integer() || p.is_array();
+    if (!ok) throw bad_request("'prompt' must be a string, a list of strings, or token ids", "prompt");
+}
+
+}  // namespace xinfer

@@ -1,0 +1,22 @@
+// Forwards an inference request to the replica a Lease holds and relays the answer: whole for
+// plain requests, chunk by chunk for SSE streams (nothing buffered, so time-to-first-token is
+// the engine's). Engine errors are reshaped into xinfer's error body with the engine's status.
+#pragma once
+
+#include <httplib.h>
+
+#include <string>
+
+#include "supervisor/supervisor.h"
+
+namespace xinfer {
+
+struct ProxyOptions {
+    std::string path;       // engine path, e.g. "/v1/chat/completions"
+    bool stream = false;    // the client asked for SSE
+    int read_timeout_s = 600;
+};
+
+void proxy_request(Lease lease, const std::string& body, const ProxyOptions& opts, httplib::Response& res);
+
+}  // namespace xinfer

@@ -1,0 +1,59 @@
+// Xinference's model registrations: built-in catalog and custom specs, per model type.
+#include "api/http_util.h"
+#include "api/routes.h"
+#include "common/json_util.h"
+
+namespace xinfer {
+
+namespace {
+ModelType type_param(const httplib::Request& req) {
+    std::string t = req.path_params.at("type");
+    auto type = parse_model_type(t);
+    if (!type) throw bad_request("Unknown model type '" + t + "'; expected LLM, embedding, rerank, audio or image");
+    return *type;
+}
+}  // namespace
+
+void add_registration_routes(httplib::Server& server, Registry& registry) {
+    server.Get("/v1/model_registrations/:type", guarded([&registry](const httplib::Request& req, httplib::Response& res) {
+        bool detailed = query_flag(req, "detailed", false);
+        json out = json::array();
+        for (auto& s : registry.list(type_param(req))) {
+            json item = {{"model_name", s.spec.value("model_name", "")}, {"is_builtin", s.builtin}};
+            if (detailed) {
+                item = s.spec;
+                item["is_builtin"] = s.builtin;
+            }
+            out.push_back(item);
+        }
+        send_json(res, out);
+    }));
+    server.Get("/v1/model_registrations/:type/:name", guarded([&registry](const httplib::Request& req, httplib::Response& res) {
+        const auto& name = req.path_params.at("name");
+        auto s = registry.find(type_param(req), name);
+        if (!s) throw not_found("Model registration not found: " + name, "model_name");
+        json out = s->spec;
+        out["is_builtin"] = s->builtin;
+        send_json(res, out);
+    }));
+    server.Post("/v1/model_registrations/:type", guarded([&registry](const httplib::Request& req, httplib::Response& res) {
+        ModelType type = type_param(req);
+        json body = parse_json_object(req.body);
+        // Xinference sends the spec as a JSON string in `model`; accept an object as well.
+        if (!body.contains("model")) throw bad_request("'model' (the spec JSON) is required", "model");
+        json spec = body["model"];
+        if (spec.is_string()) {
+            spec = json::parse(spec.get<std::string>(), nullptr, false);
+            if (spec.is_discarded()) throw bad_request("'model' is not valid JSON", "model");
+        }
+        bool persist = opt_bool(body, "persist").value_or(false);
+        registry.add(type, spec, persist);
+        send_json(res, nullptr);
+    }));
+    server.Delete("/v1/model_registrations/:type/:name", guarded([&registry](const httplib::Request& req, httplib::Response& res) {
+        registry.remove(type_param(req), req.path_params.at("name"));
+        send_json(res, nullptr);
+    }));
+}
+
+}  // namespace xinfer

@@ -1,0 +1,13 @@
+// The `xinfer` subcommands. The server command runs the service; every other command is a
+// client of the REST API (never of internals), so it works the same against a remote service.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace xinfer::cli {
+
+void add_serve_command(CLI::App& app);
+void add_model_commands(CLI::App& app);         // launch, list, terminate
+void add_registration_commands(CLI::App& app);  // register, unregister, registrations
+
+}  // namespace xinfer::cli

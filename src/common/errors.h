@@ -1,0 +1,39 @@
+// Errors that cross the HTTP boundary. Everything a handler throws becomes one of these, and
+// every one of these becomes an OpenAI-shaped body plus Xinference's `detail`, with its status.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+#include <string>
+
+namespace xinfer {
+
+class ApiError : public std::runtime_error {
+public:
+    ApiError(int status, std::string message, std::string type = "", std::string param = "",
+             std::string code = "");
+
+    int status() const { return status_; }
+    const std::string& type() const { return type_; }
+    const std::string& param() const { return param_; }
+    const std::string& code() const { return code_; }
+
+    // {"error":{"message","type","param","code"},"detail":message}
+    nlohmann::json to_json() const;
+
+private:
+    int status_;
+    std::string type_, param_, code_;
+};
+
+// Shorthands for the statuses the API uses, so call sites read as the rule they enforce.
+ApiError bad_request(const std::string& message, const std::string& param = "");
+ApiError not_found(const std::string& message, const std::string& param = "");
+ApiError conflict(const std::string& message);
+ApiError unavailable(const std::string& message);
+ApiError internal_error(const std::string& message);
+
+// The OpenAI `type` for a status: invalid_request_error, authentication_error, ...
+std::string error_type_for_status(int status);
+
+}  // namespace xinfer

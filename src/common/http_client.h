@@ -1,0 +1,15 @@
+// HTTP clients for talking to engine replicas (unix socket or loopback TCP) and, from the CLI,
+// to the xinfer REST API.
+#pragma once
+
+#include <httplib.h>
+
+#include <memory>
+#include <string>
+
+namespace xinfer {
+
+// address: "/path/to/x.sock" (unix socket) or "host:port" or "http://host:port[/]".
+std::unique_ptr<httplib::Client> make_client(const std::string& address);
+
+}  // namespace xinfer

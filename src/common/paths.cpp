@@ -1,0 +1,36 @@
+#include "common/paths.h"
+
+#include <unistd.h>
+
+#include <cstdlib>
+
+namespace xinfer {
+
+std::string env_or(const char* name, const std::string& fallback) {
+    const char* v = std::getenv(name);
+    return (v && *v) ? std::string(v) : fallback;
+}
+
+std::filesystem::path xinfer_home() {
+    std::string home = env_or("XINFER_HOME", env_or("XINFERENCE_HOME"));
+    if (home.empty()) home = env_or("HOME", "/tmp") + "/.xinfer";
+    std::filesystem::path p(home);
+    std::filesystem::create_directories(p);
+    return p;
+}
+
+std::filesystem::path home_subdir(const std::string& name) {
+    auto p = xinfer_home() / name;
+    std::filesystem::create_directories(p);
+    return p;
+}
+
+std::filesystem::path executable_dir() {
+    char buf[4096];
+    ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+    if (n <= 0) return std::filesystem::current_path();
+    buf[n] = 0;
+    return std::filesystem::path(buf).parent_path();
+}
+
+}  // namespace xinfer

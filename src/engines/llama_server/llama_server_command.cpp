@@ -1,0 +1,156 @@
+#include "engines/llama_server/llama_server_command.h"
+
+#include <algorithm>
+#include <map>
+#include <thread>
+
+#include "common/errors.h"
+#include "common/paths.h"
+
+namespace xinfer {
+
+namespace {
+
+// Engine options users pass at launch (Xinference / llama-cpp-python names) → llama-server flags.
+struct OptionFlag {
+    const char* flag;
+    enum Kind { integer, number, string, boolean } kind;
+};
+const std::map<std::string, OptionFlag>& option_flags() {
+    static const std::map<std::string, OptionFlag> m = {
+        {"n_ctx", {"--ctx-size", OptionFlag::integer}},
+        {"context_length", {"--ctx-size", OptionFlag::integer}},
+        {"n_parallel", {"--parallel", OptionFlag::integer}},
+        {"n_threads", {"--threads", OptionFlag::integer}},
+        {"n_batch", {"--batch-size", OptionFlag::integer}},
+        {"n_ubatch", {"--ubatch-size", OptionFlag::integer}},
+        {"n_gpu_layers", {"--n-gpu-layers", OptionFlag::integer}},
+        {"seed", {"--seed", OptionFlag::integer}},
+        {"chat_template", {"--chat-template", OptionFlag::string}},
+        {"reasoning_format", {"--reasoning-format", OptionFlag::string}},
+        {"cache_type_k", {"--cache-type-k", OptionFlag::string}},
+        {"cache_type_v", {"--cache-type-v", OptionFlag::string}},
+        {"flash_attn", {"--flash-attn", OptionFlag::string}},
+        {"rope_freq_base", {"--rope-freq-base", OptionFlag::number}},
+        {"rope_freq_scale", {"--rope-freq-scale", OptionFlag::number}},
+        {"use_mlock", {"--mlock", OptionFlag::boolean}},
+        {"use_mmap", {"--no-mmap", OptionFlag::boolean}},  // inverted below
+        {"cont_batching", {"--cont-batching", OptionFlag::boolean}},
+    };
+    return m;
+}
+
+std::string value_text(const std::string& key, const nlohmann::json& v, OptionFlag::Kind kind) {
+    auto wrong = [&](const char* what) {
+        return bad_request("engine option '" + key + "' must be " + what, key);
+    };
+    switch (kind) {
+        case OptionFlag::integer:
+            if (v.is_number_integer()) return std::to_string(v.get<long long>());
+            if (v.is_string()) {
+                const std::string t = v.get<std::string>();
+                if (!t.empty() && std::all_of(t.begin(), t.end(), [](char c) {
+                        return std::isdigit(static_cast<unsigned char>(c)) || c == '-';
+                    }))
+                    return t;
+            }
+            throw wrong("an integer");
+        case OptionFlag::number:
+            if (v.is_number()) return v.dump();
+            if (v.is_string()) return v.get<std::string>();
+            throw wrong("a number");
+        case OptionFlag::string:
+            if (v.is_string()) return v.get<std::string>();
+            if (v.is_boolean()) return v.get<bool>() ? "on" : "off";
+            throw wrong("a string");
+        case OptionFlag::boolean:
+            if (v.is_boolean()) return v.get<bool>() ? "1" : "0";
+            if (v.is_string()) return (v == "true" || v == "True" || v == "1") ? "1" : "0";
+            throw wrong("a boolean");
+    }
+    return "";
+}
+
+}  // namespace
+
+int default_context_size(const GgufInfo& gguf) {
+    const int cap = 8192;
+    if (gguf.context_length <= 0) return 4096;
+    return static_cast<int>(std::min<int64_t>(gguf.context_length, cap));
+}
+
+std::string find_llama_server() {
+    std::string env = env_or("XINFER_LLAMA_SERVER");
+    if (!env.empty()) return env;
+    return (executable_dir() / "llama-server").string();
+}
+
+EngineCommand llama_server_command(const ResolvedModel& model, const nlohmann::json& options,
+                                   const nlohmann::json& n_gpu, const LlamaServerSettings& s) {
+    EngineCommand cmd;
+    auto& a = cmd.argv;
+    a = {s.binary, "--model", model.file.string(), "--no-webui", "--metrics",
+         "--alias", model.model_name};
+    auto colon = s.listen.rfind(':');
+    if (s.listen.size() > 5 && s.listen.substr(s.listen.size() - 5) == ".sock") {
+        a.insert(a.end(), {"--host", s.listen});
+    } else {
+        a.insert(a.end(), {"--host", s.listen.substr(0, colon), "--port", s.listen.substr(colon + 1)});
+    }
+
+    std::map<std::string, std::string> flags;  // flag → value ("" for switches)
+    int threads = s.threads > 0 ? s.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    flags["--threads"] = std::to_string(threads);
+    flags["--threads-http"] = "4";
+    switch (model.type) {
+        case ModelType::embedding:
+            flags["--embedding"] = "";
+            flags["--ctx-size"] = std::to_string(default_context_size(model.gguf));
+            flags["--batch-size"] = flags["--ctx-size"];
+            flags["--ubatch-size"] = flags["--ctx-size"];  // a whole input must fit one ubatch
+            flags["--parallel"] = "4";
+            break;
+        case ModelType::rerank:
+            flags["--rerank"] = "";
+            flags["--ctx-size"] = std::to_string(default_context_size(model.gguf));
+            flags["--batch-size"] = flags["--ctx-size"];
+            flags["--ubatch-size"] = flags["--ctx-size"];
+            flags["--parallel"] = "4";
+            break;
+        default:
+            // Four slots sharing one unified KV cache: concurrent chats without 4x the memory.
+            flags["--ctx-size"] = std::to_string(default_context_size(model.gguf));
+            flags["--parallel"] = "4";
+            flags["--kv-unified"] = "";
+            flags["--jinja"] = "";
+            break;
+    }
+    // n_gpu: null = CPU only; an integer or "auto" lets llama.cpp offload (a no-op without GPUs).
+    if (n_gpu.is_null()) flags["--n-gpu-layers"] = "0";
+
+    for (auto& [key, value] : options.items()) {
+        auto it = option_flags().find(key);
+        if (it == option_flags().end())
+            throw bad_request("Unknown engine option '" + key + "' for llama.cpp; known options: n_ctx, "
+                              "n_parallel, n_threads, n_batch, n_ubatch, n_gpu_layers, seed, chat_template, "
+                              "reasoning_format, cache_type_k, cache_type_v, flash_attn, rope_freq_base, "
+                              "rope_freq_scale, use_mlock, use_mmap, cont_batching", key);
+        std::string text = value_text(key, value, it->second.kind);
+        if (it->second.kind == OptionFlag::boolean) {
+            bool on = text == "1";
+            if (key == "use_mmap") on = !on;
+            if (on) flags[it->second.flag] = "";
+            else flags.erase(it->second.flag);
+            if (key == "cont_batching" && !on) flags["--no-cont-batching"] = "";
+        } else {
+            flags[it->second.flag] = text;
+        }
+    }
+    for (auto& [flag, value] : flags) {
+        a.push_back(flag);
+        if (!value.empty()) a.push_back(value);
+    }
+    return cmd;
+}
+
+}  // namespace xinfer

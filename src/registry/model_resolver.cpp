@@ -1,0 +1,158 @@
+#include "registry/model_resolver.h"
+
+#include <algorithm>
+#include <regex>
+
+#include "common/errors.h"
+#include "common/paths.h"
+
+namespace xinfer {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string lower(std::string s) {
+    std::transform(s.begin(), s.end(), s.begin(), ::tolower);
+    return s;
+}
+
+std::string path_from_uri(const std::string& uri) {
+    if (uri.rfind("file://", 0) == 0) return uri.substr(7);
+    return uri;
+}
+
+// The model_specs entry that matches the requested format/size (first match wins, as Xinference).
+json pick_spec_entry(const json& spec, const ModelChoice& c) {
+    if (!spec.contains("model_specs") || !spec["model_specs"].is_array()) return json(nullptr);
+    for (auto& s : spec["model_specs"]) {
+        if (!c.model_format.empty() && s.value("model_format", "") != c.model_format) continue;
+        if (!c.model_size_in_billions.empty()) {
+            const json& sz = s.contains("model_size_in_billions") ? s["model_size_in_billions"] : json();
+            std::string have = sz.is_string() ? sz.get<std::string>() : sz.dump();
+            if (have != c.model_size_in_billions) continue;
+        }
+        return s;
+    }
+    return json(nullptr);
+}
+
+// Source block (huggingface first) of a v2 spec entry, or the entry itself for v1 layouts.
+json source_of(const json& entry) {
+    if (entry.contains("model_src") && entry["model_src"].is_object()) {
+        for (auto& key : {"huggingface", "modelscope"})
+            if (entry["model_src"].contains(key)) return entry["model_src"][key];
+        if (!entry["model_src"].empty()) return entry["model_src"].begin().value();
+    }
+    return entry;
+}
+
+fs::path find_in_cache(const std::string& model_name, const json& entry, std::string& quantization) {
+    json src = source_of(entry);
+    std::string tmpl = src.value("model_file_name_template", "");
+    fs::path dir = xinfer_home() / "cache" / model_name;
+    std::error_code ec;
+    if (!fs::is_directory(dir, ec)) return {};
+    if (tmpl.empty()) return find_gguf_in_dir(dir, quantization);
+    std::vector<std::string> quants;
+    if (!quantization.empty()) quants.push_back(quantization);
+    else if (src.contains("quantizations")) quants = src["quantizations"].get<std::vector<std::string>>();
+    for (auto& q : quants) {
+        std::string name = std::regex_replace(tmpl, std::regex("\\{quantization\\}"), q);
+        if (fs::exists(dir / name, ec)) {
+            quantization = q;
+            return dir / name;
+        }
+    }
+    return {};
+}
+
+}  // namespace
+
+fs::path find_gguf_in_dir(const fs::path& dir, const std::string& quantization) {
+    std::vector<fs::path> candidates;
+    for (auto& e : fs::recursive_directory_iterator(dir, fs::directory_options::skip_permission_denied)) {
+        if (!e.is_regular_file()) continue;
+        std::string name = lower(e.path().filename().string());
+        if (name.size() < 5 || name.substr(name.size() - 5) != ".gguf") continue;
+        if (name.find("mmproj") != std::string::npos) continue;
+        // Split models: only the first part is given to the engine, it finds the rest.
+        static const std::regex split_part("-(\\d{5})-of-\\d{5}\\.gguf$");
+        std::smatch m;
+        if (std::regex_search(name, m, split_part) && m[1] != "00001") continue;
+        candidates.push_back(e.path());
+    }
+    if (candidates.empty()) throw std::runtime_error("no .gguf file found in directory " + dir.string());
+    std::sort(candidates.begin(), candidates.end());
+    if (!quantization.empty()) {
+        for (auto& c : candidates)
+            if (lower(c.filename().string()).find(lower(quantization)) != std::string::npos) return c;
+        throw std::runtime_error("no .gguf file for quantization '" + quantization + "' in " + dir.string());
+    }
+    return candidates.front();
+}
+
+ResolvedModel resolve_model(const Registry& registry, const ModelChoice& c) {
+    ResolvedModel r;
+    r.model_name = c.model_name;
+    r.model_format = c.model_format;
+    r.model_size_in_billions = c.model_size_in_billions;
+    r.quantization = c.quantization;
+
+    std::optional<RegisteredSpec> reg;
+    if (!c.model_name.empty())
+        reg = c.model_type ? registry.find(*c.model_type, c.model_name) : registry.find_any(c.model_name);
+    if (reg) {
+        r.type = reg->type;
+        r.spec = reg->spec;
+        if (r.spec.contains("model_ability")) r.ability = r.spec["model_ability"];
+    } else {
+        if (c.model_path.empty())
+            throw not_found("Model not found in the registry: '" + c.model_name +
+                                "'. Register it, or give model_path to launch a local GGUF file",
+                            "model_name");
+        r.type = c.model_type.value_or(ModelType::llm);
+    }
+
+    fs::path file;
+    std::error_code ec;
+    try {
+        if (!c.model_path.empty()) {
+            fs::path p = path_from_uri(c.model_path);
+            if (!fs::exists(p, ec)) throw std::runtime_error("model_path does not exist: " + p.string());
+            file = fs::is_directory(p, ec) ? find_gguf_in_dir(p, c.quantization) : p;
+        } else {
+            json entry = pick_spec_entry(r.spec, c);
+            std::string uri = r.spec.value("model_uri", "");
+            if (entry.is_object()) {
+                if (r.model_format.empty()) r.model_format = entry.value("model_format", "");
+                if (entry.contains("model_uri")) uri = entry["model_uri"].get<std::string>();
+            }
+            if (!uri.empty()) {
+                fs::path p = path_from_uri(uri);
+                if (!fs::exists(p, ec)) throw std::runtime_error("the registered model_uri does not exist: " + p.string());
+                file = fs::is_directory(p, ec) ? find_gguf_in_dir(p, c.quantization) : p;
+            } else if (entry.is_object()) {
+                file = find_in_cache(r.model_name, entry, r.quantization);
+            }
+            if (file.empty())
+                throw std::runtime_error(
+                    "the files of model '" + r.model_name + "' are not in the local cache (" +
+                    (xinfer_home() / "cache" / r.model_name).string() +
+                    ") and xinfer does not download; pass model_path pointing at the GGUF file or its folder");
+        }
+        r.gguf = read_gguf_info(file);
+    } catch (const std::runtime_error& e) {
+        if (dynamic_cast<const ApiError*>(&e)) throw;
+        throw bad_request(std::string("Cannot launch model: ") + e.what(), "model_path");
+    }
+    r.file = file;
+    if (r.model_name.empty()) r.model_name = file.stem().string();
+    if (r.model_format.empty()) r.model_format = "ggufv2";
+    if (r.ability.empty()) {
+        if (r.type == ModelType::llm) r.ability = r.gguf.has_chat_template ? json{"chat", "generate"} : json{"generate"};
+    }
+    return r;
+}
+
+}  // namespace xinfer

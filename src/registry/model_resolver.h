@@ -1,0 +1,40 @@
+// Turns "launch model X with these choices" into one GGUF file on disk plus the spec it came
+// from: by catalog name with model_path, by a registered spec's model_uri, by model_path alone,
+// or from the local model cache (XINFER_HOME/cache/<model_name>/).
+#pragma once
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "registry/gguf_info.h"
+#include "registry/model_type.h"
+#include "registry/registry.h"
+
+namespace xinfer {
+
+struct ModelChoice {
+    std::string model_name;   // may be empty when model_path is given
+    std::optional<ModelType> model_type;
+    std::string model_format, model_size_in_billions, quantization;
+    std::string model_path;
+};
+
+struct ResolvedModel {
+    ModelType type = ModelType::llm;
+    std::string model_name;
+    json spec;                       // the family spec (null when launched by path alone)
+    json ability = json::array();    // e.g. ["chat","tools"]
+    std::filesystem::path file;      // the GGUF to serve
+    GgufInfo gguf;
+    std::string model_format, model_size_in_billions, quantization;
+};
+
+// Throws ApiError: 404 unknown model name with no path; 400 missing/invalid file with reason.
+ResolvedModel resolve_model(const Registry& registry, const ModelChoice& choice);
+
+// The GGUF to use inside a directory (quantization preferred when given; split models' first
+// part; projector files skipped). Throws std::runtime_error when none is there.
+std::filesystem::path find_gguf_in_dir(const std::filesystem::path& dir, const std::string& quantization);
+
+}  // namespace xinfer

@@ -1,0 +1,114 @@
+#include "supervisor/launch_request.h"
+
+#include <set>
+
+#include "common/errors.h"
+#include "common/json_util.h"
+
+namespace xinfer {
+
+namespace {
+// A size may come as 7, 0.5, "7" or "0_5" (Xinference's own spelling); keep Xinference's.
+std::string normalize_size(const json& v) {
+    if (v.is_null()) return "";
+    if (v.is_number_integer()) return std::to_string(v.get<long long>());
+    if (v.is_number_float()) {
+        std::string s = v.dump();
+        for (auto& c : s)
+            if (c == '.') c = '_';
+        return s;
+    }
+    if (v.is_string()) {
+        std::string s = v.get<std::string>();
+        for (auto& c : s)
+            if (c == '.') c = '_';
+        return s;
+    }
+    throw bad_request("'model_size_in_billions' must be a number or string", "model_size_in_billions");
+}
+
+const std::set<std::string> kKnownKeys = {
+    "model_uid", "model_name", "model_type", "model_engine", "model_format",
+    "model_size_in_billions", "quantization", "model_path", "replica", "n_gpu", "gpu_idx",
+    "request_limits", "envs", "wait_ready", "worker_ip", "peft_model_config", "download_hub",
+    "n_worker", "enable_virtual_env", "virtual_env_packages", "xavier_config", "model_hub"};
+}  // namespace
+
+LaunchRequest LaunchRequest::from_json(const json& body) {
+    LaunchRequest r;
+    r.model_uid = opt_string(body, "model_uid").value_or("");
+    r.model_name = opt_string(body, "model_name").value_or("");
+    if (auto t = opt_string(body, "model_type")) {
+        r.model_type = parse_model_type(*t);
+        if (!r.model_type)
+            throw bad_request("Unknown model_type '" + *t +
+                                  "'; expected LLM, embedding, rerank, audio or image",
+                              "model_type");
+    }
+    r.model_engine = opt_string(body, "model_engine").value_or("");
+    r.model_format = opt_string(body, "model_format").value_or("");
+    if (body.contains("model_size_in_billions"))
+        r.model_size_in_billions = normalize_size(body["model_size_in_billions"]);
+    r.quantization = opt_string(body, "quantization").value_or("");
+    r.model_path = opt_string(body, "model_path").value_or("");
+    if (r.model_name.empty() && r.model_path.empty())
+        throw bad_request("'model_name' is required (or give 'model_path')", "model_name");
+    if (auto n = opt_int(body, "replica")) {
+        if (*n < 1 || *n > 64) throw bad_request("'replica' must be between 1 and 64", "replica");
+        r.replica = static_cast<int>(*n);
+    }
+    if (body.contains("n_gpu")) {
+        const json& g = body["n_gpu"];
+        if (!(g.is_null() || g.is_number_integer() || (g.is_string() && g == "auto")))
+            throw bad_request("'n_gpu' must be \"auto\", an integer or null", "n_gpu");
+        r.n_gpu = g;
+    } else {
+        r.n_gpu = "auto";
+    }
+    if (body.contains("gpu_idx") && !body["gpu_idx"].is_null()) {
+        const json& g = body["gpu_idx"];
+        if (g.is_number_integer()) {
+            r.gpu_idx.push_back(g.get<int>());
+        } else if (g.is_array()) {
+            for (auto& x : g) {
+                if (!x.is_number_integer()) throw bad_request("'gpu_idx' must list integers", "gpu_idx");
+                r.gpu_idx.push_back(x.get<int>());
+            }
+        } else {
+            throw bad_request("'gpu_idx' must be an integer or a list of integers", "gpu_idx");
+        }
+    }
+    if (auto n = opt_int(body, "request_limits")) {
+        if (*n < 1) throw bad_request("'request_limits' must be positive", "request_limits");
+        r.request_limits = static_cast<int>(*n);
+    }
+    if (body.contains("envs") && !body["envs"].is_null()) {
+        if (!body["envs"].is_object()) throw bad_request("'envs' must be an object", "envs");
+        for (auto& [k, v] : body["envs"].items())
+            r.envs[k] = v.is_string() ? v.get<std::string>() : v.dump();
+    }
+    r.wait_ready = opt_bool(body, "wait_ready").value_or(true);
+    for (auto& [k, v] : body.items())
+        if (!kKnownKeys.count(k) && !v.is_null()) r.engine_options[k] = v;
+    return r;
+}
+
+json LaunchRequest::to_json() const {
+    json j = {{"model_uid", model_uid},
+              {"model_name", model_name},
+              {"model_type", model_type ? to_string(*model_type) : "LLM"},
+              {"model_engine", model_engine},
+              {"model_format", model_format},
+              {"model_size_in_billions", model_size_in_billions},
+              {"quantization", quantization},
+              {"model_path", model_path},
+              {"replica", replica},
+              {"n_gpu", n_gpu},
+              {"gpu_idx", gpu_idx},
+              {"request_limits", request_limits ? json(*request_limits) : json(nullptr)},
+              {"envs", envs}};
+    for (auto& [k, v] : engine_options.items()) j[k] = v;
+    return j;
+}
+
+}  // namespace xinfer

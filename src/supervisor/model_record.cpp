@@ -1,0 +1,25 @@
+#include "supervisor/model_record.h"
+
+#include "common/log.h"
+
+namespace xinfer {
+
+void ModelRecord::add_event(const std::string& event, const std::string& detail) {
+    auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::system_clock::now().time_since_epoch()).count();
+    events.push_back({{"time", now / 1000.0}, {"event", event}, {"detail", detail}});
+    if (events.size() > 200) events.erase(events.begin());
+    log::info("model=" + uid + " event=" + event + (detail.empty() ? "" : " detail=" + detail));
+}
+
+bool ModelRecord::move_to(ModelState next, const std::string& why) {
+    if (!can_transition(state, next)) return false;
+    add_event(to_string(state) + "->" + to_string(next), why);
+    state = next;
+    if (next == ModelState::failed) failure_reason = why;
+    if (next == ModelState::ready) progress = 1.0;
+    changed.notify_all();
+    return true;
+}
+
+}  // namespace xinfer

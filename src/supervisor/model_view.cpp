@@ -1,0 +1,71 @@
+#include "supervisor/model_view.h"
+
+namespace xinfer {
+
+using json = nlohmann::json;
+
+ModelState visible_state(const ModelRecord& rec) {
+    if (rec.state != ModelState::ready) return rec.state;
+    for (auto& r : rec.replicas)
+        if (r->in_flight > 0) return ModelState::busy;
+    return ModelState::ready;
+}
+
+json describe_model(const ModelRecord& rec) {
+    const auto& m = rec.model;
+    const json& spec = m.spec;
+    json j = {
+        {"model_uid", rec.uid},
+        {"model_type", to_string(m.type)},
+        {"model_name", m.model_name},
+        {"model_engine", "llama.cpp"},
+        {"model_format", m.model_format},
+        {"model_size_in_billions", m.model_size_in_billions.empty() ? json(nullptr) : json(m.model_size_in_billions)},
+        {"quantization", m.quantization.empty() ? json(nullptr) : json(m.quantization)},
+        {"model_ability", m.ability},
+        {"model_lang", spec.is_object() ? spec.value("model_lang", json::array()) : json::array()},
+        {"model_description", spec.is_object() ? spec.value("model_description", "") : ""},
+        {"model_path", m.file.string()},
+        {"context_length", spec.is_object() && spec.contains("context_length") ? spec["context_length"]
+                                                                                : json(m.gguf.context_length)},
+        {"architecture", m.gguf.architecture},
+        {"replica", rec.request.replica},
+        {"n_gpu", rec.request.n_gpu},
+        {"status", to_string(visible_state(rec))},
+        {"progress", rec.progress},
+        {"failure_reason", rec.failure_reason.empty() ? json(nullptr) : json(rec.failure_reason)},
+        {"created", std::chrono::duration_cast<std::chrono::seconds>(rec.created.time_since_epoch()).count()},
+        {"launch_params", rec.request.to_json()},
+    };
+    if (m.type == ModelType::embedding)
+        j["dimensions"] = spec.is_object() && spec.contains("dimensions") ? spec["dimensions"]
+                                                                         : json(m.gguf.embedding_length);
+    if ((m.type == ModelType::embedding || m.type == ModelType::rerank))
+        j["max_tokens"] = spec.is_object() && spec.contains("max_tokens") ? spec["max_tokens"]
+                                                                         : json(m.gguf.context_length);
+    json reps = json::array();
+    int in_flight = 0;
+    for (auto& r : rec.replicas) {
+        in_flight += r->in_flight;
+        reps.push_back({{"index", r->index()},
+                        {"pid", r->pid()},
+                        {"address", r->address()},
+                        {"running", r->running()},
+                        {"in_flight", r->in_flight.load()},
+                        {"log", r->log_path()}});
+    }
+    j["replicas"] = reps;
+    j["in_flight"] = in_flight;
+    if (!rec.replicas.empty()) j["address"] = rec.replicas.front()->address();
+    return j;
+}
+
+json model_list_entry(const ModelRecord& rec) {
+    json j = describe_model(rec);
+    j["id"] = rec.uid;
+    j["object"] = "model";
+    j["owned_by"] = "xinfer";
+    return j;
+}
+
+}  // namespace xinfer

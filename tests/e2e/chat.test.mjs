@@ -1,0 +1,124 @@
+// Chat and completions through xinfer with the official openai client: a tiny random-weight
+// model, so the text is gibberish, but tokens, usage, limits, streaming and schemas are real.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import OpenAI from 'openai';
+import { startServer, launch, api, CHAT_MODEL } from './helpers.mjs';
+
+let server, client;
+
+before(async () => {
+  server = await startServer();
+  await launch(server, { model_name: 'tiny-chat', model_type: 'LLM', model_path: CHAT_MODEL });
+  client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: 'not-needed' });
+});
+after(async () => server?.stop());
+
+test('non-streaming chat returns a message with usage and respects max_tokens', async () => {
+  const r = await client.chat.completions.create({
+    model: 'tiny-chat',
+    messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'Say hello in French.' }],
+    max_tokens: 7,
+    temperature: 0,
+  });
+  assert.equal(r.object, 'chat.completion');
+  assert.equal(r.choices.length, 1);
+  assert.equal(r.choices[0].message.role, 'assistant');
+  assert.equal(typeof r.choices[0].message.content, 'string');
+  assert.ok(r.usage.prompt_tokens > 10, `prompt tokens ${r.usage.prompt_tokens}`);
+  assert.ok(r.usage.completion_tokens >= 1 && r.usage.completion_tokens <= 7);
+  assert.equal(r.usage.total_tokens, r.usage.prompt_tokens + r.usage.completion_tokens);
+  if (r.usage.completion_tokens === 7) assert.equal(r.choices[0].finish_reason, 'length');
+});
+
+test('streaming chat arrives as chunks and ends with [DONE]', async () => {
+  const stream = await client.chat.completions.create({
+    model: 'tiny-chat',
+    messages: [{ role: 'user', content: 'Count to ten.' }],
+    max_tokens: 12,
+    stream: true,
+    stream_options: { include_usage: true },
+  });
+  let chunks = 0, text = '', usage = null, finish = null;
+  for await (const c of stream) {
+    chunks++;
+    if (c.usage) usage = c.usage;
+    for (const ch of c.choices ?? []) {
+      text += ch.delta?.content ?? '';
+      if (ch.finish_reason) finish = ch.finish_reason;
+    }
+  }
+  assert.ok(chunks >= 3, `only ${chunks} chunks`);
+  assert.ok(finish, 'a finish_reason arrives');
+  assert.ok(usage && usage.completion_tokens <= 12);
+
+  // The raw stream ends with the [DONE] sentinel, as OpenAI's does.
+  const raw = await fetch(`${server.url}/v1/chat/completions`, {
+    method: 'POST', headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ model: 'tiny-chat', messages: [{ role: 'user', content: 'hi' }], max_tokens: 3, stream: true }),
+  });
+  assert.equal(raw.status, 200);
+  assert.match(raw.headers.get('content-type'), /text\/event-stream/);
+  const body = await raw.text();
+  assert.ok(body.trimEnd().endsWith('data: [DONE]'), body.slice(-200));
+  assert.ok(body.split('\n\n').filter((e) => e.startsWith('data: {')).length >= 2);
+});
+
+test('same seed and temperature give the same text; completions endpoint works', async () => {
+  const ask = () => client.completions.create({ model: 'tiny-chat', prompt: 'Once upon a time', max_tokens: 10, seed: 7, temperature: 0.9 });
+  const [a, b] = [await ask(), await ask()];
+  assert.equal(a.object, 'text_completion');
+  assert.equal(a.choices[0].text, b.choices[0].text);
+  assert.ok(a.usage.completion_tokens <= 10);
+});
+
+test('stop sequences end generation before them', async () => {
+  // Find what the model says first, then ask it to stop at that text.
+  const probe = await client.completions.create({ model: 'tiny-chat', prompt: 'abc', max_tokens: 8, temperature: 0 });
+  const text = probe.choices[0].text;
+  const stopAt = text.trim().slice(0, 3);
+  if (!stopAt) return; // the model produced only whitespace: nothing to stop on
+  const r = await client.completions.create({ model: 'tiny-chat', prompt: 'abc', max_tokens: 8, temperature: 0, stop: [stopAt] });
+  assert.ok(!r.choices[0].text.includes(stopAt), `"${r.choices[0].text}" contains stop "${stopAt}"`);
+  assert.equal(r.choices[0].finish_reason, 'stop');
+});
+
+test('response_format json_schema constrains the output to the schema', async () => {
+  const schema = { type: 'object', properties: { ok: { type: 'boolean' } }, required: ['ok'], additionalProperties: false };
+  const r = await client.chat.completions.create({
+    model: 'tiny-chat',
+    messages: [{ role: 'user', content: 'Is the sky blue? Answer in JSON.' }],
+    response_format: { type: 'json_schema', json_schema: { name: 'answer', schema } },
+    max_tokens: 40,
+    temperature: 0,
+  });
+  const parsed = JSON.parse(r.choices[0].message.content);
+  assert.deepEqual(Object.keys(parsed), ['ok']);
+  assert.equal(typeof parsed.ok, 'boolean');
+});
+
+test('tools: a required tool call comes back as tool_calls with JSON arguments', async () => {
+  const r = await client.chat.completions.create({
+    model: 'tiny-chat',
+    messages: [{ role: 'user', content: 'What is the weather in Paris?' }],
+    tools: [{ type: 'function', function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string', maxLength: 8 } }, required: ['city'] } } }],
+    tool_choice: 'required',
+    max_tokens: 120,
+    temperature: 0,
+  });
+  const calls = r.choices[0].message.tool_calls;
+  assert.ok(Array.isArray(calls) && calls.length >= 1, JSON.stringify(r.choices[0]));
+  assert.equal(calls[0].function.name, 'get_weather');
+  assert.equal(typeof JSON.parse(calls[0].function.arguments).city, 'string');
+});
+
+test('the model answers by uid and by name through GET /v1/models', async () => {
+  const models = await client.models.list();
+  const ids = [];
+  for await (const m of models) ids.push(m.id);
+  assert.ok(ids.includes('tiny-chat'));
+  const r = await api(server, 'GET', '/v1/models/tiny-chat');
+  assert.equal(r.status, 200);
+  assert.equal(r.json.model_type, 'LLM');
+  assert.equal(r.json.status, 'ready');
+});

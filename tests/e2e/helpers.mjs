@@ -1,0 +1,106 @@
+// Shared by the end-to-end tests: start the real xinfer binary on a free loopback port with its
+// own XINFER_HOME, talk to it over HTTP, and clean up every process afterwards.
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import net from 'node:net';
+
+export const BIN = process.env.XINFER_BIN;
+export const MODELS = process.env.XINFER_TEST_MODELS;
+export const CHAT_MODEL = join(MODELS ?? '', 'tiny-chat.gguf');
+export const LLAMA3_MODEL = join(MODELS ?? '', 'tiny-llama3.gguf');
+
+if (!BIN || !existsSync(BIN)) throw new Error('XINFER_BIN must point at the built xinfer binary');
+
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+    srv.on('error', reject);
+  });
+}
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// Starts `xinfer serve`; resolves once /status answers. `home` lets a test restart on the same state.
+export async function startServer({ home, args = [], env = {} } = {}) {
+  home ??= mkdtempSync(join(tmpdir(), 'xinfer-e2e-'));
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  let log = '';
+  const proc = spawn(BIN, ['serve', '-H', '127.0.0.1', '-p', String(port), ...args], {
+    env: { ...process.env, XINFER_HOME: home, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  proc.stdout.on('data', (d) => (log += d));
+  proc.stderr.on('data', (d) => (log += d));
+  const exited = new Promise((r) => proc.on('exit', (code, signal) => r({ code, signal })));
+  for (let i = 0; i < 200; i++) {
+    try {
+      const r = await fetch(`${url}/status`);
+      if (r.ok) break;
+    } catch {}
+    if (proc.exitCode !== null) throw new Error(`xinfer exited early:\n${log}`);
+    await sleep(50);
+  }
+  return {
+    url, port, home, proc, exited,
+    log: () => log,
+    async stop({ keepHome = false } = {}) {
+      if (proc.exitCode === null && proc.signalCode === null) {
+        proc.kill('SIGTERM');
+        await exited;
+      }
+      if (!keepHome) rmSync(home, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function api(server, method, path, body, headers = {}) {
+  const init = { method, headers: { ...headers } };
+  if (body !== undefined) {
+    init.body = typeof body === 'string' ? body : JSON.stringify(body);
+    init.headers['Content-Type'] ??= 'application/json';
+  }
+  const res = await fetch(server.url + path, init);
+  const text = await res.text();
+  let json = null;
+  try { json = JSON.parse(text); } catch {}
+  return { status: res.status, json, text, headers: res.headers };
+}
+
+export async function launch(server, body) {
+  const r = await api(server, 'POST', '/v1/models', { wait_ready: true, ...body });
+  if (r.status !== 200) throw new Error(`launch failed: ${r.status} ${r.text}`);
+  return r.json.model_uid;
+}
+
+// Runs the CLI synchronously against a server; returns { code, stdout, stderr }.
+export function cli(server, args, { bin = BIN, env = {} } = {}) {
+  try {
+    const stdout = execFileSync(bin, args, {
+      env: { ...process.env, XINFERENCE_ENDPOINT: server.url, ...env },
+      encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 120000,
+    });
+    return { code: 0, stdout, stderr: '' };
+  } catch (e) {
+    return { code: e.status ?? 1, stdout: e.stdout?.toString() ?? '', stderr: e.stderr?.toString() ?? '' };
+  }
+}
+
+export function pidAlive(pid) {
+  try { process.kill(pid, 0); return true; } catch { return false; }
+}
+
+export async function waitFor(pred, { timeout = 10000, interval = 50 } = {}) {
+  const end = Date.now() + timeout;
+  while (Date.now() < end) {
+    if (await pred()) return true;
+    await sleep(interval);
+  }
+  return false;
+}
