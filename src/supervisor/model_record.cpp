@@ -4,6 +4,12 @@
 
 namespace xinfer {
 
+ModelRecord::~ModelRecord() {
+    if (!launcher.joinable()) return;
+    if (launcher.get_id() == std::this_thread::get_id()) launcher.detach();
+    else launcher.join();
+}
+
 void ModelRecord::add_event(const std::string& event, const std::string& detail) {
     auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
                    std::chrono::system_clock::now().time_since_epoch()).count();

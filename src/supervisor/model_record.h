@@ -19,6 +19,7 @@
 namespace xinfer {
 
 struct ModelRecord {
+    ~ModelRecord();  // joins the launcher thread (or detaches it when it is the one ending us)
     std::string uid;
     LaunchRequest request;
     ResolvedModel model;

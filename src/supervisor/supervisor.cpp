@@ -109,6 +109,7 @@ std::string Supervisor::launch(const LaunchRequest& req) {
             // A failed model under the same uid is replaced by the new launch.
             auto old = it->second;
             models_.erase(it);
+            if (old->launcher.joinable()) old->launcher.join();
             for (auto& r : old->replicas) r->stop();
         }
         models_[rec->uid] = rec;

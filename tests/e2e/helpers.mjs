@@ -1,7 +1,7 @@
 // Shared by the end-to-end tests: start the real xinfer binary on a free loopback port with its
 // own XINFER_HOME, talk to it over HTTP, and clean up every process afterwards.
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { mkdtempSync, rmSync, existsSync, appendFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import net from 'node:net';
@@ -36,8 +36,13 @@ export async function startServer({ home, args = [], env = {} } = {}) {
     env: { ...process.env, XINFER_HOME: home, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  proc.stdout.on('data', (d) => (log += d));
-  proc.stderr.on('data', (d) => (log += d));
+  // The service's log also goes to a file, to read when a test fails.
+  const logFile = join(tmpdir(), `xinfer-e2e-${port}.log`);
+  const keep = (d) => { log += d; appendFileSync(logFile, d); };
+  proc.stdout.on('data', keep);
+  proc.stderr.on('data', keep);
+  const exitNote = (code, signal) => appendFileSync(logFile, `\n[xinfer exited code=${code} signal=${signal}]\n`);
+  proc.on('exit', exitNote);
   const exited = new Promise((r) => proc.on('exit', (code, signal) => r({ code, signal })));
   for (let i = 0; i < 200; i++) {
     try {
