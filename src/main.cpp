@@ -14,7 +14,7 @@ int main(int argc, char** argv) {
     for (auto& a : args)
         if (a == "-ak") a = "--api-key";  // Xinference's two-letter short flag
 
-    CLI::App app{"xinfer: serve chat, embedding, rerank and speech models behind one OpenAI-compatible API"};
+    CLI::App app{"xinfer: serve chat, embedding, rerank and speech models behind one OpenAI-compatible API", prog};
     app.require_subcommand(1);
     app.set_version_flag("--version", XINFER_VERSION);
     xinfer::cli::add_serve_command(app);

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# One-time (and idempotent) set-up on Debian 12: system packages, the pinned llama.cpp build,
+# the e2e test client, and xinfer itself. Re-running reuses everything already built.
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+cd "$repo"
+
+packages=(g++ cmake ninja-build ccache git pkg-config ca-certificates nlohmann-json3-dev libcli11-dev
+  libsqlite3-dev libgtest-dev curl)
+command -v node >/dev/null || packages+=(nodejs)
+command -v npm >/dev/null || packages+=(npm)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+bash scripts/deps-llama.sh
+
+launcher=()
+command -v ccache >/dev/null && launcher=(-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+if [ ! -f build/build.ninja ]; then
+  cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "${launcher[@]}" >/dev/null
+fi
+echo "setup: building xinfer"
+cmake --build build -j "${XINFER_JOBS:-$(nproc)}"
+echo "setup: done; the binary is build/bin/xinfer"
