@@ -1,1 +1,146 @@
-int main() { return 0; }
+// Chat benchmark: what does going through xinfer cost, compared with talking to llama-server
+// directly? Starts `xinfer serve`, launches one model, then sends the same streaming chat
+// requests (a) straight to the model's llama-server and (b) through xinfer, at concurrency 1
+// and 4, interleaving the two so machine drift hits both alike. Prints throughput, time to first
+// token, and the ratios. Not a test: numbers depend on the machine.
+//
+//   bench_chat_proxy XINFER_BIN MODEL.gguf [rounds=3] [tokens=64]
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/http_client.h"
+
+using json = nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+struct Sample {
+    double ttft_ms;
+    int tokens;
+};
+
+// One streaming chat request; returns time to the first content chunk and chunks with content.
+Sample one_request(const std::string& address, const std::string& model, int tokens, int salt) {
+    auto client = xinfer::make_client(address);
+    client->set_read_timeout(300, 0);
+    json body = {{"model", model},
+                 {"messages", {{{"role", "user"}, {"content", "Write a story about request " + std::to_string(salt)}}}},
+                 {"max_tokens", tokens}, {"stream", true}, {"temperature", 0.8}, {"seed", salt}, {"ignore_eos", true}};
+    auto t0 = Clock::now();
+    auto h = client->open_stream("POST", "/v1/chat/completions", {}, {}, body.dump(), "application/json");
+    Sample s{-1, 0};
+    if (!h.response || h.response->status != 200) return s;
+    std::string buf;
+    char chunk[8192];
+    for (ssize_t n; (n = h.read(chunk, sizeof chunk)) > 0;) {
+        buf.append(chunk, static_cast<size_t>(n));
+        for (size_t end; (end = buf.find("\n\n")) != std::string::npos; buf.erase(0, end + 2)) {
+            std::string ev = buf.substr(0, end);
+            if (ev.find("\"content\":\"") == std::string::npos) continue;
+            if (s.ttft_ms < 0) s.ttft_ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+            s.tokens++;
+        }
+    }
+    return s;
+}
+
+struct Result {
+    double tok_per_s, ttft_p50_ms;
+};
+
+Result run(const std::string& address, const std::string& model, int concurrency, int per_worker, int tokens) {
+    std::vector<std::vector<Sample>> per(concurrency);
+    auto t0 = Clock::now();
+    std::vector<std::thread> threads;
+    for (int w = 0; w < concurrency; ++w)
+        threads.emplace_back([&, w] {
+            for (int i = 0; i < per_worker; ++i) per[w].push_back(one_request(address, model, tokens, w * 1000 + i));
+        });
+    for (auto& t : threads) t.join();
+    double secs = std::chrono::duration<double>(Clock::now() - t0).count();
+    std::vector<double> ttft;
+    int total = 0;
+    for (auto& v : per)
+        for (auto& s : v) {
+            total += s.tokens;
+            if (s.ttft_ms >= 0) ttft.push_back(s.ttft_ms);
+        }
+    std::sort(ttft.begin(), ttft.end());
+    return {total / secs, ttft.empty() ? -1 : ttft[ttft.size() / 2]};
+}
+
+double median(std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v[v.size() / 2];
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    if (argc < 3) {
+        std::fprintf(stderr, "usage: %s XINFER_BIN MODEL.gguf [rounds=3] [tokens=64]\n", argv[0]);
+        return 2;
+    }
+    std::string bin = argv[1], model_path = std::filesystem::absolute(argv[2]).string();
+    int rounds = argc > 3 ? std::stoi(argv[3]) : 3;
+    int tokens = argc > 4 ? std::stoi(argv[4]) : 64;
+    std::string home = "/tmp/xinfer-bench-" + std::to_string(getpid());
+    int port = 20000 + getpid() % 20000;
+    std::string front = "127.0.0.1:" + std::to_string(port);
+
+    pid_t server = fork();
+    if (server == 0) {
+        setenv("XINFER_HOME", home.c_str(), 1);
+        freopen("/dev/null", "w", stderr);
+        execl(bin.c_str(), bin.c_str(), "serve", "-p", std::to_string(port).c_str(), "--log-level", "warn", nullptr);
+        _exit(127);
+    }
+    auto api = xinfer::make_client(front);
+    api->set_read_timeout(600, 0);
+    for (int i = 0; i < 100 && !api->Get("/status"); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    auto launched = api->Post("/v1/models", json{{"model_name", "bench"}, {"model_path", model_path}}.dump(), "application/json");
+    if (!launched || launched->status != 200) {
+        std::fprintf(stderr, "launch failed: %s\n", launched ? launched->body.c_str() : "no answer");
+        kill(server, SIGTERM);
+        return 1;
+    }
+    std::string direct = json::parse(api->Get("/v1/models/bench")->body)["replicas"][0]["address"];
+
+    std::printf("chat proxy benchmark: %s, %d tokens per streamed request, %d rounds, engine at %s\n",
+                model_path.c_str(), tokens, rounds, direct.c_str());
+    run(direct, "bench", 2, 2, 8);  // warm-up
+    run(front, "bench", 2, 2, 8);
+    std::printf("%-11s %-8s %12s %14s\n", "concurrency", "path", "tokens/s", "TTFT p50 ms");
+    bool ok = true;
+    for (int conc : {1, 4}) {
+        std::vector<double> d_tps, x_tps, d_ttft, x_ttft;
+        for (int r = 0; r < rounds; ++r) {
+            Result d = run(direct, "bench", conc, 4, tokens);
+            Result x = run(front, "bench", conc, 4, tokens);
+            d_tps.push_back(d.tok_per_s), d_ttft.push_back(d.ttft_p50_ms);
+            x_tps.push_back(x.tok_per_s), x_ttft.push_back(x.ttft_p50_ms);
+        }
+        double dt = median(d_tps), xt = median(x_tps), df = median(d_ttft), xf = median(x_ttft);
+        std::printf("%-11d %-8s %12.1f %14.2f\n", conc, "direct", dt, df);
+        std::printf("%-11d %-8s %12.1f %14.2f\n", conc, "xinfer", xt, xf);
+        std::printf("  concurrency %d: throughput ratio xinfer/direct = %.3f (goal >= 0.97), added TTFT = %+.2f ms (goal < 2)\n",
+                    conc, xt / dt, xf - df);
+        ok = ok && xt / dt >= 0.97 && xf - df < 2.0;
+    }
+    kill(server, SIGTERM);
+    waitpid(server, nullptr, 0);
+    std::filesystem::remove_all(home);
+    std::printf("%s\n", ok ? "within goals" : "OUTSIDE GOALS");
+    return 0;
+}
