@@ -8,6 +8,10 @@ namespace xinfer {
 using json = nlohmann::json;
 
 namespace {
+void require_model(const json& body) {
+    auto model = opt_string(body, "model");
+    if (!model || model->empty()) throw bad_request("'model' is required: the uid of a running model", "model");
+}
 void require_number(const json& body, const char* key, double lo, double hi) {
     auto it = body.find(key);
     if (it == body.end() || it->is_null()) return;
@@ -25,8 +29,7 @@ void require_nonneg_int(const json& body, const char* key) {
 }  // namespace
 
 void validate_sampling_fields(const json& body) {
-    auto model = opt_string(body, "model");
-    if (!model || model->empty()) throw bad_request("'model' is required: the uid of a running model", "model");
+    require_model(body);
     opt_bool(body, "stream");
     require_nonneg_int(body, "max_tokens");
     require_nonneg_int(body, "max_completion_tokens");
@@ -92,6 +95,55 @@ void validate_completion_request(const json& body) {
     if (it->is_array())
         for (auto& p : *it) ok &= p.is_string() || p.is_number_integer() || p.is_array();
     if (!ok) throw bad_request("'prompt' must be a string, a list of strings, or token ids", "prompt");
+}
+
+void validate_embedding_request(const json& body) {
+    require_model(body);
+    auto it = body.find("input");
+    if (it == body.end() || it->is_null()) throw bad_request("'input' is required", "input");
+    const json& in = *it;
+    auto bad = [] { return bad_request("'input' must be a string, a list of strings, a list of token ids, or a list of token-id lists", "input"); };
+    if (in.is_string()) {
+        if (in.get<std::string>().empty()) throw bad_request("'input' must not be empty", "input");
+    } else if (in.is_array()) {
+        if (in.empty()) throw bad_request("'input' must not be an empty list", "input");
+        if (in.size() > 2048) throw bad_request("'input' may hold at most 2048 items", "input");
+        const json& first = in[0];
+        for (auto& x : in) {
+            if (first.is_string()) {
+                if (!x.is_string()) throw bad();
+                if (x.get<std::string>().empty()) throw bad_request("'input' items must not be empty", "input");
+            } else if (first.is_number_integer()) {
+                if (!x.is_number_integer()) throw bad();
+            } else if (first.is_array()) {
+                if (!x.is_array() || x.empty()) throw bad();
+                for (auto& t : x)
+                    if (!t.is_number_integer()) throw bad();
+            } else {
+                throw bad();
+            }
+        }
+    } else {
+        throw bad();
+    }
+    if (auto f = opt_string(body, "encoding_format"); f && *f != "float" && *f != "base64")
+        throw bad_request("'encoding_format' must be float or base64", "encoding_format");
+    opt_int(body, "dimensions");
+    opt_int(body, "truncate_prompt_tokens");
+}
+
+void validate_rerank_request(const json& body) {
+    require_model(body);
+    auto q = opt_string(body, "query");
+    if (!q || q->empty()) throw bad_request("'query' must be a non-empty string", "query");
+    auto it = body.find("documents");
+    if (it == body.end() || !it->is_array() || it->empty())
+        throw bad_request("'documents' must be a non-empty list of strings", "documents");
+    for (auto& d : *it)
+        if (!d.is_string()) throw bad_request("'documents' must be a non-empty list of strings", "documents");
+    if (auto n = opt_int(body, "top_n"); n && *n < 1) throw bad_request("'top_n' must be at least 1", "top_n");
+    opt_bool(body, "return_documents");
+    opt_bool(body, "return_len");
 }
 
 }  // namespace xinfer

@@ -8,6 +8,8 @@ namespace xinfer {
 
 void validate_chat_request(const nlohmann::json& body);
 void validate_completion_request(const nlohmann::json& body);
+void validate_embedding_request(const nlohmann::json& body);
+void validate_rerank_request(const nlohmann::json& body);
 // Fields both share: model, stream, max_tokens, temperature, top_p, n, stop, seed, ...
 void validate_sampling_fields(const nlohmann::json& body);
 

@@ -21,6 +21,13 @@ ApiError engine_error(int status, const std::string& body, const std::string& ui
         type = j["error"].value("type", "");
     }
     if (message.empty()) message = body.empty() ? "engine error" : body.substr(0, 500);
+    // llama-server reports over-long inputs as server errors; for the client it is bad input.
+    if (status == 500 && (message.find("too large to process") != std::string::npos ||
+                          message.find("larger than the max context size") != std::string::npos ||
+                          message.find("exceeds the available context size") != std::string::npos)) {
+        return ApiError(400, "Input is longer than the model's context: " + message + " (model " + uid + ")", "",
+                        "input", "context_length_exceeded");
+    }
     if (status == 503 && type == "unavailable_error") type = "";
     return ApiError(status, message + " (model " + uid + ")", type == "server_error" && status < 500 ? "" : type);
 }
@@ -39,20 +46,25 @@ struct StreamState {
 
 }  // namespace
 
+std::string post_to_engine(const Lease& lease, const std::string& path, const std::string& body, int read_timeout_s) {
+    auto client = make_client(lease.address());
+    client->set_read_timeout(read_timeout_s, 0);
+    client->set_write_timeout(60, 0);
+    auto r = client->Post(path, body, "application/json");
+    if (!r) throw engine_unreachable(lease.model().uid, r.error());
+    if (r->status >= 400) throw engine_error(r->status, r->body, lease.model().uid);
+    return std::move(r->body);
+}
+
 void proxy_request(Lease lease, const std::string& body, const ProxyOptions& opts, httplib::Response& res) {
+    if (!opts.stream) {
+        res.set_content(post_to_engine(lease, opts.path, body, opts.read_timeout_s), "application/json");
+        return;
+    }
     const std::string uid = lease.model().uid;
     auto client = make_client(lease.address());
     client->set_read_timeout(opts.read_timeout_s, 0);
     client->set_write_timeout(60, 0);
-
-    if (!opts.stream) {
-        auto r = client->Post(opts.path, body, "application/json");
-        if (!r) throw engine_unreachable(uid, r.error());
-        if (r->status >= 400) throw engine_error(r->status, r->body, uid);
-        res.status = r->status;
-        res.set_content(std::move(r->body), r->get_header_value("Content-Type", "application/json"));
-        return;
-    }
 
     auto handle = client->open_stream("POST", opts.path, {}, {}, body, "application/json");
     if (!handle.response) throw engine_unreachable(uid, handle.error);

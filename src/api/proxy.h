@@ -19,4 +19,9 @@ struct ProxyOptions {
 
 void proxy_request(Lease lease, const std::string& body, const ProxyOptions& opts, httplib::Response& res);
 
+// Posts a JSON body to the engine and returns its (2xx) JSON answer text; engine errors and
+// unreachable engines throw ApiError, as proxy_request does.
+std::string post_to_engine(const Lease& lease, const std::string& path, const std::string& body,
+                           int read_timeout_s = 600);
+
 }  // namespace xinfer

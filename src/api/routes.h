@@ -12,5 +12,6 @@ void add_status_routes(httplib::Server& server, Supervisor& supervisor);
 void add_model_routes(httplib::Server& server, Supervisor& supervisor);
 void add_registration_routes(httplib::Server& server, Registry& registry);
 void add_openai_routes(httplib::Server& server, Supervisor& supervisor);
+void add_embedding_routes(httplib::Server& server, Supervisor& supervisor);
 
 }  // namespace xinfer

@@ -37,12 +37,14 @@ json describe_model(const ModelRecord& rec) {
         {"created", std::chrono::duration_cast<std::chrono::seconds>(rec.created.time_since_epoch()).count()},
         {"launch_params", rec.request.to_json()},
     };
-    if (m.type == ModelType::embedding)
-        j["dimensions"] = spec.is_object() && spec.contains("dimensions") ? spec["dimensions"]
-                                                                         : json(m.gguf.embedding_length);
-    if ((m.type == ModelType::embedding || m.type == ModelType::rerank))
-        j["max_tokens"] = spec.is_object() && spec.contains("max_tokens") ? spec["max_tokens"]
-                                                                         : json(m.gguf.context_length);
+    // The file is the truth (a catalog name may be given to any GGUF); the spec is the fallback.
+    auto from_file_or_spec = [&](int64_t file_value, const char* key) {
+        if (file_value > 0) return json(file_value);
+        return spec.is_object() && spec.contains(key) ? spec[key] : json(nullptr);
+    };
+    if (m.type == ModelType::embedding) j["dimensions"] = from_file_or_spec(m.gguf.embedding_length, "dimensions");
+    if (m.type == ModelType::embedding || m.type == ModelType::rerank)
+        j["max_tokens"] = from_file_or_spec(m.gguf.context_length, "max_tokens");
     json reps = json::array();
     int in_flight = 0;
     for (auto& r : rec.replicas) {

@@ -290,7 +290,9 @@ Lease Supervisor::acquire(const std::string& model, Capability need) {
 
     const ModelType type = rec->model.type;
     auto kind = [](ModelType t) {
-        return t == ModelType::llm ? std::string("an LLM") : "a " + to_string(t) + " model";
+        if (t == ModelType::llm) return std::string("an LLM");
+        const std::string n = to_string(t);
+        return std::string(n[0] == 'a' || n[0] == 'e' ? "an " : "a ") + n + " model";
     };
     switch (need) {
         case Capability::chat:

@@ -101,22 +101,22 @@ EngineCommand llama_server_command(const ResolvedModel& model, const nlohmann::j
     std::map<std::string, std::string> flags;  // flag → value ("" for switches)
     int threads = s.threads > 0 ? s.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     flags["--threads"] = std::to_string(threads);
-    flags["--threads-http"] = "4";
+    // Requests beyond the slots wait inside llama-server; enough HTTP threads keep /health answering.
+    flags["--threads-http"] = "16";
     switch (model.type) {
         case ModelType::embedding:
-            flags["--embedding"] = "";
-            flags["--ctx-size"] = std::to_string(default_context_size(model.gguf));
-            flags["--batch-size"] = flags["--ctx-size"];
-            flags["--ubatch-size"] = flags["--ctx-size"];  // a whole input must fit one ubatch
-            flags["--parallel"] = "4";
+        case ModelType::rerank: {
+            // Encoders read a whole input in one ubatch, and each of the slots needs room for
+            // the longest input the model takes, so the total context is slots x that length.
+            const int per_input = default_context_size(model.gguf);
+            const int slots = 4;
+            flags[model.type == ModelType::embedding ? "--embedding" : "--rerank"] = "";
+            flags["--parallel"] = std::to_string(slots);
+            flags["--ctx-size"] = std::to_string(per_input * slots);
+            flags["--batch-size"] = std::to_string(per_input);
+            flags["--ubatch-size"] = std::to_string(per_input);
             break;
-        case ModelType::rerank:
-            flags["--rerank"] = "";
-            flags["--ctx-size"] = std::to_string(default_context_size(model.gguf));
-            flags["--batch-size"] = flags["--ctx-size"];
-            flags["--ubatch-size"] = flags["--ctx-size"];
-            flags["--parallel"] = "4";
-            break;
+        }
         default:
             // Four slots sharing one unified KV cache: concurrent chats without 4x the memory.
             flags["--ctx-size"] = std::to_string(default_context_size(model.gguf));

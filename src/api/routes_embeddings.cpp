@@ -1,0 +1,99 @@
+// Document search endpoints: OpenAI /v1/embeddings and Xinference /v1/rerank, both served by
+// llama-server (`--embedding` / `--rerank`). Embedding answers are passed through untouched:
+// llama-server already writes the floats (or base64), so xinfer adds no float-to-JSON cost.
+#include <random>
+
+#include "api/http_util.h"
+#include "api/openai_validation.h"
+#include "api/proxy.h"
+#include "api/routes.h"
+#include "common/json_util.h"
+
+namespace xinfer {
+
+namespace {
+
+// Cuts each text input to at most `limit` tokens (keeping the tokenizer's closing special
+// token, e.g. BERT's [SEP]) and returns the inputs as token-id lists.
+json truncate_inputs(const Lease& lease, const json& input, long long limit) {
+    json items = input.is_array() ? input : json::array({input});
+    if (!items.empty() && !items[0].is_string()) return input;  // token ids: the caller chose them
+    json out = json::array();
+    for (auto& text : items) {
+        json tok = json::parse(post_to_engine(lease, "/tokenize", json{{"content", text}, {"add_special", true}}.dump()));
+        std::vector<long long> ids = tok.value("tokens", std::vector<long long>{});
+        if (static_cast<long long>(ids.size()) > limit) {
+            long long last = ids.back();
+            ids.resize(static_cast<size_t>(limit));
+            if (limit > 1) ids.back() = last;
+        }
+        out.push_back(ids);
+    }
+    return out;
+}
+
+std::string random_id() {
+    static thread_local std::mt19937_64 rng{std::random_device{}()};
+    char buf[40];
+    std::snprintf(buf, sizeof buf, "%016llx%016llx", static_cast<unsigned long long>(rng()),
+                  static_cast<unsigned long long>(rng()));
+    return buf;
+}
+
+}  // namespace
+
+void add_embedding_routes(httplib::Server& server, Supervisor& sup) {
+    server.Post("/v1/embeddings", guarded([&sup](const httplib::Request& req, httplib::Response& res) {
+        json body = parse_json_object(req.body);
+        validate_embedding_request(body);
+        Lease lease = sup.acquire(body["model"].get<std::string>(), Capability::embedding);
+        if (auto dims = opt_int(body, "dimensions")) {
+            long long have = lease.model().model.gguf.embedding_length;
+            if (*dims != have)
+                throw bad_request("Model '" + lease.model().uid + "' has " + std::to_string(have) +
+                                      " dimensions and cannot shorten them; omit 'dimensions' or pass " + std::to_string(have),
+                                  "dimensions");
+        }
+        if (auto limit = opt_int(body, "truncate_prompt_tokens")) {
+            if (*limit < 1) throw bad_request("'truncate_prompt_tokens' must be positive", "truncate_prompt_tokens");
+            body["input"] = truncate_inputs(lease, body["input"], *limit);
+            body.erase("truncate_prompt_tokens");
+            res.set_content(post_to_engine(lease, "/v1/embeddings", body.dump()), "application/json");
+            return;
+        }
+        // The common case: forward the client's bytes as they are.
+        res.set_content(post_to_engine(lease, "/v1/embeddings", req.body), "application/json");
+    }));
+
+    server.Post("/v1/rerank", guarded([&sup](const httplib::Request& req, httplib::Response& res) {
+        json body = parse_json_object(req.body);
+        validate_rerank_request(body);
+        Lease lease = sup.acquire(body["model"].get<std::string>(), Capability::rerank);
+        const json& documents = body["documents"];
+        json engine_body = {{"query", body["query"]}, {"documents", documents}};
+        if (auto n = opt_int(body, "top_n")) engine_body["top_n"] = *n;
+        json answer = json::parse(post_to_engine(lease, "/v1/rerank", engine_body.dump()), nullptr, false);
+        if (!answer.is_object() || !answer.contains("results"))
+            throw internal_error("the engine gave an unreadable rerank answer");
+
+        // Xinference's shape: results sorted by score (llama-server sorts), each with its index.
+        bool return_documents = opt_bool(body, "return_documents").value_or(false);
+        json results = json::array();
+        for (auto& r : answer["results"]) {
+            size_t index = r.value("index", 0);
+            json item = {{"index", index}, {"relevance_score", r.value("relevance_score", 0.0)}, {"document", nullptr}};
+            if (return_documents && index < documents.size()) item["document"] = {{"text", documents[index]}};
+            results.push_back(item);
+        }
+        json tokens = nullptr;
+        if (opt_bool(body, "return_len").value_or(false)) {
+            long long n = answer.contains("usage") ? answer["usage"].value("prompt_tokens", 0LL) : 0LL;
+            tokens = {{"input_tokens", n}, {"output_tokens", 0}};
+        }
+        send_json(res, {{"id", random_id()},
+                        {"results", results},
+                        {"meta", {{"api_version", nullptr}, {"billed_units", nullptr}, {"tokens", tokens}, {"warnings", nullptr}}}});
+    }));
+}
+
+}  // namespace xinfer

@@ -1,0 +1,150 @@
+// Embeddings and rerank for document search: a tiny random-weight BERT (real WordPiece
+// tokenizer) served by llama-server through xinfer, checked against llama.cpp's own
+// llama-embedding tool on the same file.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import OpenAI from 'openai';
+import { startServer, launch, api, cli, EMBED_MODEL, RERANK_MODEL, CHAT_MODEL, LLAMA_BIN } from './helpers.mjs';
+
+let server, client;
+const cosine = (a, b) => {
+  let d = 0, na = 0, nb = 0;
+  for (let i = 0; i < a.length; i++) { d += a[i] * b[i]; na += a[i] * a[i]; nb += b[i] * b[i]; }
+  return d / Math.sqrt(na * nb);
+};
+
+before(async () => {
+  server = await startServer();
+  // As the user's deployment script does: catalog name, type, and a folder holding the GGUF.
+  const dir = mkdtempSync(join(tmpdir(), 'xinfer-bce-'));
+  symlinkSync(EMBED_MODEL, join(dir, 'bce-embedding-base_v1-Q8_0.gguf'));
+  const r = cli(server, ['launch', '--model-name', 'bce-embedding-base_v1', '--model-type', 'embedding', '--model-path', dir]);
+  assert.equal(r.code, 0, r.stderr);
+  await launch(server, { model_name: 'bge-reranker-v2-m3', model_type: 'rerank', model_path: RERANK_MODEL });
+  await launch(server, { model_name: 'chat', model_path: CHAT_MODEL });
+  client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: 'none' });
+});
+after(async () => server?.stop());
+
+test('list shows the embedding dimension; describe has type and max_tokens', async () => {
+  const out = cli(server, ['list']).stdout;
+  assert.match(out, /UID\s+Type\s+Name\s+Dimensions/);
+  assert.match(out, /bce-embedding-base_v1\s+embedding\s+bce-embedding-base_v1\s+64/);
+  const d = (await api(server, 'GET', '/v1/models/bce-embedding-base_v1')).json;
+  assert.equal(d.model_type, 'embedding');
+  assert.equal(d.dimensions, 64);
+  assert.equal(d.max_tokens, 512);
+});
+
+test('embeddings of strings, lists, token ids, Chinese text; usage and order', async () => {
+  const one = await client.embeddings.create({ model: 'bce-embedding-base_v1', input: 'The quick brown fox' });
+  assert.equal(one.data.length, 1);
+  assert.equal(one.data[0].embedding.length, 64);
+  assert.ok(Math.abs(Math.hypot(...one.data[0].embedding) - 1) < 1e-3, 'vectors are L2-normalized');
+  assert.ok(one.usage.prompt_tokens >= 5);
+
+  const texts = ['first document', '测试文本', 'The quick brown fox', 'a much longer fourth document about search'];
+  const many = await client.embeddings.create({ model: 'bce-embedding-base_v1', input: texts });
+  assert.deepEqual(many.data.map((d) => d.index), [0, 1, 2, 3]);
+  assert.ok(cosine(many.data[2].embedding, one.data[0].embedding) > 0.9999, 'same text, same vector, in its place');
+  assert.ok(cosine(many.data[0].embedding, many.data[1].embedding) < 0.9999, 'different texts differ');
+  assert.equal(many.data[1].embedding.length, 64);
+
+  const tok = await api(server, 'POST', '/v1/embeddings', { model: 'bce-embedding-base_v1', input: [101, 7592, 2088, 102] });
+  assert.equal(tok.status, 200, tok.text);
+  const toks = await api(server, 'POST', '/v1/embeddings', { model: 'bce-embedding-base_v1', input: [[101, 7592, 102], [101, 2088, 102]] });
+  assert.equal(toks.json.data.length, 2);
+  assert.equal(toks.json.usage.prompt_tokens, 6);
+});
+
+test('base64 encoding decodes to the same floats', async () => {
+  const input = 'base64 check';
+  const f = await api(server, 'POST', '/v1/embeddings', { model: 'bce-embedding-base_v1', input, encoding_format: 'float' });
+  const b = await api(server, 'POST', '/v1/embeddings', { model: 'bce-embedding-base_v1', input, encoding_format: 'base64' });
+  const buf = Buffer.from(b.json.data[0].embedding, 'base64');
+  const floats = new Float32Array(buf.buffer, buf.byteOffset, buf.byteLength / 4);
+  assert.equal(floats.length, 64);
+  for (let i = 0; i < 64; i++) assert.ok(Math.abs(floats[i] - f.json.data[0].embedding[i]) < 1e-6);
+});
+
+test("vectors match llama.cpp's own llama-embedding on the same file (cosine >= 0.999)", async () => {
+  for (const text of ['The quick brown fox jumps over the lazy dog', '测试文本']) {
+    const out = execFileSync(join(LLAMA_BIN, 'llama-embedding'),
+      ['-m', EMBED_MODEL, '-p', text, '--embd-output-format', 'json', '--embd-normalize', '2', '-t', '2'],
+      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    const reference = JSON.parse(out).data[0].embedding;
+    const ours = (await client.embeddings.create({ model: 'bce-embedding-base_v1', input: text })).data[0].embedding;
+    assert.equal(ours.length, reference.length);
+    assert.ok(cosine(ours, reference) >= 0.999, `cosine ${cosine(ours, reference)} for "${text}"`);
+  }
+});
+
+test('64 concurrent requests all succeed with correct, order-preserving results', async () => {
+  const texts = Array.from({ length: 64 }, (_, i) => [`query number ${i}`, `document ${i * 7} text`]);
+  const expected = await Promise.all(texts.slice(0, 4).map((t) => client.embeddings.create({ model: 'bce-embedding-base_v1', input: t })));
+  const results = await Promise.all(texts.map((t) => client.embeddings.create({ model: 'bce-embedding-base_v1', input: t })));
+  assert.equal(results.length, 64);
+  results.forEach((r, i) => {
+    assert.deepEqual(r.data.map((d) => d.index), [0, 1]);
+    assert.equal(r.data[0].embedding.length, 64);
+    if (i < 4) {
+      assert.ok(cosine(r.data[0].embedding, expected[i].data[0].embedding) > 0.9999);
+      assert.ok(cosine(r.data[1].embedding, expected[i].data[1].embedding) > 0.9999);
+    }
+  });
+});
+
+test('too-long input is a clear 400 unless truncate_prompt_tokens asks for truncation', async () => {
+  const long = 'word '.repeat(700);
+  const r = await api(server, 'POST', '/v1/embeddings', { model: 'bce-embedding-base_v1', input: long });
+  assert.equal(r.status, 400, r.text);
+  assert.match(r.json.error.message, /longer than the model's context/);
+  const t = await api(server, 'POST', '/v1/embeddings', { model: 'bce-embedding-base_v1', input: [long, 'short'], truncate_prompt_tokens: 32 });
+  assert.equal(t.status, 200, t.text);
+  assert.equal(t.json.data.length, 2);
+  const short = await api(server, 'POST', '/v1/embeddings', { model: 'bce-embedding-base_v1', input: 'short' });
+  assert.equal(t.json.usage.prompt_tokens, 32 + short.json.usage.prompt_tokens, 'the long input is cut to exactly 32 tokens');
+});
+
+test('wrong endpoint for the model type, and bad inputs, are clear 400s', async () => {
+  const cases = [
+    await api(server, 'POST', '/v1/chat/completions', { model: 'bce-embedding-base_v1', messages: [{ role: 'user', content: 'x' }] }),
+    await api(server, 'POST', '/v1/embeddings', { model: 'chat', input: 'x' }),
+    await api(server, 'POST', '/v1/rerank', { model: 'bce-embedding-base_v1', query: 'q', documents: ['d'] }),
+    await api(server, 'POST', '/v1/embeddings', { model: 'bce-embedding-base_v1', input: [] }),
+    await api(server, 'POST', '/v1/embeddings', { model: 'bce-embedding-base_v1', input: ['ok', 5] }),
+    await api(server, 'POST', '/v1/embeddings', { model: 'bce-embedding-base_v1', input: 'x', encoding_format: 'int8' }),
+    await api(server, 'POST', '/v1/embeddings', { model: 'bce-embedding-base_v1', input: 'x', dimensions: 32 }),
+    await api(server, 'POST', '/v1/rerank', { model: 'bge-reranker-v2-m3', query: 'q', documents: [] }),
+    await api(server, 'POST', '/v1/rerank', { model: 'bge-reranker-v2-m3', query: 'q', documents: ['a'], top_n: 0 }),
+  ];
+  for (const r of cases) {
+    assert.equal(r.status, 400, r.text);
+    assert.equal(r.json.detail, r.json.error.message);
+  }
+  assert.match(cases[0].json.error.message, /embedding model/);
+});
+
+test('rerank: sorted by relevance_score with original indexes, top_n, documents and token counts', async () => {
+  const documents = ['Paris is the capital of France.', 'Bananas are yellow.', '巴黎是法国的首都。', 'The Eiffel Tower is in Paris.', 'Cats sleep a lot.'];
+  const r = await api(server, 'POST', '/v1/rerank', { model: 'bge-reranker-v2-m3', query: 'capital of France', documents, return_documents: true, return_len: true });
+  assert.equal(r.status, 200, r.text);
+  const res = r.json.results;
+  assert.equal(res.length, documents.length);
+  assert.deepEqual(res.map((x) => x.index).sort(), [0, 1, 2, 3, 4]);
+  for (let i = 1; i < res.length; i++) assert.ok(res[i - 1].relevance_score >= res[i].relevance_score);
+  for (const x of res) assert.equal(x.document.text, documents[x.index]);
+  assert.ok(r.json.meta.tokens.input_tokens > 20);
+  assert.equal(typeof r.json.id, 'string');
+
+  const top = await api(server, 'POST', '/v1/rerank', { model: 'bge-reranker-v2-m3', query: 'capital of France', documents, top_n: 2 });
+  assert.deepEqual(top.json.results.map((x) => x.index), res.slice(0, 2).map((x) => x.index));
+  assert.equal(top.json.results[0].document, null);
+  assert.equal(top.json.meta.tokens, null);
+  const again = await api(server, 'POST', '/v1/rerank', { model: 'bge-reranker-v2-m3', query: 'capital of France', documents });
+  assert.ok(Math.abs(again.json.results[0].relevance_score - res[0].relevance_score) < 1e-5, 'scores are deterministic');
+});
