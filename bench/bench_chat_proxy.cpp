@@ -5,10 +5,6 @@
 // token, and the ratios. Not a test: numbers depend on the machine.
 //
 //   bench_chat_proxy XINFER_BIN MODEL.gguf [rounds=3] [tokens=64]
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -18,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench_harness.h"
 #include "common/http_client.h"
 
 using json = nlohmann::json;
@@ -80,11 +77,6 @@ Result run(const std::string& address, const std::string& model, int concurrency
     return {total / secs, ttft.empty() ? -1 : ttft[ttft.size() / 2]};
 }
 
-double median(std::vector<double> v) {
-    std::sort(v.begin(), v.end());
-    return v[v.size() / 2];
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -92,30 +84,12 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "usage: %s XINFER_BIN MODEL.gguf [rounds=3] [tokens=64]\n", argv[0]);
         return 2;
     }
-    std::string bin = argv[1], model_path = std::filesystem::absolute(argv[2]).string();
+    std::string model_path = std::filesystem::absolute(argv[2]).string();
     int rounds = argc > 3 ? std::stoi(argv[3]) : 3;
     int tokens = argc > 4 ? std::stoi(argv[4]) : 64;
-    std::string home = "/tmp/xinfer-bench-" + std::to_string(getpid());
-    int port = 20000 + getpid() % 20000;
-    std::string front = "127.0.0.1:" + std::to_string(port);
-
-    pid_t server = fork();
-    if (server == 0) {
-        setenv("XINFER_HOME", home.c_str(), 1);
-        freopen("/dev/null", "w", stderr);
-        execl(bin.c_str(), bin.c_str(), "serve", "-p", std::to_string(port).c_str(), "--log-level", "warn", nullptr);
-        _exit(127);
-    }
-    auto api = xinfer::make_client(front);
-    api->set_read_timeout(600, 0);
-    for (int i = 0; i < 100 && !api->Get("/status"); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    auto launched = api->Post("/v1/models", json{{"model_name", "bench"}, {"model_path", model_path}}.dump(), "application/json");
-    if (!launched || launched->status != 200) {
-        std::fprintf(stderr, "launch failed: %s\n", launched ? launched->body.c_str() : "no answer");
-        kill(server, SIGTERM);
-        return 1;
-    }
-    std::string direct = json::parse(api->Get("/v1/models/bench")->body)["replicas"][0]["address"];
+    bench::Service svc(argv[1]);
+    std::string direct = svc.launch({{"model_name", "bench"}, {"model_path", model_path}});
+    const std::string front = svc.front();
 
     std::printf("chat proxy benchmark: %s, %d tokens per streamed request, %d rounds, engine at %s\n",
                 model_path.c_str(), tokens, rounds, direct.c_str());
@@ -131,16 +105,13 @@ int main(int argc, char** argv) {
             d_tps.push_back(d.tok_per_s), d_ttft.push_back(d.ttft_p50_ms);
             x_tps.push_back(x.tok_per_s), x_ttft.push_back(x.ttft_p50_ms);
         }
-        double dt = median(d_tps), xt = median(x_tps), df = median(d_ttft), xf = median(x_ttft);
+        double dt = bench::median(d_tps), xt = bench::median(x_tps), df = bench::median(d_ttft), xf = bench::median(x_ttft);
         std::printf("%-11d %-8s %12.1f %14.2f\n", conc, "direct", dt, df);
         std::printf("%-11d %-8s %12.1f %14.2f\n", conc, "xinfer", xt, xf);
         std::printf("  concurrency %d: throughput ratio xinfer/direct = %.3f (goal >= 0.97), added TTFT = %+.2f ms (goal < 2)\n",
                     conc, xt / dt, xf - df);
         ok = ok && xt / dt >= 0.97 && xf - df < 2.0;
     }
-    kill(server, SIGTERM);
-    waitpid(server, nullptr, 0);
-    std::filesystem::remove_all(home);
     std::printf("%s\n", ok ? "within goals" : "OUTSIDE GOALS");
     return 0;
 }

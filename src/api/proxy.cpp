@@ -47,11 +47,13 @@ struct StreamState {
 }  // namespace
 
 std::string post_to_engine(const Lease& lease, const std::string& path, const std::string& body, int read_timeout_s) {
-    auto client = make_client(lease.address());
+    ClientPool& pool = lease.replica().clients();
+    auto client = pool.take();
     client->set_read_timeout(read_timeout_s, 0);
     client->set_write_timeout(60, 0);
     auto r = client->Post(path, body, "application/json");
-    if (!r) throw engine_unreachable(lease.model().uid, r.error());
+    if (!r) throw engine_unreachable(lease.model().uid, r.error());  // the broken client is dropped
+    pool.give(std::move(client));
     if (r->status >= 400) throw engine_error(r->status, r->body, lease.model().uid);
     return std::move(r->body);
 }

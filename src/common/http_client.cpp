@@ -17,4 +17,25 @@ std::unique_ptr<httplib::Client> make_client(const std::string& address) {
     return c;
 }
 
+ClientPool::ClientPool(std::string address, size_t max_idle) : address_(std::move(address)), max_idle_(max_idle) {}
+
+std::unique_ptr<httplib::Client> ClientPool::take() {
+    {
+        std::lock_guard lock(mu_);
+        if (!idle_.empty()) {
+            auto c = std::move(idle_.back());
+            idle_.pop_back();
+            return c;
+        }
+    }
+    auto c = make_client(address_);
+    c->set_keep_alive(true);
+    return c;
+}
+
+void ClientPool::give(std::unique_ptr<httplib::Client> client) {
+    std::lock_guard lock(mu_);
+    if (idle_.size() < max_idle_) idle_.push_back(std::move(client));
+}
+
 }  // namespace xinfer

@@ -91,6 +91,12 @@ std::string Supervisor::launch(const LaunchRequest& req) {
     for (int i = 0; i < req.replica; ++i) {
         LlamaServerSettings s{find_llama_server(), replica_address(rec->uid, i), config_.engine_threads};
         auto cmd = llama_server_command(rec->model, req.engine_options, req.n_gpu, s);
+        // gpu_idx pins the replica to those GPUs (the engine numbers them from 0 again).
+        if (!req.gpu_idx.empty()) {
+            std::string ids;
+            for (int g : req.gpu_idx) ids += (ids.empty() ? "" : ",") + std::to_string(g);
+            cmd.env.push_back("CUDA_VISIBLE_DEVICES=" + ids);
+        }
         for (auto& [k, v] : req.envs) cmd.env.push_back(k + "=" + v);
         auto log_path = (home_subdir("logs") / (rec->uid + "-" + std::to_string(i) + ".log")).string();
         rec->replicas.push_back(std::make_shared<Replica>(rec->uid, i, cmd, s.listen, log_path));

@@ -30,6 +30,7 @@ public:
     ~Lease();
     Lease(Lease&&) = default;
     const std::string& address() const { return replica_->address(); }
+    Replica& replica() const { return *replica_; }
     const ModelRecord& model() const { return *model_; }
 
 private:

@@ -11,6 +11,7 @@
 #include <mutex>
 #include <string>
 
+#include "common/http_client.h"
 #include "engines/llama_server/llama_server_command.h"
 
 namespace xinfer {
@@ -41,12 +42,14 @@ public:
     const EngineCommand& command() const { return command_; }
 
     std::atomic<int> in_flight{0};
+    ClientPool& clients() { return clients_; }  // keep-alive connections to this engine
 
 private:
     std::string uid_;
     int index_;
     EngineCommand command_;
     std::string address_, log_path_;
+    ClientPool clients_{address_};
     pid_t pid_ = -1;
     std::atomic<bool> running_{false};
     mutable std::mutex mu_;

@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync, existsSync, appendFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import net from 'node:net';
+import http from 'node:http';
 
 export const BIN = process.env.XINFER_BIN;
 export const MODELS = process.env.XINFER_TEST_MODELS;
@@ -68,17 +69,30 @@ export async function startServer({ home, args = [], env = {} } = {}) {
   };
 }
 
-export async function api(server, method, path, body, headers = {}) {
-  const init = { method, headers: { ...headers } };
-  if (body !== undefined) {
-    init.body = typeof body === 'string' ? body : JSON.stringify(body);
-    init.headers['Content-Type'] ??= 'application/json';
-  }
-  const res = await fetch(server.url + path, init);
-  const text = await res.text();
-  let json = null;
-  try { json = JSON.parse(text); } catch {}
-  return { status: res.status, json, text, headers: res.headers };
+// One HTTP request on a fresh connection. (fetch would reuse keep-alive sockets, and the tests'
+// synchronous CLI calls block the event loop long enough for the server to close them: a race
+// that belongs to the test client, not to the server under test.)
+export function api(server, method, path, body, headers = {}) {
+  return new Promise((resolve, reject) => {
+    const data = body === undefined ? null : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
+    const req = http.request(server.url + path, {
+      method, agent: false,
+      headers: { ...(data ? { 'Content-Type': 'application/json', 'Content-Length': data.length } : {}), ...headers },
+    }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        let json = null;
+        try { json = JSON.parse(text); } catch {}
+        resolve({ status: res.statusCode, json, text, headers: res.headers });
+      });
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    if (data) req.write(data);
+    req.end();
+  });
 }
 
 export async function launch(server, body) {

@@ -167,3 +167,24 @@ test('registrations: register, list, launch by registered name, persist across r
   server = await startServer({ home: server.home });
   assert.equal((await api(server, 'GET', '/v1/model_registrations/LLM/my-tiny')).status, 404, 'unregistration persisted');
 });
+
+test('replicas: -r 2 runs two engine processes and requests are spread over them', async () => {
+  const uid = await launch(server, { model_name: 'tiny-r', model_path: CHAT_MODEL, replica: 2 });
+  const d = (await api(server, 'GET', `/v1/models/${uid}`)).json;
+  assert.equal(d.replicas.length, 2);
+  const pids = d.replicas.map((r) => r.pid);
+  assert.notEqual(pids[0], pids[1]);
+  assert.ok(pids.every(pidAlive));
+  // Concurrent streams: the least-busy replica takes each, so both end up serving.
+  const results = await Promise.all(Array.from({ length: 6 }, () => chat(uid, { max_tokens: 24 })));
+  assert.ok(results.every((r) => r.status === 200));
+  const served = [];
+  for (const r of d.replicas) {
+    const log = (await import('node:fs')).readFileSync(r.log, 'utf8');
+    served.push((log.match(/launch_slot_/g) ?? []).length);  // one line per task the engine ran
+  }
+  assert.ok(served.every((n) => n > 0), `requests per replica: ${served}`);
+  assert.equal(served[0] + served[1], 6);
+  await api(server, 'DELETE', `/v1/models/${uid}`);
+  assert.ok(await waitFor(() => pids.every((p) => !pidAlive(p))));
+});

@@ -26,6 +26,8 @@ const std::map<std::string, OptionFlag>& option_flags() {
         {"n_ubatch", {"--ubatch-size", OptionFlag::integer}},
         {"n_gpu_layers", {"--n-gpu-layers", OptionFlag::integer}},
         {"seed", {"--seed", OptionFlag::integer}},
+        {"poll", {"--poll", OptionFlag::integer}},
+        {"n_threads_batch", {"--threads-batch", OptionFlag::integer}},
         {"chat_template", {"--chat-template", OptionFlag::string}},
         {"reasoning_format", {"--reasoning-format", OptionFlag::string}},
         {"cache_type_k", {"--cache-type-k", OptionFlag::string}},
@@ -115,6 +117,9 @@ EngineCommand llama_server_command(const ResolvedModel& model, const nlohmann::j
             flags["--ctx-size"] = std::to_string(per_input * slots);
             flags["--batch-size"] = std::to_string(per_input);
             flags["--ubatch-size"] = std::to_string(per_input);
+            // One short graph per request: spinning threads between requests only steal the
+            // cores the HTTP side needs (measured: +15-30% throughput for small encoders).
+            flags["--poll"] = "0";
             break;
         }
         default:
@@ -132,7 +137,7 @@ EngineCommand llama_server_command(const ResolvedModel& model, const nlohmann::j
         auto it = option_flags().find(key);
         if (it == option_flags().end())
             throw bad_request("Unknown engine option '" + key + "' for llama.cpp; known options: n_ctx, "
-                              "n_parallel, n_threads, n_batch, n_ubatch, n_gpu_layers, seed, chat_template, "
+                              "n_parallel, n_threads, n_threads_batch, n_batch, n_ubatch, n_gpu_layers, seed, poll, chat_template, "
                               "reasoning_format, cache_type_k, cache_type_v, flash_attn, rope_freq_base, "
                               "rope_freq_scale, use_mlock, use_mmap, cont_batching", key);
         std::string text = value_text(key, value, it->second.kind);

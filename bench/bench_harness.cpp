@@ -1,0 +1,78 @@
+#include "bench_harness.h"
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <thread>
+#include <vector>
+
+#include "common/http_client.h"
+
+namespace bench {
+
+using json = nlohmann::json;
+
+Service::Service(const std::string& bin) {
+    home_ = "/tmp/xinfer-bench-" + std::to_string(getpid());
+    int port = 20000 + getpid() % 20000;
+    front_ = "127.0.0.1:" + std::to_string(port);
+    pid_ = fork();
+    if (pid_ == 0) {
+        setenv("XINFER_HOME", home_.c_str(), 1);
+        if (!freopen("/dev/null", "w", stderr)) _exit(126);
+        execl(bin.c_str(), bin.c_str(), "serve", "-p", std::to_string(port).c_str(), "--log-level", "warn", nullptr);
+        _exit(127);
+    }
+    auto api = xinfer::make_client(front_);
+    for (int i = 0; i < 200 && !api->Get("/status"); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+}
+
+Service::~Service() {
+    if (pid_ > 0) {
+        kill(pid_, SIGTERM);
+        waitpid(pid_, nullptr, 0);
+    }
+    std::filesystem::remove_all(home_);
+}
+
+std::string Service::launch(const json& body) {
+    std::string uid = json::parse(post_or_die(front_, "/v1/models", body.dump()))["model_uid"];
+    auto api = xinfer::make_client(front_);
+    return json::parse(api->Get("/v1/models/" + uid)->body)["replicas"][0]["address"];
+}
+
+double run_concurrent(int concurrency, int per_worker, const std::function<void(int, int)>& fn) {
+    auto t0 = std::chrono::steady_clock::now();
+    std::vector<std::thread> threads;
+    for (int w = 0; w < concurrency; ++w)
+        threads.emplace_back([&, w] {
+            for (int i = 0; i < per_worker; ++i) fn(w, i);
+        });
+    for (auto& t : threads) t.join();
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+std::string post_or_die(const std::string& address, const std::string& path, const std::string& body) {
+    auto c = xinfer::make_client(address);
+    c->set_read_timeout(600, 0);
+    auto r = c->Post(path, body, "application/json");
+    if (!r || r->status != 200) {
+        std::fprintf(stderr, "benchmark request to %s%s failed: %s\n", address.c_str(), path.c_str(),
+                     r ? r->body.c_str() : httplib::to_string(r.error()).c_str());
+        std::exit(1);
+    }
+    return r->body;
+}
+
+double median(std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v.empty() ? 0 : v[v.size() / 2];
+}
+
+}  // namespace bench
