@@ -76,3 +76,24 @@ TEST(Registry, PersistedRegistrationsSurviveReopen) {
     }
     fs::remove_all(dir);
 }
+
+TEST(Catalog, HasEmbeddingAndRerankModelsWithDimensions) {
+    Registry reg(nullptr);
+    for (auto name : {"bge-large-zh-v1.5", "bge-large-en-v1.5", "bge-small-en-v1.5", "bge-m3", "bce-embedding-base_v1",
+                      "nomic-embed-text-v1.5", "gte-base", "multilingual-e5-large"}) {
+        auto s = reg.find(ModelType::embedding, name);
+        ASSERT_TRUE(s.has_value()) << name;
+        EXPECT_GT(s->spec["dimensions"].get<int>(), 0) << name;
+        EXPECT_GT(s->spec["max_tokens"].get<int>(), 0) << name;
+        EXPECT_EQ(s->spec["model_specs"][0]["model_format"], "ggufv2");
+    }
+    EXPECT_EQ(reg.find(ModelType::embedding, "bge-m3")->spec["dimensions"], 1024);
+    for (auto name : {"bge-reranker-v2-m3", "bge-reranker-base", "bge-reranker-large", "bce-reranker-base_v1",
+                      "jina-reranker-v1-turbo-en", "jina-reranker-v2"}) {
+        auto s = reg.find(ModelType::rerank, name);
+        ASSERT_TRUE(s.has_value()) << name;
+        EXPECT_GT(s->spec["max_tokens"].get<int>(), 0) << name;
+    }
+    // find_any resolves a launch that names no type.
+    EXPECT_EQ(reg.find_any("bge-m3")->type, ModelType::embedding);
+}
