@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
     xinfer::cli::add_serve_command(app);
     xinfer::cli::add_model_commands(app);
     xinfer::cli::add_registration_commands(app);
+    xinfer::cli::add_host_command(app);
 
     std::vector<std::string> rev(args.rbegin(), args.rend() - 1);
     try {

@@ -19,6 +19,7 @@ ApiServer::ApiServer(Supervisor& supervisor, Registry& registry, ApiServerConfig
     add_registration_routes(server_, registry);
     add_openai_routes(server_, supervisor);
     add_embedding_routes(server_, supervisor);
+    add_audio_routes(server_, supervisor);
 
     // Statuses httplib sets itself (404 no route, 413 too large, 400 unparsable request) come
     // with no body: give them the same JSON error shape as everything else.

@@ -46,21 +46,27 @@ struct StreamState {
 
 }  // namespace
 
-std::string post_to_engine(const Lease& lease, const std::string& path, const std::string& body, int read_timeout_s) {
+EngineReply post_raw_to_engine(const Lease& lease, const std::string& path, const std::string& body,
+                               const std::string& content_type, int read_timeout_s) {
     ClientPool& pool = lease.replica().clients();
     auto client = pool.take();
     client->set_read_timeout(read_timeout_s, 0);
     client->set_write_timeout(60, 0);
-    auto r = client->Post(path, body, "application/json");
+    auto r = client->Post(path, body, content_type);
     if (!r) throw engine_unreachable(lease.model().uid, r.error());  // the broken client is dropped
     pool.give(std::move(client));
     if (r->status >= 400) throw engine_error(r->status, r->body, lease.model().uid);
-    return std::move(r->body);
+    return {std::move(r->body), r->get_header_value("Content-Type", "application/json")};
+}
+
+std::string post_to_engine(const Lease& lease, const std::string& path, const std::string& body, int read_timeout_s) {
+    return post_raw_to_engine(lease, path, body, "application/json", read_timeout_s).body;
 }
 
 void proxy_request(Lease lease, const std::string& body, const ProxyOptions& opts, httplib::Response& res) {
     if (!opts.stream) {
-        res.set_content(post_to_engine(lease, opts.path, body, opts.read_timeout_s), "application/json");
+        EngineReply reply = post_raw_to_engine(lease, opts.path, body, opts.content_type, opts.read_timeout_s);
+        res.set_content(std::move(reply.body), reply.content_type);
         return;
     }
     const std::string uid = lease.model().uid;
@@ -68,7 +74,7 @@ void proxy_request(Lease lease, const std::string& body, const ProxyOptions& opt
     client->set_read_timeout(opts.read_timeout_s, 0);
     client->set_write_timeout(60, 0);
 
-    auto handle = client->open_stream("POST", opts.path, {}, {}, body, "application/json");
+    auto handle = client->open_stream("POST", opts.path, {}, {}, body, opts.content_type);
     if (!handle.response) throw engine_unreachable(uid, handle.error);
     if (handle.response->status >= 400) {
         std::string err_body;
@@ -80,7 +86,8 @@ void proxy_request(Lease lease, const std::string& body, const ProxyOptions& opt
     res.status = 200;
     res.set_header("Cache-Control", "no-cache");
     res.set_header("X-Accel-Buffering", "no");
-    res.set_chunked_content_provider("text/event-stream", [st](size_t, httplib::DataSink& sink) {
+    const std::string type = st->handle.response->get_header_value("Content-Type", "text/event-stream");
+    res.set_chunked_content_provider(type, [st](size_t, httplib::DataSink& sink) {
         char buf[16384];
         ssize_t n = st->handle.read(buf, sizeof buf);
         if (n > 0) return sink.write(buf, static_cast<size_t>(n));

@@ -13,8 +13,14 @@ namespace xinfer {
 
 struct ProxyOptions {
     std::string path;       // engine path, e.g. "/v1/chat/completions"
-    bool stream = false;    // the client asked for SSE
+    bool stream = false;    // relay the answer chunk by chunk (SSE, streamed audio)
     int read_timeout_s = 600;
+    std::string content_type = "application/json";  // of the forwarded request body
+};
+
+struct EngineReply {
+    std::string body;
+    std::string content_type;
 };
 
 void proxy_request(Lease lease, const std::string& body, const ProxyOptions& opts, httplib::Response& res);
@@ -23,5 +29,8 @@ void proxy_request(Lease lease, const std::string& body, const ProxyOptions& opt
 // unreachable engines throw ApiError, as proxy_request does.
 std::string post_to_engine(const Lease& lease, const std::string& path, const std::string& body,
                            int read_timeout_s = 600);
+// The same for any body and answer type (multipart uploads, audio answers).
+EngineReply post_raw_to_engine(const Lease& lease, const std::string& path, const std::string& body,
+                               const std::string& content_type, int read_timeout_s = 600);
 
 }  // namespace xinfer

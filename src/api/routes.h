@@ -13,5 +13,6 @@ void add_model_routes(httplib::Server& server, Supervisor& supervisor);
 void add_registration_routes(httplib::Server& server, Registry& registry);
 void add_openai_routes(httplib::Server& server, Supervisor& supervisor);
 void add_embedding_routes(httplib::Server& server, Supervisor& supervisor);
+void add_audio_routes(httplib::Server& server, Supervisor& supervisor);
 
 }  // namespace xinfer

@@ -9,5 +9,6 @@ namespace xinfer::cli {
 void add_serve_command(CLI::App& app);
 void add_model_commands(CLI::App& app);         // launch, list, terminate
 void add_registration_commands(CLI::App& app);  // register, unregister, registrations
+void add_host_command(CLI::App& app);           // host: one speech model replica
 
 }  // namespace xinfer::cli

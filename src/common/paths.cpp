@@ -25,12 +25,14 @@ std::filesystem::path home_subdir(const std::string& name) {
     return p;
 }
 
-std::filesystem::path executable_dir() {
+std::filesystem::path executable_path() {
     char buf[4096];
     ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
-    if (n <= 0) return std::filesystem::current_path();
+    if (n <= 0) return std::filesystem::current_path() / "xinfer";
     buf[n] = 0;
-    return std::filesystem::path(buf).parent_path();
+    return std::filesystem::path(buf);
 }
+
+std::filesystem::path executable_dir() { return executable_path().parent_path(); }
 
 }  // namespace xinfer

@@ -11,6 +11,7 @@ namespace xinfer {
 std::filesystem::path xinfer_home();
 std::filesystem::path home_subdir(const std::string& name);  // created if missing
 std::filesystem::path executable_dir();
+std::filesystem::path executable_path();  // this binary (the model host is started from it)
 
 // Reads an environment variable, empty string when unset.
 std::string env_or(const char* name, const std::string& fallback = "");

@@ -67,6 +67,25 @@ fs::path find_in_cache(const std::string& model_name, const json& entry, std::st
     return {};
 }
 
+// Speech models run on engines built into xinfer's model host; the built-in ones bring their own
+// model data (Debian's pocketsphinx en-us model, flite's compiled-in voices, espeak-ng's data).
+ResolvedModel resolve_speech_model(ResolvedModel r, const ModelChoice& c) {
+    std::string family = r.spec.is_object() ? r.spec.value("model_family", "") : "";
+    if (family == "espeak-ng") family = "espeak";
+    if (family != "pocketsphinx" && family != "flite" && family != "espeak")
+        throw bad_request("Audio model '" + r.model_name + "' needs an engine this xinfer does not have (family '" +
+                              family + "'); available: pocketsphinx, flite, espeak-ng", "model_name");
+    r.engine = family;
+    r.model_format = "builtin";
+    if (!c.model_path.empty()) {
+        std::error_code ec;
+        if (!fs::is_directory(c.model_path, ec))
+            throw bad_request("model_path for a " + family + " model must be its model folder: " + c.model_path, "model_path");
+        r.file = c.model_path;
+    }
+    return r;
+}
+
 }  // namespace
 
 fs::path find_gguf_in_dir(const fs::path& dir, const std::string& quantization) {
@@ -113,6 +132,8 @@ ResolvedModel resolve_model(const Registry& registry, const ModelChoice& c) {
                             "model_name");
         r.type = c.model_type.value_or(ModelType::llm);
     }
+
+    if (r.type == ModelType::audio) return resolve_speech_model(std::move(r), c);
 
     fs::path file;
     std::error_code ec;

@@ -28,6 +28,7 @@ struct ResolvedModel {
     std::filesystem::path file;      // the GGUF to serve
     GgufInfo gguf;
     std::string model_format, model_size_in_billions, quantization;
+    std::string engine = "llama.cpp";  // or a speech engine: pocketsphinx, flite, espeak
 };
 
 // Throws ApiError: 404 unknown model name with no path; 400 missing/invalid file with reason.

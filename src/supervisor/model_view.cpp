@@ -18,7 +18,7 @@ json describe_model(const ModelRecord& rec) {
         {"model_uid", rec.uid},
         {"model_type", to_string(m.type)},
         {"model_name", m.model_name},
-        {"model_engine", "llama.cpp"},
+        {"model_engine", m.engine},
         {"model_format", m.model_format},
         {"model_size_in_billions", m.model_size_in_billions.empty() ? json(nullptr) : json(m.model_size_in_billions)},
         {"quantization", m.quantization.empty() ? json(nullptr) : json(m.quantization)},

@@ -5,12 +5,14 @@
 #include <unistd.h>
 
 #include <regex>
+#include <set>
 
 #include "common/errors.h"
 #include "common/log.h"
 #include "common/paths.h"
 #include "common/subprocess.h"
 #include "engines/llama_server/llama_server_command.h"
+#include "engines/speech/host_command.h"
 #include "supervisor/model_view.h"
 
 namespace xinfer {
@@ -67,8 +69,11 @@ std::string Supervisor::launch(const LaunchRequest& req) {
     if (!req.model_engine.empty()) {
         std::string e = req.model_engine;
         for (auto& c : e) c = static_cast<char>(::tolower(c));
-        if (e != "llama.cpp" && e != "llama_cpp" && e != "llamacpp")
-            throw bad_request("Engine '" + req.model_engine + "' is not available; GGUF models run on llama.cpp",
+        static const std::set<std::string> known = {"llama.cpp", "llama_cpp", "llamacpp", "pocketsphinx", "flite",
+                                                    "espeak", "espeak-ng"};
+        if (!known.count(e))
+            throw bad_request("Engine '" + req.model_engine +
+                                  "' is not available; GGUF models run on llama.cpp, speech on pocketsphinx, flite, espeak-ng",
                               "model_engine");
     }
     if (!req.model_format.empty() && req.model_format.rfind("gguf", 0) != 0)
@@ -83,14 +88,14 @@ std::string Supervisor::launch(const LaunchRequest& req) {
     rec->request.model_type = rec->model.type;
     if (!std::regex_match(rec->uid, uid_re))
         throw bad_request("model_uid may use letters, digits, '.', '_' and '-' only", "model_uid");
-    if (rec->model.type != ModelType::llm && rec->model.type != ModelType::embedding &&
-        rec->model.type != ModelType::rerank)
-        throw bad_request("Model type " + to_string(rec->model.type) + " cannot run on llama.cpp", "model_type");
+    if (rec->model.type == ModelType::image)
+        throw bad_request("Image models are not served by this xinfer", "model_type");
 
     // Build every replica's command now so bad engine options are a 400, not a failed launch.
     for (int i = 0; i < req.replica; ++i) {
         LlamaServerSettings s{find_llama_server(), replica_address(rec->uid, i), config_.engine_threads};
-        auto cmd = llama_server_command(rec->model, req.engine_options, req.n_gpu, s);
+        auto cmd = rec->model.type == ModelType::audio ? model_host_command(rec->model, req.engine_options, s.listen)
+                                                       : llama_server_command(rec->model, req.engine_options, req.n_gpu, s);
         // gpu_idx pins the replica to those GPUs (the engine numbers them from 0 again).
         if (!req.gpu_idx.empty()) {
             std::string ids;
@@ -321,6 +326,18 @@ Lease Supervisor::acquire(const std::string& model, Capability need) {
             if (type != ModelType::rerank)
                 throw bad_request("Model '" + model + "' is " + kind(type) + "; it does not serve rerank", "model");
             break;
+        case Capability::transcription:
+        case Capability::speech: {
+            const char* ability = need == Capability::speech ? "text2audio" : "audio2text";
+            bool has = false;
+            if (type == ModelType::audio)
+                for (auto& a : rec->model.ability) has |= (a == ability);
+            if (!has)
+                throw bad_request("Model '" + model + "' is " + kind(type) + " without " + ability + "; it does not serve " +
+                                      (need == Capability::speech ? "speech synthesis" : "transcription"),
+                                  "model");
+            break;
+        }
     }
 
     std::lock_guard lock(rec->mu);

@@ -21,7 +21,7 @@ struct SupervisorConfig {
 };
 
 // What a request needs from the model it names.
-enum class Capability { chat, completion, embedding, rerank };
+enum class Capability { chat, completion, embedding, rerank, transcription, speech };
 
 // A claim on one replica for the length of a request; releases it when destroyed.
 class Lease {

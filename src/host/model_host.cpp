@@ -1,0 +1,182 @@
+#include "host/model_host.h"
+
+#include <httplib.h>
+#include <signal.h>
+
+#include <memory>
+#include <regex>
+#include <thread>
+
+#include "api/http_util.h"
+#include "audio/decode.h"
+#include "audio/encode.h"
+#include "common/json_util.h"
+#include "common/log.h"
+#include "engines/espeak/espeak_tts.h"
+#include "engines/flite/flite_tts.h"
+#include "engines/pocketsphinx/pocketsphinx_stt.h"
+#include "host/transcript_format.h"
+
+namespace xinfer {
+
+namespace {
+
+struct Engines {
+    std::unique_ptr<SpeechToText> stt;
+    std::unique_ptr<TextToSpeech> tts;
+};
+
+Engines load(const HostOptions& o) {
+    Engines e;
+    if (o.engine == "pocketsphinx")
+        e.stt = std::make_unique<PocketsphinxStt>(o.model_path.empty() ? default_pocketsphinx_model_dir() : o.model_path,
+                                                  std::max(1, o.concurrency));
+    else if (o.engine == "flite") e.tts = std::make_unique<FliteTts>();
+    else if (o.engine == "espeak") e.tts = std::make_unique<EspeakTts>();
+    else throw std::runtime_error("unknown speech engine '" + o.engine + "' (pocketsphinx, flite, espeak)");
+    return e;
+}
+
+// Sentences, so streamed speech starts after the first one instead of after the whole text.
+std::vector<std::string> sentences(const std::string& text) {
+    static const std::regex end_re("([.!?;:]+\\s+|\\n+|。|！|？|；)");
+    std::vector<std::string> out;
+    std::sregex_iterator it(text.begin(), text.end(), end_re), stop;
+    size_t from = 0;
+    for (; it != stop; ++it) {
+        size_t to = static_cast<size_t>(it->position() + it->length());
+        std::string s = text.substr(from, to - from);
+        if (s.find_first_not_of(" \t\n") != std::string::npos) out.push_back(s);
+        from = to;
+    }
+    if (from < text.size() && text.find_first_not_of(" \t\n", from) != std::string::npos) out.push_back(text.substr(from));
+    return out;
+}
+
+void add_transcription_route(httplib::Server& server, SpeechToText& stt, const char* path, bool translate) {
+    server.Post(path, guarded([&stt, translate](const httplib::Request& req, httplib::Response& res) {
+        if (!req.form.has_file("file")) throw bad_request("'file' (the audio upload) is required", "file");
+        auto field = [&](const char* k) { return req.form.has_field(k) ? req.form.get_field(k) : std::string(); };
+        std::string format = field("response_format");
+        if (format.empty()) format = "json";
+        if (!is_transcript_format(format))
+            throw bad_request("'response_format' must be json, text, srt, vtt or verbose_json", "response_format");
+        TranscribeOptions opt;
+        opt.language = field("language");
+        opt.prompt = field("prompt");
+        opt.translate = translate;
+        if (auto t = field("temperature"); !t.empty()) {
+            try {
+                opt.temperature = std::stof(t);
+            } catch (...) {
+                throw bad_request("'temperature' must be a number", "temperature");
+            }
+        }
+        Pcm pcm;
+        try {
+            pcm = decode_audio(req.form.get_file("file").content);
+        } catch (const AudioDecodeError& e) {
+            throw bad_request(std::string("Cannot read the audio file: ") + e.what(), "file");
+        }
+        Transcript t;
+        try {
+            t = stt.transcribe(pcm, opt);
+        } catch (const UnsupportedRequest& e) {
+            throw bad_request(e.what());
+        }
+        auto out = format_transcript(t, format, translate ? "translate" : "transcribe");
+        res.set_content(out.body, out.content_type);
+    }));
+}
+
+void add_speech_route(httplib::Server& server, TextToSpeech& tts) {
+    server.Post("/v1/audio/speech", guarded([&tts](const httplib::Request& req, httplib::Response& res) {
+        json body = parse_json_object(req.body);
+        std::string input = require_string(body, "input");
+        std::string voice = opt_string(body, "voice").value_or("");
+        std::string format = opt_string(body, "response_format").value_or("mp3");
+        if (!is_audio_format(format))
+            throw bad_request("'response_format' must be mp3, opus, aac, flac, wav or pcm", "response_format");
+        double speed = 1.0;
+        if (body.contains("speed") && !body["speed"].is_null()) {
+            if (!body["speed"].is_number()) throw bad_request("'speed' must be a number", "speed");
+            speed = body["speed"].get<double>();
+            if (speed < 0.25 || speed > 4.0) throw bad_request("'speed' must be between 0.25 and 4.0", "speed");
+        }
+        bool stream = opt_bool(body, "stream").value_or(false);
+        try {
+            if (!stream || (format != "pcm" && format != "mp3")) {
+                Pcm pcm = tts.synthesize(input, voice, speed);
+                res.set_content(encode_audio(pcm, format), audio_content_type(format));
+                return;
+            }
+            // Streaming: synthesize and send one sentence at a time (pcm and mp3 concatenate).
+            auto parts = std::make_shared<std::vector<std::string>>(sentences(input));
+            tts.synthesize(parts->empty() ? input : (*parts)[0], voice, speed);  // validates the voice up front
+            auto next = std::make_shared<size_t>(0);
+            res.set_chunked_content_provider(audio_content_type(format), [&tts, parts, next, voice, speed, format](
+                                                                             size_t, httplib::DataSink& sink) {
+                if (*next >= parts->size()) {
+                    sink.done();
+                    return true;
+                }
+                std::string chunk = encode_audio(tts.synthesize((*parts)[(*next)++], voice, speed), format);
+                return sink.write(chunk.data(), chunk.size());
+            });
+        } catch (const UnsupportedRequest& e) {
+            throw bad_request(e.what(), "voice");
+        }
+    }));
+}
+
+}  // namespace
+
+int run_model_host(const HostOptions& o) {
+    signal(SIGPIPE, SIG_IGN);
+    Engines engines;
+    try {
+        engines = load(o);
+    } catch (const std::exception& e) {
+        log::error(std::string("model host: ") + e.what());
+        return 1;
+    }
+    httplib::Server server;
+    server.new_task_queue = [n = std::max(4, o.concurrency * 2)] { return new httplib::ThreadPool(n); };
+    server.set_payload_max_length(1ull << 30);  // the supervisor enforces the client-facing limit
+    server.Get("/health", [](const httplib::Request&, httplib::Response& res) { send_json(res, {{"status", "ok"}}); });
+    if (engines.stt) {
+        add_transcription_route(server, *engines.stt, "/v1/audio/transcriptions", false);
+        add_transcription_route(server, *engines.stt, "/v1/audio/translations", true);
+    }
+    if (engines.tts) add_speech_route(server, *engines.tts);
+
+    // SIGTERM from the supervisor: stop serving and exit.
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &set, nullptr);
+    std::thread([&] {
+        int sig = 0;
+        sigwait(&set, &sig);
+        server.stop();
+    }).detach();
+
+    bool bound;
+    if (!o.listen.empty() && o.listen[0] == '/') {
+        server.set_address_family(AF_UNIX);
+        bound = server.bind_to_port(o.listen, 80);
+    } else {
+        auto colon = o.listen.rfind(':');
+        bound = server.bind_to_port(o.listen.substr(0, colon), std::stoi(o.listen.substr(colon + 1)));
+    }
+    if (!bound) {
+        log::error("model host: cannot listen on " + o.listen);
+        return 1;
+    }
+    log::info("model host: engine " + o.engine + " serving on " + o.listen);
+    server.listen_after_bind();
+    return 0;
+}
+
+}  // namespace xinfer

@@ -1,0 +1,20 @@
+// `xinfer host`: the process that serves one speech model replica. It loads one engine and
+// answers OpenAI's audio endpoints on a private unix socket (or loopback port), exactly as
+// llama-server does for text models, so the supervisor treats both alike.
+#pragma once
+
+#include <string>
+
+namespace xinfer {
+
+struct HostOptions {
+    std::string engine;      // pocketsphinx | flite | espeak
+    std::string listen;      // /path.sock or 127.0.0.1:PORT
+    std::string model_path;  // engine model folder (pocketsphinx) when not the default
+    int concurrency = 2;     // requests decoded at once (decoder states)
+};
+
+// Serves until SIGTERM; returns the process exit code.
+int run_model_host(const HostOptions& options);
+
+}  // namespace xinfer
