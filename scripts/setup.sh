@@ -8,7 +8,8 @@ cd "$repo"
 packages=(g++ cmake ninja-build ccache git pkg-config ca-certificates nlohmann-json3-dev libcli11-dev
   libsqlite3-dev libgtest-dev curl pkg-config
   libavformat-dev libavcodec-dev libswresample-dev libavutil-dev
-  libpocketsphinx-dev libsphinxbase-dev pocketsphinx-en-us pocketsphinx-testdata flite1-dev flite espeak-ng)
+  libpocketsphinx-dev libsphinxbase-dev pocketsphinx-en-us pocketsphinx-testdata flite1-dev flite espeak-ng
+  ffmpeg)  # the ffmpeg program only makes test uploads (m4a, webm); xinfer links the libraries
 command -v node >/dev/null || packages+=(nodejs)
 command -v npm >/dev/null || packages+=(npm)
 missing=()
