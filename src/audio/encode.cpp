@@ -147,10 +147,11 @@ Pcm resample(const Pcm& pcm, int rate) {
     out.samples.resize(static_cast<size_t>(cap));
     uint8_t* dst = reinterpret_cast<uint8_t*>(out.samples.data());
     const uint8_t* src = reinterpret_cast<const uint8_t*>(pcm.samples.data());
-    int got = swr_convert(swr, &dst, cap, &src, static_cast<int>(pcm.samples.size()));
-    int more = swr_convert(swr, reinterpret_cast<uint8_t**>(&dst), 0, nullptr, 0);
-    (void)more;
-    out.samples.resize(static_cast<size_t>(std::max(got, 0)));
+    int got = std::max(0, swr_convert(swr, &dst, cap, &src, static_cast<int>(pcm.samples.size())));
+    // Flush the resampler's delay line so no tail samples are lost.
+    uint8_t* tail = reinterpret_cast<uint8_t*>(out.samples.data() + got);
+    got += std::max(0, swr_convert(swr, &tail, cap - got, nullptr, 0));
+    out.samples.resize(static_cast<size_t>(got));
     return out;
 }
 
