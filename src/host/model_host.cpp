@@ -15,6 +15,7 @@
 #include "engines/espeak/espeak_tts.h"
 #include "engines/flite/flite_tts.h"
 #include "engines/pocketsphinx/pocketsphinx_stt.h"
+#include "engines/whisper/whisper_stt.h"
 #include "host/transcript_format.h"
 
 namespace xinfer {
@@ -31,9 +32,12 @@ Engines load(const HostOptions& o) {
     if (o.engine == "pocketsphinx")
         e.stt = std::make_unique<PocketsphinxStt>(o.model_path.empty() ? default_pocketsphinx_model_dir() : o.model_path,
                                                   std::max(1, o.concurrency));
-    else if (o.engine == "flite") e.tts = std::make_unique<FliteTts>();
+    else if (o.engine == "whisper") {
+        if (o.model_path.empty()) throw std::runtime_error("the whisper engine needs --model-path (a ggml whisper model)");
+        e.stt = std::make_unique<WhisperStt>(o.model_path, std::max(1, o.concurrency), o.threads);
+    } else if (o.engine == "flite") e.tts = std::make_unique<FliteTts>();
     else if (o.engine == "espeak") e.tts = std::make_unique<EspeakTts>();
-    else throw std::runtime_error("unknown speech engine '" + o.engine + "' (pocketsphinx, flite, espeak)");
+    else throw std::runtime_error("unknown speech engine '" + o.engine + "' (pocketsphinx, whisper, flite, espeak)");
     return e;
 }
 
@@ -68,6 +72,7 @@ void add_transcription_route(httplib::Server& server, SpeechToText& stt, const c
         if (auto t = field("temperature"); !t.empty()) {
             try {
                 opt.temperature = std::stof(t);
+                opt.temperature_given = true;
             } catch (...) {
                 throw bad_request("'temperature' must be a number", "temperature");
             }

@@ -8,10 +8,11 @@
 namespace xinfer {
 
 struct HostOptions {
-    std::string engine;      // pocketsphinx | flite | espeak
+    std::string engine;      // pocketsphinx | whisper | flite | espeak
     std::string listen;      // /path.sock or 127.0.0.1:PORT
     std::string model_path;  // engine model folder (pocketsphinx) when not the default
     int concurrency = 2;     // requests decoded at once (decoder states)
+    int threads = 0;         // compute threads per request (whisper); 0 = all cores
 };
 
 // Serves until SIGTERM; returns the process exit code.

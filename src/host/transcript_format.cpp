@@ -50,9 +50,10 @@ FormattedTranscript format_transcript(const Transcript& t, const std::string& fo
                             {"compression_ratio", nullptr}, {"no_speech_prob", nullptr}});
         json j = {{"task", task}, {"language", language_name(t.language)}, {"duration", t.duration},
                   {"text", t.text}, {"segments", segs}};
-        return {j.dump(), "application/json"};
+        return {j.dump(-1, ' ', false, json::error_handler_t::replace), "application/json"};
     }
-    return {json{{"text", t.text}}.dump(), "application/json"};
+    // Models can emit a multi-byte character split across tokens: replace, never fail.
+    return {json{{"text", t.text}}.dump(-1, ' ', false, json::error_handler_t::replace), "application/json"};
 }
 
 }  // namespace xinfer

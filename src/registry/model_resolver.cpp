@@ -67,14 +67,48 @@ fs::path find_in_cache(const std::string& model_name, const json& entry, std::st
     return {};
 }
 
+// whisper.cpp models are ggml files (ggml-base.bin, ...) the user brings: model_path (a file, or
+// a folder holding one), a registered model_uri, or the model cache.
+ResolvedModel resolve_whisper_model(ResolvedModel r, const ModelChoice& c) {
+    r.engine = "whisper";
+    r.model_format = "ggml";
+    std::string where = c.model_path;
+    if (where.empty() && r.spec.is_object()) where = path_from_uri(r.spec.value("model_uri", ""));
+    if (where.empty()) {
+        json src = r.spec.is_object() && r.spec.contains("model_src") ? source_of(r.spec) : json::object();
+        fs::path cached = xinfer_home() / "cache" / r.model_name / src.value("model_file_name", "");
+        std::error_code ec;
+        if (src.contains("model_file_name") && fs::exists(cached, ec)) where = cached.string();
+    }
+    if (where.empty())
+        throw bad_request("The whisper model files of '" + r.model_name + "' are not in the local cache (" +
+                              (xinfer_home() / "cache" / r.model_name).string() +
+                              ") and xinfer does not download; pass model_path pointing at the ggml-*.bin file",
+                          "model_path");
+    std::error_code ec;
+    fs::path p = path_from_uri(where);
+    if (!fs::exists(p, ec)) throw bad_request("Cannot launch model: model_path does not exist: " + p.string(), "model_path");
+    if (fs::is_directory(p, ec)) {
+        for (auto& e : fs::directory_iterator(p))
+            if (e.path().extension() == ".bin") { p = e.path(); break; }
+        if (fs::is_directory(p, ec)) throw bad_request("Cannot launch model: no whisper .bin file in " + where, "model_path");
+    }
+    r.file = p;
+    r.gguf.file_size = fs::file_size(p, ec);
+    if (r.ability.empty()) r.ability = json{"audio2text"};
+    return r;
+}
+
 // Speech models run on engines built into xinfer's model host; the built-in ones bring their own
 // model data (Debian's pocketsphinx en-us model, flite's compiled-in voices, espeak-ng's data).
 ResolvedModel resolve_speech_model(ResolvedModel r, const ModelChoice& c) {
     std::string family = r.spec.is_object() ? r.spec.value("model_family", "") : "";
     if (family == "espeak-ng") family = "espeak";
+    if (family.empty() && !c.model_path.empty()) family = "whisper";  // a bare model file: whisper's format
+    if (family == "whisper") return resolve_whisper_model(std::move(r), c);
     if (family != "pocketsphinx" && family != "flite" && family != "espeak")
         throw bad_request("Audio model '" + r.model_name + "' needs an engine this xinfer does not have (family '" +
-                              family + "'); available: pocketsphinx, flite, espeak-ng", "model_name");
+                              family + "'); available: whisper, pocketsphinx, flite, espeak-ng", "model_name");
     r.engine = family;
     r.model_format = "builtin";
     if (!c.model_path.empty()) {

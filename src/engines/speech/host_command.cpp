@@ -10,11 +10,11 @@ EngineCommand model_host_command(const ResolvedModel& model, const nlohmann::jso
     cmd.argv = {executable_path().string(), "host", "--engine", model.engine, "--listen", listen};
     if (!model.file.empty()) cmd.argv.insert(cmd.argv.end(), {"--model-path", model.file.string()});
     for (auto& [key, value] : options.items()) {
-        if (key != "concurrency")
-            throw bad_request("Unknown engine option '" + key + "' for " + model.engine + "; known: concurrency", key);
+        if (key != "concurrency" && key != "n_threads")
+            throw bad_request("Unknown engine option '" + key + "' for " + model.engine + "; known: concurrency, n_threads", key);
         if (!value.is_number_integer() || value.get<int>() < 1 || value.get<int>() > 64)
-            throw bad_request("'concurrency' must be an integer from 1 to 64", key);
-        cmd.argv.insert(cmd.argv.end(), {"--concurrency", std::to_string(value.get<int>())});
+            throw bad_request("'" + key + "' must be an integer from 1 to 64", key);
+        cmd.argv.insert(cmd.argv.end(), {key == "concurrency" ? "--concurrency" : "--threads", std::to_string(value.get<int>())});
     }
     return cmd;
 }

@@ -32,6 +32,7 @@ struct TranscribeOptions {
     std::string language;  // empty: the engine's default / detection
     std::string prompt;
     float temperature = 0;
+    bool temperature_given = false;  // given: decode at exactly that temperature, no fallback
     bool translate = false;  // into English
 };
 
