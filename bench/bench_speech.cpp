@@ -2,8 +2,9 @@
 // (pocketsphinx) and synthesis (flite), with the engine called directly in this process and
 // through xinfer's HTTP API and model host, interleaved in one run; prints the ratio (goal >= 0.95).
 //
-//   bench_speech XINFER_BIN [rounds=5]
+//   bench_speech XINFER_BIN [rounds=5] [WHISPER_MODEL.bin]
 #include <chrono>
+#include <memory>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -14,6 +15,7 @@
 #include "common/http_client.h"
 #include "engines/flite/flite_tts.h"
 #include "engines/pocketsphinx/pocketsphinx_stt.h"
+#include "engines/whisper/whisper_stt.h"
 
 using json = nlohmann::json;
 using Clock = std::chrono::steady_clock;
@@ -47,7 +49,13 @@ int main(int argc, char** argv) {
     std::printf("speech benchmark: %.1f s of flite speech, %d rounds, medians (RTF = audio seconds per compute second)\n",
                 audio_s, rounds);
 
-    std::vector<double> stt_direct, stt_xinfer, tts_direct, tts_xinfer;
+    const std::string whisper_path = argc > 3 ? argv[3] : "";
+    std::unique_ptr<xinfer::WhisperStt> whisper;
+    if (!whisper_path.empty()) {
+        whisper = std::make_unique<xinfer::WhisperStt>(whisper_path, 1, 0);
+        svc.launch({{"model_name", "whisper"}, {"model_type", "audio"}, {"model_path", whisper_path}, {"concurrency", 1}});
+    }
+    std::vector<double> stt_direct, stt_xinfer, tts_direct, tts_xinfer, wh_direct, wh_xinfer;
     for (int r = 0; r < rounds; ++r) {
         auto t0 = Clock::now();
         stt.transcribe(speech16, {});
@@ -58,6 +66,21 @@ int main(int argc, char** argv) {
         auto res = api->Post("/v1/audio/transcriptions", items);
         if (!res || res->status != 200) return std::fprintf(stderr, "transcription failed\n"), 1;
         stt_xinfer.push_back(audio_s / seconds_since(t0));
+
+        if (whisper) {
+            xinfer::TranscribeOptions o;
+            o.language = "en";
+            o.temperature_given = true;
+            t0 = Clock::now();
+            whisper->transcribe(speech16, o);
+            wh_direct.push_back(audio_s / seconds_since(t0));
+            t0 = Clock::now();
+            httplib::UploadFormDataItems w = {{"model", "whisper", "", ""}, {"language", "en", "", ""},
+                                              {"temperature", "0", "", ""}, {"file", wav, "speech.wav", "audio/wav"}};
+            auto wr = api->Post("/v1/audio/transcriptions", w);
+            if (!wr || wr->status != 200) return std::fprintf(stderr, "whisper transcription failed\n"), 1;
+            wh_xinfer.push_back(audio_s / seconds_since(t0));
+        }
 
         t0 = Clock::now();
         xinfer::encode_audio(tts.synthesize(kText, "slt", 1.0), "wav");
@@ -73,6 +96,12 @@ int main(int argc, char** argv) {
     std::printf("%-28s %10s %10s %8s\n", "task", "direct", "xinfer", "ratio");
     std::printf("%-28s %10.2f %10.2f %8.3f\n", "transcribe (pocketsphinx)", sd, sx, sx / sd);
     std::printf("%-28s %10.2f %10.2f %8.3f\n", "synthesize wav (flite)", td, tx, tx / td);
-    std::printf("%s\n", sx / sd >= 0.95 && tx / td >= 0.95 ? "within goals (>= 0.95)" : "OUTSIDE GOALS");
+    bool ok = sx / sd >= 0.95 && tx / td >= 0.95;
+    if (whisper) {
+        double wd = bench::median(wh_direct), wx = bench::median(wh_xinfer);
+        std::printf("%-28s %10.2f %10.2f %8.3f\n", "transcribe (whisper)", wd, wx, wx / wd);
+        ok = ok && wx / wd >= 0.95;
+    }
+    std::printf("%s\n", ok ? "within goals (>= 0.95)" : "OUTSIDE GOALS");
     return 0;
 }
