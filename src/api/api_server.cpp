@@ -4,9 +4,11 @@
 #include "api/routes.h"
 #include "common/log.h"
 
+#include <thread>
+
 namespace xinfer {
 
-ApiServer::ApiServer(Supervisor& supervisor, Registry& registry, ApiServerConfig config) {
+ApiServer::ApiServer(Supervisor& supervisor, Registry& registry, ApiServerConfig config) : supervisor_(supervisor) {
     int threads = config.http_threads;
     server_.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
     server_.set_payload_max_length(config.max_body_bytes);
@@ -14,12 +16,18 @@ ApiServer::ApiServer(Supervisor& supervisor, Registry& registry, ApiServerConfig
     server_.set_write_timeout(600, 0);
     server_.set_keep_alive_max_count(10000);
 
+    server_.set_pre_routing_handler([this](const httplib::Request&, httplib::Response& res) {
+        if (!draining_) return httplib::Server::HandlerResponse::Unhandled;
+        send_error(res, ApiError(503, "xinfer is shutting down", "", "", "shutting_down"));
+        return httplib::Server::HandlerResponse::Handled;
+    });
     add_status_routes(server_, supervisor);
     add_model_routes(server_, supervisor);
     add_registration_routes(server_, registry);
     add_openai_routes(server_, supervisor);
     add_embedding_routes(server_, supervisor);
     add_audio_routes(server_, supervisor);
+    add_cluster_routes(server_, supervisor);
 
     // Statuses httplib sets itself (404 no route, 413 too large, 400 unparsable request) come
     // with no body: give them the same JSON error shape as everything else.
@@ -56,5 +64,19 @@ bool ApiServer::listen(const std::string& host, int port) {
 }
 
 void ApiServer::stop() { server_.stop(); }
+
+void ApiServer::drain_and_stop(std::chrono::seconds timeout) {
+    draining_ = true;
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    auto in_flight = [&] {
+        int n = 0;
+        for (auto& m : supervisor_.metrics()) n += m["active"].get<int>();
+        return n;
+    };
+    while (in_flight() > 0 && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    log::info("drained; stopping the HTTP server");
+    server_.stop();
+}
 
 }  // namespace xinfer

@@ -4,6 +4,8 @@
 
 #include <httplib.h>
 
+#include <atomic>
+#include <chrono>
 #include <memory>
 #include <string>
 
@@ -22,10 +24,15 @@ public:
     ApiServer(Supervisor& supervisor, Registry& registry, ApiServerConfig config);
     // Binds and serves until stop(); false when the address cannot be bound.
     bool listen(const std::string& host, int port);
+    // Stops taking new requests (503), waits up to `timeout` for the ones in flight (streams
+    // included) to finish, then stops the server.
+    void drain_and_stop(std::chrono::seconds timeout);
     void stop();
 
 private:
     httplib::Server server_;
+    Supervisor& supervisor_;
+    std::atomic<bool> draining_{false};
 };
 
 }  // namespace xinfer

@@ -9,7 +9,10 @@ void send_json(httplib::Response& res, const nlohmann::json& body, int status) {
     res.set_content(body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), "application/json");
 }
 
-void send_error(httplib::Response& res, const ApiError& err) { send_json(res, err.to_json(), err.status()); }
+void send_error(httplib::Response& res, const ApiError& err) {
+    if (err.retry_after() > 0) res.set_header("Retry-After", std::to_string(err.retry_after()));
+    send_json(res, err.to_json(), err.status());
+}
 
 Handler guarded(Handler h) {
     return [h = std::move(h)](const httplib::Request& req, httplib::Response& res) {

@@ -14,5 +14,6 @@ void add_registration_routes(httplib::Server& server, Registry& registry);
 void add_openai_routes(httplib::Server& server, Supervisor& supervisor);
 void add_embedding_routes(httplib::Server& server, Supervisor& supervisor);
 void add_audio_routes(httplib::Server& server, Supervisor& supervisor);
+void add_cluster_routes(httplib::Server& server, Supervisor& supervisor);
 
 }  // namespace xinfer

@@ -37,6 +37,33 @@ void add_model_routes(httplib::Server& server, Supervisor& sup) {
     server.Get("/v1/models/:uid/events", guarded([&sup](const httplib::Request& req, httplib::Response& res) {
         send_json(res, sup.events(req.path_params.at("uid")));
     }));
+    server.Get("/v1/models/:uid/replicas", guarded([&sup](const httplib::Request& req, httplib::Response& res) {
+        send_json(res, sup.describe(req.path_params.at("uid"))["replicas"]);
+    }));
+    // Body {"replica": N} sets the count; an empty body adds one.
+    server.Post("/v1/models/:uid/replicas", guarded([&sup](const httplib::Request& req, httplib::Response& res) {
+        const auto& uid = req.path_params.at("uid");
+        int count = static_cast<int>(sup.describe(uid)["replicas"].size()) + 1;
+        if (!req.body.empty()) {
+            json body = parse_json_object(req.body);
+            if (auto n = opt_int(body, "replica")) count = static_cast<int>(*n);
+        }
+        sup.scale(uid, count);
+        send_json(res, sup.describe(uid)["replicas"]);
+    }));
+    server.Delete("/v1/models/:uid/replicas/:index", guarded([&sup](const httplib::Request& req, httplib::Response& res) {
+        const auto& uid = req.path_params.at("uid");
+        int n = static_cast<int>(sup.describe(uid)["replicas"].size());
+        int index = -1;
+        try {
+            index = std::stoi(req.path_params.at("index"));
+        } catch (...) {
+        }
+        if (index < 0 || index >= n) throw not_found("Model '" + uid + "' has no replica " + req.path_params.at("index"));
+        if (index != n - 1) throw bad_request("Replicas are removed from the end: remove replica " + std::to_string(n - 1));
+        sup.scale(uid, n - 1);
+        send_json(res, nullptr);
+    }));
     server.Post("/v1/models/:uid/cancel", guarded([&sup](const httplib::Request& req, httplib::Response& res) {
         sup.cancel(req.path_params.at("uid"));
         send_json(res, nullptr);

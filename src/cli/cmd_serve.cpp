@@ -1,7 +1,9 @@
 // `xinfer serve` (alias xinference-local): supervisor and worker in one process.
 #include <signal.h>
+#include <unistd.h>
 
 #include <csignal>
+#include <cstdlib>
 #include <iostream>
 #include <thread>
 
@@ -10,7 +12,9 @@
 #include "cli/commands.h"
 #include "common/log.h"
 #include "common/paths.h"
+#include "common/sqlite_db.h"
 #include "common/subprocess.h"
+#include "supervisor/deployment.h"
 
 namespace xinfer::cli {
 
@@ -20,12 +24,17 @@ struct ServeArgs {
     int port = 9997;
     std::string log_level = "info";
     size_t max_body_mb = 64;
+    std::string config;
+    std::string keep_alive;
+    int cpu_cores = 0;
+    int drain_seconds = 30;
 };
 
 int run_serve(const ServeArgs& a) {
     if (a.log_level == "debug") log::set_level(log::Level::debug);
     else if (a.log_level == "warn" || a.log_level == "warning") log::set_level(log::Level::warn);
     else if (a.log_level == "error") log::set_level(log::Level::error);
+    if (a.cpu_cores > 0) setenv("XINFER_CPU_CORES", std::to_string(a.cpu_cores).c_str(), 1);
 
     // Signals are taken by one waiting thread, so shutdown runs as ordinary code, not in a handler.
     sigset_t set;
@@ -37,29 +46,55 @@ int run_serve(const ServeArgs& a) {
 
     ProcessManager::instance();  // its thread forks every engine: start it before anything else
     auto home = xinfer_home();
-    auto store = std::make_shared<RegistrationStore>(home / "xinfer.db");
-    auto registry = std::make_shared<Registry>(store);
+    auto db = std::make_shared<SqliteDb>(home / "xinfer.db");
+    auto registry = std::make_shared<Registry>(std::make_shared<RegistrationStore>(db));
     SupervisorConfig sc;
     if (auto t = env_or("XINFER_LAUNCH_TIMEOUT"); !t.empty()) sc.launch_timeout = std::chrono::seconds(std::stoi(t));
-    Supervisor supervisor(registry, sc);
+    if (auto t = env_or("XINFER_RESTART_BACKOFF_MS"); !t.empty()) sc.restart_backoff = std::chrono::milliseconds(std::stoi(t));
+    if (auto t = env_or("XINFER_MAX_RESTARTS"); !t.empty()) sc.max_restarts = std::stoi(t);
+    if (auto t = env_or("XINFER_QUEUE_TIMEOUT"); !t.empty()) sc.queue_timeout = std::chrono::seconds(std::stoi(t));
+    if (!a.keep_alive.empty()) {
+        json ka = a.keep_alive.find_first_not_of("-0123456789.") == std::string::npos ? json(std::stod(a.keep_alive))
+                                                                                     : json(a.keep_alive);
+        sc.default_keep_alive_s = *LaunchRequest::from_json({{"model_name", "x"}, {"keep_alive", ka}}).keep_alive_s;
+    }
+    Supervisor supervisor(registry, std::make_shared<ModelStore>(db), sc);
     ApiServerConfig ac;
     ac.max_body_bytes = a.max_body_mb << 20;
     ApiServer server(supervisor, *registry, ac);
 
-    std::thread signals([&] {
+    std::thread signals([&, drain = a.drain_seconds] {
         int sig = 0;
         sigwait(&set, &sig);
-        log::info(std::string("received ") + strsignal(sig) + ", shutting down");
-        server.stop();
+        log::info(std::string("received ") + strsignal(sig) + ", draining requests (up to " + std::to_string(drain) + " s)");
+        // Watchdog: if draining hangs, engines are killed and the process ends anyway.
+        std::thread([drain] {
+            std::this_thread::sleep_for(std::chrono::seconds(drain + 10));
+            log::error("shutdown took too long; killing engines");
+            ProcessManager::instance().terminate_all(std::chrono::milliseconds(500));
+            _exit(1);
+        }).detach();
+        server.drain_and_stop(std::chrono::seconds(drain));
     });
     signals.detach();
 
     log::info("xinfer " XINFER_VERSION " home=" + home.string());
+    supervisor.restore();
+    if (!a.config.empty()) {
+        try {
+            json report = apply_deployment(supervisor, read_deployment_file(a.config));
+            log::info("deployment " + a.config + ": " + report.dump());
+        } catch (const std::exception& e) {
+            log::error(e.what());
+            return 1;
+        }
+    }
     if (!server.listen(a.host, a.port)) {
         log::error("cannot listen on " + a.host + ":" + std::to_string(a.port));
+        supervisor.shutdown();
         return 1;
     }
-    supervisor.shutdown();
+    supervisor.shutdown();  // the engines stop; launched models come back at the next start
     ProcessManager::instance().terminate_all(std::chrono::seconds(5));
     log::info("xinfer stopped");
     return 0;
@@ -75,6 +110,12 @@ void add_serve_command(CLI::App& app) {
     serve->add_option("--log-level", a->log_level, "debug, info, warn, error")->capture_default_str();
     serve->add_option("--max-body-mb", a->max_body_mb, "Largest request body accepted (MiB)")
         ->capture_default_str()->envname("XINFER_MAX_BODY_MB");
+    serve->add_option("--config", a->config, "Deployment file: the models to run (JSON)")->envname("XINFER_CONFIG");
+    serve->add_option("--keep-alive", a->keep_alive, "Unload models idle this long (seconds, or 5m / 1h); -1 never")
+        ->envname("XINFER_KEEP_ALIVE");
+    serve->add_option("--cpu-cores", a->cpu_cores, "Cores in the CPU thread budget (default: this machine's)");
+    serve->add_option("--drain-seconds", a->drain_seconds, "On SIGTERM, how long in-flight requests may finish")
+        ->capture_default_str();
     serve->callback([a] { exit_code() = run_serve(*a); });
 }
 

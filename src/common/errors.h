@@ -17,6 +17,8 @@ public:
     const std::string& type() const { return type_; }
     const std::string& param() const { return param_; }
     const std::string& code() const { return code_; }
+    int retry_after() const { return retry_after_; }  // seconds; 0: no Retry-After header
+    void set_retry_after(int seconds) { retry_after_ = seconds; }
 
     // {"error":{"message","type","param","code"},"detail":message}
     nlohmann::json to_json() const;
@@ -24,6 +26,7 @@ public:
 private:
     int status_;
     std::string type_, param_, code_;
+    int retry_after_ = 0;
 };
 
 // Shorthands for the statuses the API uses, so call sites read as the rule they enforce.

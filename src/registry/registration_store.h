@@ -1,13 +1,12 @@
-// Persistent custom registrations (SQLite in XINFER_HOME/xinfer.db). Only `persist: true`
-// registrations are written here; the Registry keeps the rest in memory.
+// Persistent custom registrations (table `registrations` in XINFER_HOME/xinfer.db). Only
+// `persist: true` registrations are written here; the Registry keeps the rest in memory.
 #pragma once
 
-#include <filesystem>
-#include <mutex>
+#include <memory>
 #include <string>
 #include <vector>
 
-struct sqlite3;
+#include "common/sqlite_db.h"
 
 namespace xinfer {
 
@@ -19,17 +18,15 @@ struct StoredRegistration {
 
 class RegistrationStore {
 public:
+    explicit RegistrationStore(std::shared_ptr<SqliteDb> db);
     explicit RegistrationStore(const std::filesystem::path& db_path);
-    ~RegistrationStore();
 
     std::vector<StoredRegistration> load_all();
     void put(const StoredRegistration& r);
     void remove(const std::string& type, const std::string& name);
 
 private:
-    void exec(const char* sql);
-    sqlite3* db_ = nullptr;
-    std::mutex mu_;
+    std::shared_ptr<SqliteDb> db_;
 };
 
 }  // namespace xinfer

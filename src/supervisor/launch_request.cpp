@@ -31,7 +31,25 @@ const std::set<std::string> kKnownKeys = {
     "model_uid", "model_name", "model_type", "model_engine", "model_format",
     "model_size_in_billions", "quantization", "model_path", "replica", "n_gpu", "gpu_idx",
     "request_limits", "envs", "wait_ready", "worker_ip", "peft_model_config", "download_hub",
-    "n_worker", "enable_virtual_env", "virtual_env_packages", "xavier_config", "model_hub"};
+    "n_worker", "enable_virtual_env", "virtual_env_packages", "xavier_config", "model_hub", "keep_alive",
+    "request_queue"};
+
+// Ollama-style durations: 300, "300", "45s", "5m", "1h"; -1 (or "-1") means never.
+double parse_duration(const json& v) {
+    if (v.is_number()) return v.get<double>();
+    if (!v.is_string()) throw bad_request("'keep_alive' must be seconds or a duration like \"5m\"", "keep_alive");
+    std::string s = v.get<std::string>();
+    try {
+        size_t used = 0;
+        double x = std::stod(s, &used);
+        std::string unit = s.substr(used);
+        if (unit.empty() || unit == "s") return x;
+        if (unit == "m") return x * 60;
+        if (unit == "h") return x * 3600;
+    } catch (...) {
+    }
+    throw bad_request("'keep_alive' must be seconds or a duration like \"5m\"", "keep_alive");
+}
 }  // namespace
 
 LaunchRequest LaunchRequest::from_json(const json& body) {
@@ -87,6 +105,11 @@ LaunchRequest LaunchRequest::from_json(const json& body) {
         for (auto& [k, v] : body["envs"].items())
             r.envs[k] = v.is_string() ? v.get<std::string>() : v.dump();
     }
+    if (auto n = opt_int(body, "request_queue")) {
+        if (*n < 0) throw bad_request("'request_queue' must be zero or more", "request_queue");
+        r.request_queue = static_cast<int>(*n);
+    }
+    if (body.contains("keep_alive") && !body["keep_alive"].is_null()) r.keep_alive_s = parse_duration(body["keep_alive"]);
     r.wait_ready = opt_bool(body, "wait_ready").value_or(true);
     for (auto& [k, v] : body.items())
         if (!kKnownKeys.count(k) && !v.is_null()) r.engine_options[k] = v;
@@ -106,6 +129,8 @@ json LaunchRequest::to_json() const {
               {"n_gpu", n_gpu},
               {"gpu_idx", gpu_idx},
               {"request_limits", request_limits ? json(*request_limits) : json(nullptr)},
+              {"request_queue", request_queue ? json(*request_queue) : json(nullptr)},
+              {"keep_alive", keep_alive_s ? json(*keep_alive_s) : json(nullptr)},
               {"envs", envs}};
     for (auto& [k, v] : engine_options.items()) j[k] = v;
     return j;

@@ -25,7 +25,9 @@ struct LaunchRequest {
     int replica = 1;
     json n_gpu;                        // "auto", integer, or null (CPU)
     std::vector<int> gpu_idx;
-    std::optional<int> request_limits;
+    std::optional<int> request_limits;  // requests served at once; more wait in a bounded queue
+    std::optional<int> request_queue;   // how many may wait (default: request_limits)
+    std::optional<double> keep_alive_s; // idle seconds before unloading; < 0 never; unset: server default
     std::map<std::string, std::string> envs;
     json engine_options = json::object();  // every other key: passed to the engine (n_ctx, ...)
     bool wait_ready = true;

@@ -5,9 +5,11 @@
 namespace xinfer {
 
 ModelRecord::~ModelRecord() {
-    if (!launcher.joinable()) return;
-    if (launcher.get_id() == std::this_thread::get_id()) launcher.detach();
-    else launcher.join();
+    for (auto& t : workers) {
+        if (!t.joinable()) continue;
+        if (t.get_id() == std::this_thread::get_id()) t.detach();
+        else t.join();
+    }
 }
 
 void ModelRecord::add_event(const std::string& event, const std::string& detail) {
@@ -23,7 +25,8 @@ bool ModelRecord::move_to(ModelState next, const std::string& why) {
     add_event(to_string(state) + "->" + to_string(next), why);
     state = next;
     if (next == ModelState::failed) failure_reason = why;
-    if (next == ModelState::ready) progress = 1.0;
+    if (next == ModelState::ready) progress = 1.0, failure_reason.clear();
+    if (next == ModelState::launching) progress = 0.05;
     changed.notify_all();
     return true;
 }

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -18,24 +19,39 @@
 
 namespace xinfer {
 
+using SteadyClock = std::chrono::steady_clock;
+
 struct ModelRecord {
-    ~ModelRecord();  // joins the launcher thread (or detaches it when it is the one ending us)
+    ~ModelRecord();  // joins its worker threads (or detaches the one that is ending us)
+
     std::string uid;
     LaunchRequest request;
     ResolvedModel model;
     std::chrono::system_clock::time_point created = std::chrono::system_clock::now();
-    std::chrono::steady_clock::time_point launch_started = std::chrono::steady_clock::now();
+    SteadyClock::time_point launch_started = SteadyClock::now();
 
     mutable std::mutex mu;
-    std::condition_variable changed;  // state or progress moved
+    std::condition_variable changed;  // state or progress moved, or a request slot freed
     ModelState state = ModelState::launching;
     std::string failure_reason;
     double progress = 0.0;
     std::vector<std::shared_ptr<Replica>> replicas;
+    std::vector<EngineCommand> commands;  // per replica, to start it again
     nlohmann::json events = nlohmann::json::array();  // {time, event, detail}
 
+    // Requests: admitted (holding a replica) and waiting for a slot under request_limits.
+    int active = 0;
+    int waiting = 0;
+    uint64_t rejected = 0;
+    SteadyClock::time_point last_used = SteadyClock::now();
+
+    // Crash recovery: replicas waiting to be restarted (index -> when), restarts so far.
+    std::map<int, SteadyClock::time_point> restart_due;
+    int restarts = 0;
+    bool was_ready = false;  // has served before: requests wait through reloads and restarts
+
     std::atomic<bool> cancel{false};
-    std::thread launcher;
+    std::vector<std::thread> workers;  // launch, reload and restart threads
 
     // Caller holds mu.
     void add_event(const std::string& event, const std::string& detail);

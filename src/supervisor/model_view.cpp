@@ -6,9 +6,7 @@ using json = nlohmann::json;
 
 ModelState visible_state(const ModelRecord& rec) {
     if (rec.state != ModelState::ready) return rec.state;
-    for (auto& r : rec.replicas)
-        if (r->in_flight > 0) return ModelState::busy;
-    return ModelState::ready;
+    return rec.active > 0 ? ModelState::busy : ModelState::ready;
 }
 
 json describe_model(const ModelRecord& rec) {
@@ -54,10 +52,15 @@ json describe_model(const ModelRecord& rec) {
                         {"address", r->address()},
                         {"running", r->running()},
                         {"in_flight", r->in_flight.load()},
+                        {"command", r->command().argv},
                         {"log", r->log_path()}});
     }
     j["replicas"] = reps;
     j["in_flight"] = in_flight;
+    j["requests"] = {{"active", rec.active}, {"waiting", rec.waiting}, {"rejected", rec.rejected},
+                     {"limit", rec.request.request_limits ? json(*rec.request.request_limits) : json(nullptr)}};
+    j["restarts"] = rec.restarts;
+    j["engine"] = rec.model.engine;
     if (!rec.replicas.empty()) j["address"] = rec.replicas.front()->address();
     return j;
 }

@@ -1,34 +1,45 @@
-// The supervisor owns the set of launched models: it launches them (resolve → spawn engine
-// replicas → wait until healthy), answers what is running, routes requests to a replica, notices
-// engine deaths, and terminates models. It never runs inference itself.
+// The supervisor owns the set of launched models: it places and launches them (resolve → reserve
+// cores/memory/GPUs → spawn engine replicas → wait until healthy), answers what is running,
+// routes requests to the least-busy replica under per-model limits, restarts engines that die,
+// unloads idle models and reloads them on demand, keeps launched models across restarts, and
+// terminates models. It never runs inference itself.
 #pragma once
 
+#include <condition_variable>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <thread>
 
 #include "registry/registry.h"
 #include "supervisor/launch_request.h"
 #include "supervisor/model_record.h"
+#include "supervisor/model_store.h"
+#include "supervisor/placement.h"
 
 namespace xinfer {
 
 struct SupervisorConfig {
     std::chrono::seconds launch_timeout{600};
-    int engine_threads = 0;  // 0: all cores
+    double default_keep_alive_s = -1;         // idle unload after this many seconds; < 0 never
+    int max_restarts = 3;                      // per model, before it is left failed
+    std::chrono::milliseconds restart_backoff{1000};  // doubles with each restart
+    std::chrono::seconds queue_timeout{30};    // longest wait for a request slot before 429
 };
 
 // What a request needs from the model it names.
 enum class Capability { chat, completion, embedding, rerank, transcription, speech };
 
-// A claim on one replica for the length of a request; releases it when destroyed.
+// A claim on one replica for the length of a request; releases it (and the model's request
+// slot) when destroyed.
 class Lease {
 public:
     Lease(std::shared_ptr<ModelRecord> model, std::shared_ptr<Replica> replica);
     ~Lease();
-    Lease(Lease&&) = default;
+    Lease(Lease&& other) noexcept = default;
+    Lease& operator=(Lease&&) = delete;
     const std::string& address() const { return replica_->address(); }
     Replica& replica() const { return *replica_; }
     const ModelRecord& model() const { return *model_; }
@@ -40,37 +51,62 @@ private:
 
 class Supervisor {
 public:
-    Supervisor(std::shared_ptr<Registry> registry, SupervisorConfig config);
+    // store may be null (nothing persisted).
+    Supervisor(std::shared_ptr<Registry> registry, std::shared_ptr<ModelStore> store, SupervisorConfig config);
     ~Supervisor();
 
-    // Validates and resolves synchronously (ApiError 400/404/409), then launches in the
-    // background. Returns the model uid.
+    // Validates, resolves and places synchronously (ApiError 400/404/409/503), then launches in
+    // the background. Returns the model uid.
     std::string launch(const LaunchRequest& request);
     // Blocks until the model is ready; throws ApiError with the reason when it failed.
     void wait_ready(const std::string& uid);
+    // Relaunches what the store says was running before (in the background).
+    void restore();
 
-    nlohmann::json list() const;                      // GET /v1/models
+    nlohmann::json list() const;                            // GET /v1/models
     nlohmann::json describe(const std::string& uid) const;  // 404 when unknown
     double progress(const std::string& uid) const;
     nlohmann::json events(const std::string& uid) const;
-    void terminate(const std::string& uid);           // 404 when unknown
+    nlohmann::json history(const std::string& uid) const;
+    nlohmann::json reservations() const { return placement_.reservations(); }
+    nlohmann::json metrics() const;                         // per-model counters for /metrics
+    void terminate(const std::string& uid);                 // 404 when unknown
     void cancel(const std::string& uid);
+    // Adds replicas up to `count` or removes the highest ones down to it (400 below 1).
+    void scale(const std::string& uid, int count);
+    // Stops every engine but keeps the store: the models come back at the next start.
     void shutdown();
 
     // Picks the least-busy ready replica of the model named `model` (uid, or model name when
-    // unambiguous). ApiError 404 unknown, 400 wrong capability, 503 not ready / failed.
+    // unambiguous), reloading an idle-unloaded model and waiting for a request slot under its
+    // request_limits. ApiError 404 unknown, 400 wrong capability, 429 over the limit, 503 not
+    // ready / failed.
     Lease acquire(const std::string& model, Capability need);
 
 private:
     std::shared_ptr<ModelRecord> find(const std::string& uid) const;
-    void run_launch(std::shared_ptr<ModelRecord> rec);
-    void on_replica_exit(std::weak_ptr<ModelRecord> rec, int index, int status);
+    std::shared_ptr<ModelRecord> find_for_request(const std::string& model) const;
+    std::shared_ptr<Replica> make_replica(ModelRecord& rec, int index);
+    // Starts the given replicas and waits for them; moves the model to ready or failed.
+    void start_replicas(std::shared_ptr<ModelRecord> rec, std::vector<int> indices);
+    void on_replica_exit(std::weak_ptr<ModelRecord> rec, int index, std::shared_ptr<Replica> which, int status);
+    void maintain();  // restarts due, idle unloads
+    void unload(const std::shared_ptr<ModelRecord>& rec);
+    void release_placement(const ModelRecord& rec, size_t from_index = 0);
     std::string replica_address(const std::string& uid, int index) const;
+    double keep_alive(const ModelRecord& rec) const;
 
     std::shared_ptr<Registry> registry_;
+    std::shared_ptr<ModelStore> store_;
     SupervisorConfig config_;
+    Placement placement_;
     mutable std::mutex mu_;
     std::map<std::string, std::shared_ptr<ModelRecord>> models_;
+
+    std::thread maintenance_;
+    std::mutex stop_mu_;
+    std::condition_variable stop_cv_;
+    bool stopping_ = false;
 };
 
 }  // namespace xinfer

@@ -37,7 +37,9 @@ export async function startServer({ home, args = [], env = {} } = {}) {
   const url = `http://127.0.0.1:${port}`;
   let log = '';
   const proc = spawn(BIN, ['serve', '-H', '127.0.0.1', '-p', String(port), ...args], {
-    env: { ...process.env, XINFER_HOME: home, ...env },
+    // Tests run several models side by side on a 2-core machine: give them a larger thread
+    // budget unless a test is about the budget itself.
+    env: { ...process.env, XINFER_HOME: home, XINFER_CPU_CORES: '64', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   // The service's log also goes to a file, to read when a test fails.

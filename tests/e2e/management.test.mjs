@@ -10,7 +10,10 @@ import { startServer, launch, api, pidAlive, waitFor, CHAT_MODEL, LLAMA3_MODEL }
 let server;
 const scratch = mkdtempSync(join(tmpdir(), 'xinfer-files-'));
 
-before(async () => { server = await startServer(); });
+// Restarts off: these tests check what happens when an engine dies for good (lifecycle.test.mjs
+// covers restarts).
+const env = { XINFER_MAX_RESTARTS: '0' };
+before(async () => { server = await startServer({ env }); });
 after(async () => server?.stop());
 
 const chat = (model, extra = {}) => api(server, 'POST', '/v1/chat/completions',
@@ -61,6 +64,7 @@ test('two models served at once; killing one engine fails only that model', asyn
   assert.ok(await waitFor(async () => (await api(server, 'GET', '/v1/models/tiny-a')).json.status === 'failed'));
   const d = await api(server, 'GET', '/v1/models/tiny-a');
   assert.match(d.json.failure_reason, /signal 9/);
+  assert.match(d.json.failure_reason, /restarts are used up/);
 
   const r = await chat('tiny-a');
   assert.equal(r.status, 503);
@@ -158,13 +162,13 @@ test('registrations: register, list, launch by registered name, persist across r
   await api(server, 'DELETE', `/v1/models/${uid}`);
 
   await server.stop({ keepHome: true });
-  server = await startServer({ home: server.home });
+  server = await startServer({ home: server.home, env });
   assert.equal((await api(server, 'GET', '/v1/model_registrations/LLM/my-tiny')).status, 200, 'persisted');
   assert.equal((await api(server, 'GET', '/v1/model_registrations/LLM/temp-tiny')).status, 404, 'not persisted');
   assert.equal((await api(server, 'DELETE', '/v1/model_registrations/LLM/my-tiny')).status, 200);
   assert.equal((await api(server, 'DELETE', '/v1/model_registrations/LLM/qwen3')).status, 400);
   await server.stop({ keepHome: true });
-  server = await startServer({ home: server.home });
+  server = await startServer({ home: server.home, env });
   assert.equal((await api(server, 'GET', '/v1/model_registrations/LLM/my-tiny')).status, 404, 'unregistration persisted');
 });
 

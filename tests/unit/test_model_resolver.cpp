@@ -78,7 +78,7 @@ TEST(ModelResolver, ClearErrors) {
 TEST(LlamaServerCommand, ChatDefaultsAndEngineOptions) {
     Registry reg(nullptr);
     auto r = resolve_model(reg, {"", std::nullopt, "", "", "", kChat.string()});
-    auto cmd = llama_server_command(r, {{"n_ctx", 1024}, {"n_parallel", "2"}}, nullptr, {"/bin/llama-server", "/tmp/a.sock", 2});
+    auto cmd = llama_server_command(r, {{"n_ctx", 1024}, {"n_parallel", "2"}}, {"/bin/llama-server", "/tmp/a.sock", 2, false});
     auto has = [&](const std::string& flag, const std::string& value) {
         for (size_t i = 0; i + 1 < cmd.argv.size(); ++i)
             if (cmd.argv[i] == flag && cmd.argv[i + 1] == value) return true;
@@ -88,8 +88,8 @@ TEST(LlamaServerCommand, ChatDefaultsAndEngineOptions) {
     EXPECT_TRUE(has("--parallel", "2"));
     EXPECT_TRUE(has("--threads", "2"));
     EXPECT_TRUE(has("--host", "/tmp/a.sock"));
-    EXPECT_TRUE(has("--n-gpu-layers", "0"));  // n_gpu null = CPU only
+    EXPECT_TRUE(has("--n-gpu-layers", "0"));  // placement chose no GPU
     EXPECT_TRUE(has("--model", kChat.string()));
-    EXPECT_EQ(status_of([&] { llama_server_command(r, {{"n_ctxx", 1}}, "auto", {"b", "/tmp/a.sock", 0}); }), 400);
-    EXPECT_EQ(status_of([&] { llama_server_command(r, {{"n_ctx", "big"}}, "auto", {"b", "/tmp/a.sock", 0}); }), 400);
+    EXPECT_EQ(status_of([&] { llama_server_command(r, {{"n_ctxx", 1}}, {"b", "/tmp/a.sock", 0, false}); }), 400);
+    EXPECT_EQ(status_of([&] { llama_server_command(r, {{"n_ctx", "big"}}, {"b", "/tmp/a.sock", 0, false}); }), 400);
 }

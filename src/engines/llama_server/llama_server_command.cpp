@@ -88,7 +88,7 @@ std::string find_llama_server() {
 }
 
 EngineCommand llama_server_command(const ResolvedModel& model, const nlohmann::json& options,
-                                   const nlohmann::json& n_gpu, const LlamaServerSettings& s) {
+                                   const LlamaServerSettings& s) {
     EngineCommand cmd;
     auto& a = cmd.argv;
     a = {s.binary, "--model", model.file.string(), "--no-webui", "--metrics",
@@ -130,8 +130,8 @@ EngineCommand llama_server_command(const ResolvedModel& model, const nlohmann::j
             flags["--jinja"] = "";
             break;
     }
-    // n_gpu: null = CPU only; an integer or "auto" lets llama.cpp offload (a no-op without GPUs).
-    if (n_gpu.is_null()) flags["--n-gpu-layers"] = "0";
+    // Placement decided: all layers on the chosen GPUs, or none.
+    flags["--n-gpu-layers"] = s.use_gpu ? "999" : "0";
 
     for (auto& [key, value] : options.items()) {
         auto it = option_flags().find(key);

@@ -20,11 +20,12 @@ struct LlamaServerSettings {
     std::string binary;       // llama-server path
     std::string listen;       // a unix socket path ending in .sock, or "127.0.0.1:PORT"
     int threads = 0;          // 0: all cores
+    bool use_gpu = false;     // offload layers (placement chose GPUs); false: CPU only
 };
 
 // Throws ApiError 400 for an engine option xinfer does not know or a value of the wrong type.
 EngineCommand llama_server_command(const ResolvedModel& model, const nlohmann::json& engine_options,
-                                   const nlohmann::json& n_gpu, const LlamaServerSettings& settings);
+                                   const LlamaServerSettings& settings);
 
 // The llama-server binary: $XINFER_LLAMA_SERVER, else beside the xinfer binary.
 std::string find_llama_server();

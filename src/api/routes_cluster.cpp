@@ -1,0 +1,48 @@
+// The cluster view (one worker today: this machine) and Prometheus metrics.
+#include <sstream>
+
+#include "api/http_util.h"
+#include "api/routes.h"
+#include "worker/inventory.h"
+
+namespace xinfer {
+
+void add_cluster_routes(httplib::Server& server, Supervisor& sup) {
+    server.Get("/v1/cluster/info", guarded([&sup](const httplib::Request&, httplib::Response& res) {
+        Inventory inv = read_inventory();
+        json w = inv.to_json();
+        w["node_ip_address"] = "127.0.0.1";
+        w["role"] = "supervisor+worker";
+        w["reservations"] = sup.reservations();
+        send_json(res, json::array({w}));
+    }));
+    server.Get("/v1/cluster/devices", guarded([](const httplib::Request&, httplib::Response& res) {
+        Inventory inv = read_inventory();
+        send_json(res, {{"cpu", {{"cores", inv.cpu_cores}, {"ram_total_mb", inv.ram_total_mb},
+                                 {"ram_available_mb", inv.ram_available_mb}}},
+                        {"gpus", inv.to_json()["gpus"]}});
+    }));
+    server.Get("/v1/workers", guarded([](const httplib::Request&, httplib::Response& res) {
+        send_json(res, json::array({{{"address", "127.0.0.1"}, {"role", "embedded worker"}}}));
+    }));
+    server.Get("/metrics", guarded([&sup](const httplib::Request&, httplib::Response& res) {
+        std::ostringstream m;
+        m << "# HELP xinfer_models_loaded Models launched (any state)\n# TYPE xinfer_models_loaded gauge\n";
+        json models = sup.metrics();
+        m << "xinfer_models_loaded " << models.size() << "\n";
+        auto family = [&](const char* name, const char* help, const char* type, const char* field) {
+            m << "# HELP " << name << " " << help << "\n# TYPE " << name << " " << type << "\n";
+            for (auto& x : models)
+                m << name << "{model=\"" << x["model"].get<std::string>() << "\",type=\"" << x["type"].get<std::string>()
+                  << "\"} " << x[field].dump() << "\n";
+        };
+        family("xinfer_requests_in_flight", "Requests being served", "gauge", "active");
+        family("xinfer_requests_queued", "Requests waiting for a slot under request_limits", "gauge", "waiting");
+        family("xinfer_requests_rejected_total", "Requests refused with 429", "counter", "rejected");
+        family("xinfer_engine_restarts_total", "Engine processes restarted after dying", "counter", "restarts");
+        family("xinfer_replicas", "Replicas of the model", "gauge", "replicas");
+        res.set_content(m.str(), "text/plain; version=0.0.4");
+    }));
+}
+
+}  // namespace xinfer

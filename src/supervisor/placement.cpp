@@ -1,0 +1,117 @@
+#include "supervisor/placement.h"
+
+#include <algorithm>
+
+#include "common/errors.h"
+#include "engines/llama_server/llama_server_command.h"
+
+namespace xinfer {
+
+namespace {
+bool uses_thread_budget(const ResolvedModel& m) {
+    return m.type != ModelType::audio || m.engine == "whisper";
+}
+int explicit_threads(const LaunchRequest& r) {
+    for (auto key : {"n_threads"})
+        if (r.engine_options.contains(key) && r.engine_options[key].is_number_integer())
+            return r.engine_options[key].get<int>();
+    return 0;
+}
+}  // namespace
+
+int planned_context(const ResolvedModel& model, const LaunchRequest& r) {
+    for (auto key : {"n_ctx", "context_length"})
+        if (r.engine_options.contains(key) && r.engine_options[key].is_number_integer()) return r.engine_options[key];
+    if (model.type == ModelType::embedding || model.type == ModelType::rerank) return default_context_size(model.gguf) * 4;
+    return default_context_size(model.gguf);
+}
+
+uint64_t estimate_memory_mb(const ResolvedModel& m, int n_ctx) {
+    const uint64_t weights = m.gguf.file_size;
+    uint64_t kv = 0;
+    if (m.type == ModelType::llm && m.gguf.head_count > 0) {
+        const uint64_t head_dim = static_cast<uint64_t>(m.gguf.embedding_length / m.gguf.head_count);
+        kv = static_cast<uint64_t>(n_ctx) * m.gguf.block_count * 2 /*K and V*/ * m.gguf.head_count_kv * head_dim * 2 /*f16*/;
+    }
+    const uint64_t margin = 64ull << 20;  // compute buffers, the engine's own code and heap
+    return (weights + weights / 10 + kv + margin) >> 20;
+}
+
+ReplicaPlan Placement::reserve(const std::string& key, const ResolvedModel& model, const LaunchRequest& req) {
+    const Inventory inv = read_inventory();
+    std::lock_guard lock(mu_);
+    ReplicaPlan plan;
+    plan.memory_mb = estimate_memory_mb(model, planned_context(model, req));
+
+    // GPUs: n_gpu null = CPU; "auto" = GPUs when the machine has them; N = exactly N GPUs.
+    const bool want_gpu = !req.n_gpu.is_null() && !inv.gpus.empty() && model.type != ModelType::audio;
+    if (req.n_gpu.is_number_integer() && req.n_gpu.get<int>() > 0 && inv.gpus.empty())
+        throw unavailable("n_gpu=" + req.n_gpu.dump() + " asked for GPUs, but this machine has none; use n_gpu null for CPU");
+    if (want_gpu) {
+        std::map<int, uint64_t> free_mb;
+        for (auto& g : inv.gpus) free_mb[g.index] = g.memory_total_mb - g.memory_used_mb;
+        for (auto& [k, p] : reserved_)
+            for (int g : p.gpus) free_mb[g] -= std::min(free_mb[g], p.memory_mb / std::max<size_t>(1, p.gpus.size()));
+        std::vector<int> candidates = req.gpu_idx;
+        if (candidates.empty())
+            for (auto& [idx, mb] : free_mb) candidates.push_back(idx);
+        for (int g : candidates)
+            if (!free_mb.count(g)) throw bad_request("gpu_idx " + std::to_string(g) + " does not exist on this machine", "gpu_idx");
+        // Most free memory first; n_gpu N takes the N best, "auto" one (or all listed in gpu_idx).
+        std::sort(candidates.begin(), candidates.end(), [&](int a, int b) { return free_mb[a] > free_mb[b]; });
+        size_t n = req.n_gpu.is_number_integer() ? static_cast<size_t>(req.n_gpu.get<int>())
+                                                 : (req.gpu_idx.empty() ? 1 : req.gpu_idx.size());
+        if (n > candidates.size())
+            throw unavailable("n_gpu=" + std::to_string(n) + " but only " + std::to_string(candidates.size()) + " GPU(s) can be used");
+        candidates.resize(n);
+        const uint64_t per_gpu = plan.memory_mb / n + 1;
+        for (int g : candidates)
+            if (free_mb[g] < per_gpu)
+                throw unavailable("Not enough GPU memory on GPU " + std::to_string(g) + ": the model needs about " +
+                                  std::to_string(per_gpu) + " MiB there, " + std::to_string(free_mb[g]) + " MiB are free");
+        plan.gpus = candidates;
+    } else if (plan.memory_mb > inv.ram_available_mb) {
+        throw unavailable("Not enough memory: the model needs about " + std::to_string(plan.memory_mb) + " MiB, " +
+                          std::to_string(inv.ram_available_mb) + " MiB of " + std::to_string(inv.ram_total_mb) +
+                          " MiB are available");
+    }
+
+    if (uses_thread_budget(model)) {
+        int used = 0;
+        std::string holders;
+        for (auto& [k, p] : reserved_) {
+            used += p.threads;
+            if (p.threads) holders += (holders.empty() ? "" : ", ") + owner_[k] + " (" + std::to_string(p.threads) + ")";
+        }
+        const int free = inv.cpu_cores - used;
+        const int asked = explicit_threads(req);
+        if (asked > 0 && asked > free)
+            throw unavailable("CPU thread budget: n_threads=" + std::to_string(asked) + " asked, " + std::to_string(free) +
+                              " of " + std::to_string(inv.cpu_cores) + " cores free (held by " + holders + ")");
+        if (free < 1)
+            throw unavailable("CPU thread budget: all " + std::to_string(inv.cpu_cores) + " cores are assigned (" + holders +
+                              "); terminate a model, or start xinfer with more cores in its budget (--cpu-cores)");
+        // By default a replica takes half the cores (at least one, at most 8: CPU decoding is
+        // bound by memory bandwidth well before that), so a second model still fits.
+        plan.threads = asked > 0 ? asked : std::min({free, 8, std::max(1, inv.cpu_cores / 2)});
+    }
+    reserved_[key] = plan;
+    owner_[key] = key.substr(0, key.rfind('#'));
+    return plan;
+}
+
+void Placement::release(const std::string& key) {
+    std::lock_guard lock(mu_);
+    reserved_.erase(key);
+    owner_.erase(key);
+}
+
+nlohmann::json Placement::reservations() const {
+    std::lock_guard lock(mu_);
+    nlohmann::json out = nlohmann::json::array();
+    for (auto& [k, p] : reserved_)
+        out.push_back({{"replica", k}, {"threads", p.threads}, {"gpus", p.gpus}, {"memory_mb", p.memory_mb}});
+    return out;
+}
+
+}  // namespace xinfer

@@ -1,0 +1,222 @@
+// The supervisor's background work: starting replicas and waiting for them, noticing engines
+// that die and restarting them with back-off, unloading idle models, scaling replicas.
+#include <cmath>
+
+#include "common/errors.h"
+#include "common/log.h"
+#include "common/subprocess.h"
+#include "supervisor/supervisor.h"
+
+namespace xinfer {
+
+void Supervisor::start_replicas(std::shared_ptr<ModelRecord> rec, std::vector<int> indices) {
+    std::string error;
+    std::vector<std::shared_ptr<Replica>> starting;
+    {
+        std::lock_guard lock(rec->mu);
+        for (int i : indices) starting.push_back(rec->replicas[i]);
+    }
+    // Progress moves with the expected load time (about 1 GB/s from page cache or disk), so a
+    // progress bar advances smoothly instead of jumping from 0 to 1.
+    const double expected_s = 0.5 + static_cast<double>(rec->model.gguf.file_size) / 1e9;
+    std::weak_ptr<ModelRecord> weak = rec;
+    for (size_t k = 0; k < starting.size() && error.empty(); ++k) {
+        auto replica = starting[k];
+        std::weak_ptr<Replica> which = replica;
+        const int index = indices[k];
+        try {
+            replica->start([this, weak, index, which](int status) { on_replica_exit(weak, index, which.lock(), status); });
+        } catch (const std::exception& e) {
+            error = std::string("cannot start engine: ") + e.what();
+            break;
+        }
+        std::atomic<bool> done{false};
+        std::thread ticker([&] {
+            auto t0 = SteadyClock::now();
+            while (!done) {
+                double el = std::chrono::duration<double>(SteadyClock::now() - t0).count();
+                double frac = std::min(0.95, el / expected_s);
+                {
+                    std::lock_guard lock(rec->mu);
+                    if (rec->state == ModelState::launching) {
+                        rec->progress = std::max(rec->progress, 0.05 + 0.9 * (k + frac) / starting.size());
+                        rec->changed.notify_all();
+                    }
+                }
+                std::this_thread::sleep_for(std::chrono::milliseconds(100));
+            }
+        });
+        error = replica->wait_until_ready(config_.launch_timeout, rec->cancel);
+        done = true;
+        ticker.join();
+    }
+    bool stop_all = false;
+    {
+        std::lock_guard lock(rec->mu);
+        if (rec->state == ModelState::terminating || rec->state == ModelState::idle_unloaded) return;
+        if (error.empty()) {
+            auto secs = std::chrono::duration<double>(SteadyClock::now() - rec->launch_started).count();
+            if (rec->state == ModelState::launching)
+                rec->move_to(ModelState::ready, std::to_string(rec->replicas.size()) + " replica(s) healthy after " +
+                                                    std::to_string(secs).substr(0, 5) + " s");
+            else
+                rec->add_event("replicas_started", std::to_string(indices.size()) + " replica(s) healthy");
+            rec->was_ready = true;
+            if (store_) store_->record(rec->uid, "ready", "");
+            return;
+        }
+        bool any_running = false;
+        for (auto& r : rec->replicas) any_running |= r->running();
+        if (!rec->was_ready || !any_running) {
+            rec->move_to(ModelState::failed, error);
+            stop_all = true;
+            // A first launch that failed is not brought back at the next start.
+            if (store_ && !rec->was_ready) store_->remove(rec->uid);
+            if (store_) store_->record(rec->uid, "failed", error);
+        } else {
+            rec->add_event("replica_start_failed", error);
+        }
+    }
+    // Outside the lock: stopping waits for the exit callback, which takes the lock.
+    if (stop_all) {
+        for (auto& r : rec->replicas) r->stop();
+        release_placement(*rec);
+    } else {
+        for (auto& r : starting) r->stop();
+    }
+}
+
+void Supervisor::on_replica_exit(std::weak_ptr<ModelRecord> weak, int index, std::shared_ptr<Replica> which, int status) {
+    auto rec = weak.lock();
+    if (!rec) return;
+    std::lock_guard lock(rec->mu);
+    if (rec->state == ModelState::terminating || rec->state == ModelState::failed ||
+        rec->state == ModelState::idle_unloaded)
+        return;  // an expected stop
+    if (index >= static_cast<int>(rec->replicas.size()) || rec->replicas[index] != which) return;  // retired
+    std::string why = "replica " + std::to_string(index) + " engine process " + describe_wait_status(status);
+    rec->add_event("replica_exit", why);
+    if (store_) store_->record(rec->uid, "replica_exit", why);
+    if (rec->state != ModelState::ready) return;  // a launch in progress reports it with the engine's log
+
+    bool any_running = false;
+    for (auto& r : rec->replicas) any_running |= r->running();
+    if (rec->restarts < config_.max_restarts) {
+        auto delay = config_.restart_backoff * (1 << std::min(rec->restarts, 10));
+        rec->restarts++;
+        rec->restart_due[index] = SteadyClock::now() + delay;
+        rec->add_event("restart_scheduled", "replica " + std::to_string(index) + " in " +
+                                                std::to_string(delay.count()) + " ms (restart " +
+                                                std::to_string(rec->restarts) + " of " +
+                                                std::to_string(config_.max_restarts) + ")");
+        if (!any_running) rec->move_to(ModelState::launching, why + "; restarting");
+        return;
+    }
+    if (!any_running) {
+        std::string tail = tail_lines(rec->replicas[index]->log_path(), 5);
+        rec->move_to(ModelState::failed, why + " and " + std::to_string(config_.max_restarts) +
+                                             " restarts are used up" +
+                                             (tail.empty() ? "" : ". Last engine log lines:\n" + tail));
+        if (store_) store_->record(rec->uid, "failed", rec->failure_reason);
+    }
+}
+
+void Supervisor::unload(const std::shared_ptr<ModelRecord>& rec) {
+    std::vector<std::shared_ptr<Replica>> stopping;
+    {
+        std::lock_guard lock(rec->mu);
+        double idle = std::chrono::duration<double>(SteadyClock::now() - rec->last_used).count();
+        if (!rec->move_to(ModelState::idle_unloaded, "idle for " + std::to_string(static_cast<int>(idle)) +
+                                                         " s (keep_alive " + std::to_string(keep_alive(*rec)) + " s)"))
+            return;
+        stopping = rec->replicas;
+    }
+    for (auto& r : stopping) r->stop();
+    release_placement(*rec);
+    if (store_) store_->record(rec->uid, "idle_unloaded", "");
+}
+
+void Supervisor::maintain() {
+    std::vector<std::shared_ptr<ModelRecord>> recs;
+    {
+        std::lock_guard lock(mu_);
+        for (auto& [uid, r] : models_) recs.push_back(r);
+    }
+    const auto now = SteadyClock::now();
+    for (auto& rec : recs) {
+        bool idle = false;
+        {
+            std::lock_guard lock(rec->mu);
+            if (rec->state == ModelState::terminating) continue;
+            std::vector<int> due;
+            for (auto it = rec->restart_due.begin(); it != rec->restart_due.end();) {
+                if (it->second > now) {
+                    ++it;
+                    continue;
+                }
+                due.push_back(it->first);
+                it = rec->restart_due.erase(it);
+            }
+            if (!due.empty()) {
+                for (int i : due) {
+                    // A fresh process object with the same command (and the same placement).
+                    auto fresh = std::make_shared<Replica>(rec->uid, i, rec->commands[i], rec->replicas[i]->address(),
+                                                           rec->replicas[i]->log_path());
+                    rec->replicas[i] = fresh;
+                    rec->add_event("restarting", "replica " + std::to_string(i));
+                }
+                rec->workers.emplace_back([this, rec, due] { start_replicas(rec, due); });
+            }
+            const double ka = keep_alive(*rec);
+            idle = rec->state == ModelState::ready && ka >= 0 && rec->active == 0 && rec->waiting == 0 &&
+                   std::chrono::duration<double>(now - rec->last_used).count() >= ka;
+        }
+        if (idle) unload(rec);
+    }
+}
+
+void Supervisor::scale(const std::string& uid, int count) {
+    if (count < 1 || count > 64) throw bad_request("replica count must be between 1 and 64", "replica");
+    auto rec = find(uid);
+    if (!rec) throw not_found("Model not found: " + uid, "model_uid");
+    {
+        std::vector<std::shared_ptr<Replica>> retired;
+        std::lock_guard lock(rec->mu);
+        if (rec->state != ModelState::ready)
+            throw ApiError(409, "Model '" + uid + "' is " + to_string(rec->state) + "; replicas change only when it is ready");
+        const int n = static_cast<int>(rec->replicas.size());
+        if (count > n) {
+            std::vector<int> added;
+            for (int i = n; i < count; ++i) {
+                rec->replicas.push_back(make_replica(*rec, i));  // 503 when there is no room
+                added.push_back(i);
+            }
+            rec->add_event("scale_up", std::to_string(n) + " -> " + std::to_string(count));
+            rec->workers.emplace_back([this, rec, added] { start_replicas(rec, added); });
+        } else if (count < n) {
+            for (int i = count; i < n; ++i) retired.push_back(rec->replicas[i]);
+            release_placement(*rec, count);
+            rec->replicas.resize(count);
+            rec->add_event("scale_down", std::to_string(n) + " -> " + std::to_string(count));
+            // New requests no longer reach the retired replicas; the ones in flight finish
+            // (up to 60 s) before the engines stop.
+            rec->workers.emplace_back([retired] {
+                auto deadline = SteadyClock::now() + std::chrono::seconds(60);
+                for (auto& r : retired) {
+                    while (r->in_flight > 0 && SteadyClock::now() < deadline)
+                        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+                    r->stop();
+                }
+            });
+        }
+        rec->request.replica = count;
+    }
+    if (store_) {
+        std::lock_guard lock(rec->mu);
+        json persisted = rec->request.to_json();
+        persisted["wait_ready"] = false;
+        store_->put(uid, persisted);
+    }
+}
+
+}  // namespace xinfer
