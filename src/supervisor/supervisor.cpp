@@ -277,17 +277,7 @@ void Supervisor::terminate(const std::string& uid) {
         rec = it->second;
         models_.erase(it);
     }
-    std::vector<std::thread> workers;
-    {
-        std::lock_guard lock(rec->mu);
-        rec->cancel = true;
-        rec->move_to(ModelState::terminating, "terminate requested");
-        workers.swap(rec->workers);
-    }
-    for (auto& t : workers)
-        if (t.joinable()) t.join();
-    for (auto& r : rec->replicas) r->stop();
-    release_placement(*rec);
+    stop_model(*rec, "terminate requested");
     if (store_) {
         store_->remove(uid);
         store_->record(uid, "terminated", "");
@@ -309,19 +299,22 @@ void Supervisor::shutdown() {
         for (auto& [uid, r] : models_) recs.push_back(r);
         models_.clear();
     }
-    for (auto& rec : recs) {
-        std::vector<std::thread> workers;
-        {
-            std::lock_guard lock(rec->mu);
-            rec->cancel = true;
-            rec->move_to(ModelState::terminating, "service shutting down");
-            workers.swap(rec->workers);
-        }
-        for (auto& t : workers)
-            if (t.joinable()) t.join();
-        for (auto& r : rec->replicas) r->stop();
-        release_placement(*rec);
+    for (auto& rec : recs) stop_model(*rec, "service shutting down");
+}
+
+void Supervisor::stop_model(ModelRecord& rec, const std::string& why) {
+    std::vector<std::thread> workers;
+    {
+        std::lock_guard lock(rec.mu);
+        rec.cancel = true;
+        rec.move_to(ModelState::terminating, why);
+        workers.swap(rec.workers);
     }
+    // Launch and restart threads see `cancel` and end; then no one else touches the replicas.
+    for (auto& t : workers)
+        if (t.joinable()) t.join();
+    for (auto& r : rec.replicas) r->stop();
+    release_placement(rec);
 }
 
 }  // namespace xinfer

@@ -92,6 +92,7 @@ private:
     void on_replica_exit(std::weak_ptr<ModelRecord> rec, int index, std::shared_ptr<Replica> which, int status);
     void maintain();  // restarts due, idle unloads
     void unload(const std::shared_ptr<ModelRecord>& rec);
+    void stop_model(ModelRecord& rec, const std::string& why);  // removed from models_ already
     void release_placement(const ModelRecord& rec, size_t from_index = 0);
     std::string replica_address(const std::string& uid, int index) const;
     double keep_alive(const ModelRecord& rec) const;
