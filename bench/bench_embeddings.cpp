@@ -3,7 +3,8 @@
 // against base64 (the float-to-text encoding every embedding server pays; xinfer forwards the
 // engine's bytes untouched, so it adds none of its own).
 //
-//   bench_embeddings XINFER_BIN EMBED.gguf RERANK.gguf [rounds=3]
+//   bench_embeddings XINFER_BIN EMBED.gguf RERANK.gguf [rounds=3] [scale=1]
+// scale divides the request counts (use 10 for a bge-small-sized model: each request is ~10x slower).
 #include <cstdio>
 #include <cstdlib>
 #include <nlohmann/json.hpp>
@@ -34,16 +35,18 @@ struct Case {
 
 int main(int argc, char** argv) {
     if (argc < 4) {
-        std::fprintf(stderr, "usage: %s XINFER_BIN EMBED.gguf RERANK.gguf [rounds=3]\n", argv[0]);
+        std::fprintf(stderr, "usage: %s XINFER_BIN EMBED.gguf RERANK.gguf [rounds=3] [scale=1]\n", argv[0]);
         return 2;
     }
     int rounds = argc > 4 ? std::stoi(argv[4]) : 3;
+    const int scale = argc > 5 ? std::max(1, std::stoi(argv[5])) : 1;
     bench::Service svc(argv[1]);
     json extra = json::parse(getenv("BENCH_ENGINE_OPTIONS") ? getenv("BENCH_ENGINE_OPTIONS") : "{}");
     json eb = {{"model_name", "embed"}, {"model_type", "embedding"}, {"model_path", argv[2]}};
     eb.update(extra);
     std::string embed = svc.launch(eb);
     std::string rerank = svc.launch({{"model_name", "rerank"}, {"model_type", "rerank"}, {"model_path", argv[3]}});
+    setvbuf(stdout, nullptr, _IOLBF, 0);
     std::printf("embedding/rerank benchmark, %d rounds, medians; engine %s\n", rounds, embed.c_str());
     std::printf("%-34s %12s %12s %8s %14s\n", "case", "direct/s", "xinfer/s", "ratio", "added us/req");
 
@@ -55,6 +58,7 @@ int main(int argc, char** argv) {
     bool ok = true;
     double float_rate = 0, b64_rate = 0;
     for (const Case& c : cases) {
+        const int per_worker = std::max(1, c.per_worker / scale);
         auto body = [&](int w, int i) {
             return json{{"model", "embed"}, {"input", c.batch == 1 ? json(texts(1, w * 1000 + i)[0]) : texts(c.batch, w * 1000 + i)},
                         {"encoding_format", c.encoding}}.dump();
@@ -62,11 +66,11 @@ int main(int argc, char** argv) {
         std::vector<double> d, x;
         bench::run_concurrent(c.concurrency, 2, [&](int w, int i) { bench::post_or_die(embed, "/v1/embeddings", body(w, i)); });
         for (int r = 0; r < rounds; ++r) {
-            int n = c.concurrency * c.per_worker * c.batch;
-            d.push_back(n / bench::run_concurrent(c.concurrency, c.per_worker, [&](int w, int i) {
+            int n = c.concurrency * per_worker * c.batch;
+            d.push_back(n / bench::run_concurrent(c.concurrency, per_worker, [&](int w, int i) {
                 bench::post_or_die(embed, "/v1/embeddings", body(w, i));
             }));
-            x.push_back(n / bench::run_concurrent(c.concurrency, c.per_worker, [&](int w, int i) {
+            x.push_back(n / bench::run_concurrent(c.concurrency, per_worker, [&](int w, int i) {
                 bench::post_or_die(svc.front(), "/v1/embeddings", body(w, i));
             }));
         }

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "audio/encode.h"
@@ -53,7 +54,10 @@ int main(int argc, char** argv) {
     std::unique_ptr<xinfer::WhisperStt> whisper;
     if (!whisper_path.empty()) {
         whisper = std::make_unique<xinfer::WhisperStt>(whisper_path, 1, 0);
-        svc.launch({{"model_name", "whisper"}, {"model_type", "audio"}, {"model_path", whisper_path}, {"concurrency", 1}});
+        // Same threads as the in-process engine (which uses every core), so only the path differs.
+        const int cores = static_cast<int>(std::thread::hardware_concurrency());
+        svc.launch({{"model_name", "whisper"}, {"model_type", "audio"}, {"model_path", whisper_path}, {"concurrency", 1},
+                    {"n_threads", cores}});
     }
     std::vector<double> stt_direct, stt_xinfer, tts_direct, tts_xinfer, wh_direct, wh_xinfer;
     for (int r = 0; r < rounds; ++r) {
