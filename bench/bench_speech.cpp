@@ -2,8 +2,9 @@
 // (pocketsphinx) and synthesis (flite), with the engine called directly in this process and
 // through xinfer's HTTP API and model host, interleaved in one run; prints the ratio (goal >= 0.95).
 //
-//   bench_speech XINFER_BIN [rounds=5] [WHISPER_MODEL.bin]
+//   bench_speech XINFER_BIN [rounds=9] [WHISPER_MODEL.bin]
 #include <chrono>
+#include <cstdlib>
 #include <memory>
 #include <cstdio>
 #include <nlohmann/json.hpp>
@@ -11,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "audio/decode.h"
 #include "audio/encode.h"
 #include "bench_harness.h"
 #include "common/http_client.h"
@@ -34,18 +36,22 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "usage: %s XINFER_BIN [rounds=3]\n", argv[0]);
         return 2;
     }
-    int rounds = argc > 2 ? std::stoi(argv[2]) : 5;
+    int rounds = argc > 2 ? std::stoi(argv[2]) : 9;
     xinfer::FliteTts tts;
     xinfer::PocketsphinxStt stt(xinfer::default_pocketsphinx_model_dir(), 1);
     bench::Service svc(argv[1]);
-    svc.launch({{"model_name", "flite"}, {"model_type", "audio"}});
-    svc.launch({{"model_name", "pocketsphinx-en-us"}, {"model_type", "audio"}, {"concurrency", 1}});
+    const std::string flite_host = svc.launch({{"model_name", "flite"}, {"model_type", "audio"}});
+    const std::string sphinx_host = svc.launch({{"model_name", "pocketsphinx-en-us"}, {"model_type", "audio"}, {"concurrency", 1}});
+    std::string whisper_host;
     auto api = xinfer::make_client(svc.front());
     api->set_read_timeout(600, 0);
 
     xinfer::Pcm speech = tts.synthesize(kText, "slt", 1.0);
     xinfer::Pcm speech16 = xinfer::resample(speech, 16000);
     std::string wav = xinfer::encode_audio(speech16, "wav");
+    // The in-process engine gets exactly the samples the host decodes from the upload (16-bit),
+    // so every path transcribes the same input (a model's work depends on what it hears).
+    speech16 = xinfer::decode_audio(wav);
     const double audio_s = speech16.seconds();
     std::printf("speech benchmark: %.1f s of flite speech, %d rounds, medians (RTF = audio seconds per compute second)\n",
                 audio_s, rounds);
@@ -56,20 +62,45 @@ int main(int argc, char** argv) {
         whisper = std::make_unique<xinfer::WhisperStt>(whisper_path, 1, 0);
         // Same threads as the in-process engine (which uses every core), so only the path differs.
         const int cores = static_cast<int>(std::thread::hardware_concurrency());
-        svc.launch({{"model_name", "whisper"}, {"model_type", "audio"}, {"model_path", whisper_path}, {"concurrency", 1},
-                    {"n_threads", cores}});
+        whisper_host = svc.launch({{"model_name", "whisper"}, {"model_type", "audio"}, {"model_path", whisper_path},
+                                   {"concurrency", 1}, {"n_threads", cores}});
     }
-    std::vector<double> stt_direct, stt_xinfer, tts_direct, tts_xinfer, wh_direct, wh_xinfer;
+    // Three paths per task: the engine in this process, the model host process straight over its
+    // socket, and through xinfer. xinfer/host isolates what routing costs.
+    struct Row {
+        const char* name;
+        std::vector<double> direct, host, xinfer;
+    };
+    Row sphinx{"transcribe (pocketsphinx)", {}, {}, {}}, flite{"synthesize wav (flite)", {}, {}, {}},
+        wh{"transcribe (whisper)", {}, {}, {}};
+    auto upload = [&](const std::string& address, const std::string& model, bool whisper_opts) {
+        auto c = xinfer::make_client(address);
+        c->set_read_timeout(600, 0);
+        httplib::UploadFormDataItems items = {{"model", model, "", ""}, {"file", wav, "speech.wav", "audio/wav"}};
+        if (whisper_opts) items.insert(items.end(), {{"language", "en", "", ""}, {"temperature", "0", "", ""}});
+        auto t0 = Clock::now();
+        auto res = c->Post("/v1/audio/transcriptions", items);
+        if (!res || res->status != 200) std::fprintf(stderr, "transcription failed\n"), std::exit(1);
+        return audio_s / seconds_since(t0);
+    };
+    auto speak = [&](const std::string& address) {
+        auto t0 = Clock::now();
+        bench::post_or_die(address, "/v1/audio/speech",
+                           json{{"model", "flite"}, {"input", kText}, {"voice", "slt"}, {"response_format", "wav"}}.dump());
+        return audio_s / seconds_since(t0);
+    };
     for (int r = 0; r < rounds; ++r) {
         auto t0 = Clock::now();
         stt.transcribe(speech16, {});
-        stt_direct.push_back(audio_s / seconds_since(t0));
+        sphinx.direct.push_back(audio_s / seconds_since(t0));
+        sphinx.host.push_back(upload(sphinx_host, "pocketsphinx-en-us", false));
+        sphinx.xinfer.push_back(upload(svc.front(), "pocketsphinx-en-us", false));
 
         t0 = Clock::now();
-        httplib::UploadFormDataItems items = {{"model", "pocketsphinx-en-us", "", ""}, {"file", wav, "speech.wav", "audio/wav"}};
-        auto res = api->Post("/v1/audio/transcriptions", items);
-        if (!res || res->status != 200) return std::fprintf(stderr, "transcription failed\n"), 1;
-        stt_xinfer.push_back(audio_s / seconds_since(t0));
+        xinfer::encode_audio(tts.synthesize(kText, "slt", 1.0), "wav");
+        flite.direct.push_back(audio_s / seconds_since(t0));
+        flite.host.push_back(speak(flite_host));
+        flite.xinfer.push_back(speak(svc.front()));
 
         if (whisper) {
             xinfer::TranscribeOptions o;
@@ -77,34 +108,19 @@ int main(int argc, char** argv) {
             o.temperature_given = true;
             t0 = Clock::now();
             whisper->transcribe(speech16, o);
-            wh_direct.push_back(audio_s / seconds_since(t0));
-            t0 = Clock::now();
-            httplib::UploadFormDataItems w = {{"model", "whisper", "", ""}, {"language", "en", "", ""},
-                                              {"temperature", "0", "", ""}, {"file", wav, "speech.wav", "audio/wav"}};
-            auto wr = api->Post("/v1/audio/transcriptions", w);
-            if (!wr || wr->status != 200) return std::fprintf(stderr, "whisper transcription failed\n"), 1;
-            wh_xinfer.push_back(audio_s / seconds_since(t0));
+            wh.direct.push_back(audio_s / seconds_since(t0));
+            wh.host.push_back(upload(whisper_host, "whisper", true));
+            wh.xinfer.push_back(upload(svc.front(), "whisper", true));
         }
-
-        t0 = Clock::now();
-        xinfer::encode_audio(tts.synthesize(kText, "slt", 1.0), "wav");
-        tts_direct.push_back(audio_s / seconds_since(t0));
-
-        t0 = Clock::now();
-        bench::post_or_die(svc.front(), "/v1/audio/speech",
-                           json{{"model", "flite"}, {"input", kText}, {"voice", "slt"}, {"response_format", "wav"}}.dump());
-        tts_xinfer.push_back(audio_s / seconds_since(t0));
     }
-    double sd = bench::median(stt_direct), sx = bench::median(stt_xinfer);
-    double td = bench::median(tts_direct), tx = bench::median(tts_xinfer);
-    std::printf("%-28s %10s %10s %8s\n", "task", "direct", "xinfer", "ratio");
-    std::printf("%-28s %10.2f %10.2f %8.3f\n", "transcribe (pocketsphinx)", sd, sx, sx / sd);
-    std::printf("%-28s %10.2f %10.2f %8.3f\n", "synthesize wav (flite)", td, tx, tx / td);
-    bool ok = sx / sd >= 0.95 && tx / td >= 0.95;
-    if (whisper) {
-        double wd = bench::median(wh_direct), wx = bench::median(wh_xinfer);
-        std::printf("%-28s %10.2f %10.2f %8.3f\n", "transcribe (whisper)", wd, wx, wx / wd);
-        ok = ok && wx / wd >= 0.95;
+    std::printf("%-28s %10s %10s %10s %14s %14s\n", "task (RTF)", "in-process", "host", "xinfer", "xinfer/direct",
+                "xinfer/host");
+    bool ok = true;
+    for (Row* row : {&sphinx, &flite, &wh}) {
+        if (row->direct.empty()) continue;
+        double d = bench::median(row->direct), h = bench::median(row->host), x = bench::median(row->xinfer);
+        std::printf("%-28s %10.2f %10.2f %10.2f %14.3f %14.3f\n", row->name, d, h, x, x / d, x / h);
+        ok = ok && x / d >= 0.95;
     }
     std::printf("%s\n", ok ? "within goals (>= 0.95)" : "OUTSIDE GOALS");
     return 0;
