@@ -88,7 +88,9 @@ int main(int argc, char** argv) {
     int rounds = argc > 3 ? std::stoi(argv[3]) : 3;
     int tokens = argc > 4 ? std::stoi(argv[4]) : 64;
     bench::Service svc(argv[1]);
-    std::string direct = svc.launch({{"model_name", "bench"}, {"model_path", model_path}});
+    // The engine gets every core, as llama-server started by hand would (both paths share it).
+    std::string direct = svc.launch({{"model_name", "bench"}, {"model_path", model_path},
+                                     {"n_threads", static_cast<int>(std::thread::hardware_concurrency())}});
     const std::string front = svc.front();
 
     std::printf("chat proxy benchmark: %s, %d tokens per streamed request, %d rounds, engine at %s\n",
