@@ -7,16 +7,18 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
 bash scripts/setup.sh
 
+# -H/-p are read here (the demo launch needs the address); every other flag goes to `xinfer serve`.
 host=127.0.0.1 port=9997
-args=("$@")
-for ((i = 0; i < ${#args[@]}; i++)); do
-  case "${args[i]}" in
-    -H|--host) host=${args[i+1]} ;;
-    -p|--port) port=${args[i+1]} ;;
+rest=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    -H|--host) host=$2; shift 2 ;;
+    -p|--port) port=$2; shift 2 ;;
+    *) rest+=("$1"); shift ;;
   esac
 done
 
-build/bin/xinfer serve -H "$host" -p "$port" "${args[@]}" &
+build/bin/xinfer serve -H "$host" -p "$port" "${rest[@]}" &
 pid=$!
 trap 'kill -TERM $pid 2>/dev/null; wait $pid' INT TERM
 for _ in $(seq 100); do curl -sf "http://$host:$port/status" >/dev/null && break; sleep 0.1; done
