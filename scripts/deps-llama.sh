@@ -17,6 +17,23 @@ cuda=${XINFER_CUDA:-OFF}
 cmake_opts=(-DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=ON -DLLAMA_USE_PREBUILT_UI=OFF
   -DLLAMA_BUILD_UI=OFF -DLLAMA_OPENSSL=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=ON
   -DLLAMA_BUILD_TOOLS=ON -DLLAMA_BUILD_SERVER=ON -DGGML_CUDA="$cuda")
+if [ "$cuda" = ON ]; then
+  # Backends become run-time plugins (GGML_BACKEND_DL): the same build serves a GPU machine and,
+  # when libggml-cuda cannot load (no driver), falls back to the CPU instead of failing to start.
+  # Plugins rule out -march=native, so the CPU backend comes in variants picked at run time; ggml
+  # depends on every plugin, so the targets below build them all.
+  cmake_opts+=(-DGGML_BACKEND_DL=ON -DGGML_NATIVE=OFF -DGGML_CPU_ALL_VARIANTS=ON)
+  # Device code is compiled per GPU architecture, and each one costs a long build: take the GPUs
+  # in this machine, or the list the user names (90 = H100/H200, 89 = L4/RTX 40, 80 = A100).
+  archs=${XINFER_CUDA_ARCHS:-}
+  if [ -z "$archs" ]; then
+    nvidia-smi -L >/dev/null 2>&1 && archs=native || {
+      echo "XINFER_CUDA=ON: no GPU visible; set XINFER_CUDA_ARCHS (e.g. 90 for H100, 89 for L4, 80 for A100)" >&2
+      exit 1
+    }
+  fi
+  cmake_opts+=(-DCMAKE_CUDA_ARCHITECTURES="$archs")
+fi
 cpu_sig=$(grep -m1 '^flags' /proc/cpuinfo | sha256sum | cut -c1-12)
 key=$(printf '%s %s %s' "$LLAMA_COMMIT" "${cmake_opts[*]}" "$cpu_sig" | sha256sum | cut -c1-16)
 dest="$cache_root/llama-$key"
@@ -33,7 +50,8 @@ else
   [ "$(git -C "$dest/src" rev-parse HEAD)" = "$LLAMA_COMMIT" ] || { echo "unexpected llama.cpp commit" >&2; exit 1; }
 
   launcher=()
-  command -v ccache >/dev/null && launcher=(-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+  command -v ccache >/dev/null && launcher=(-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache
+    -DCMAKE_CUDA_COMPILER_LAUNCHER=ccache)
   echo "llama.cpp: configuring"
   cmake -S "$dest/src" -B "$dest/build" -G Ninja "${cmake_opts[@]}" "${launcher[@]}" >"$dest/configure.log"
   echo "llama.cpp: building llama-server and llama-embedding (takes a while on first run)"

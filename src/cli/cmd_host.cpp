@@ -13,6 +13,7 @@ void add_host_command(CLI::App& app) {
     host->add_option("--model-path", o->model_path, "engine model folder");
     host->add_option("--concurrency", o->concurrency, "requests decoded at once")->capture_default_str();
     host->add_option("--threads", o->threads, "compute threads per request (0 = all cores)")->capture_default_str();
+    host->add_flag("--gpu", o->use_gpu, "whisper: compute on the GPU (CUDA build; CPU otherwise)");
     host->callback([o] { exit_code() = run_model_host(*o); });
 }
 

@@ -34,7 +34,7 @@ Engines load(const HostOptions& o) {
                                                   std::max(1, o.concurrency));
     else if (o.engine == "whisper") {
         if (o.model_path.empty()) throw std::runtime_error("the whisper engine needs --model-path (a ggml whisper model)");
-        e.stt = std::make_unique<WhisperStt>(o.model_path, std::max(1, o.concurrency), o.threads);
+        e.stt = std::make_unique<WhisperStt>(o.model_path, std::max(1, o.concurrency), o.threads, o.use_gpu);
     } else if (o.engine == "flite") e.tts = std::make_unique<FliteTts>();
     else if (o.engine == "espeak") e.tts = std::make_unique<EspeakTts>();
     else throw std::runtime_error("unknown speech engine '" + o.engine + "' (pocketsphinx, whisper, flite, espeak)");

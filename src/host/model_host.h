@@ -13,6 +13,7 @@ struct HostOptions {
     std::string model_path;  // engine model folder (pocketsphinx) when not the default
     int concurrency = 2;     // requests decoded at once (decoder states)
     int threads = 0;         // compute threads per request (whisper); 0 = all cores
+    bool use_gpu = false;    // whisper: compute on the GPU when ggml has one (CUDA build)
 };
 
 // Serves until SIGTERM; returns the process exit code.

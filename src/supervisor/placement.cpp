@@ -8,7 +8,11 @@
 namespace xinfer {
 
 namespace {
+// The built-in speech engines other than whisper are single-threaded CPU code.
 bool uses_thread_budget(const ResolvedModel& m) {
+    return m.type != ModelType::audio || m.engine == "whisper";
+}
+bool can_use_gpu(const ResolvedModel& m) {
     return m.type != ModelType::audio || m.engine == "whisper";
 }
 int explicit_threads(const LaunchRequest& r) {
@@ -44,7 +48,7 @@ ReplicaPlan Placement::reserve(const std::string& key, const ResolvedModel& mode
     plan.memory_mb = estimate_memory_mb(model, planned_context(model, req));
 
     // GPUs: n_gpu null = CPU; "auto" = GPUs when the machine has them; N = exactly N GPUs.
-    const bool want_gpu = !req.n_gpu.is_null() && !inv.gpus.empty() && model.type != ModelType::audio;
+    const bool want_gpu = !req.n_gpu.is_null() && !inv.gpus.empty() && can_use_gpu(model);
     if (req.n_gpu.is_number_integer() && req.n_gpu.get<int>() > 0 && inv.gpus.empty())
         throw unavailable("n_gpu=" + req.n_gpu.dump() + " asked for GPUs, but this machine has none; use n_gpu null for CPU");
     if (want_gpu) {

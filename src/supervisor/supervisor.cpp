@@ -93,7 +93,7 @@ std::shared_ptr<Replica> Supervisor::make_replica(ModelRecord& rec, int i) {
         if (rec.model.type == ModelType::audio) {
             json opts = rec.request.engine_options;
             if (plan.threads > 0 && !opts.contains("n_threads")) opts["n_threads"] = plan.threads;
-            cmd = model_host_command(rec.model, opts, s.listen);
+            cmd = model_host_command(rec.model, opts, s.listen, s.use_gpu);
         } else {
             cmd = llama_server_command(rec.model, rec.request.engine_options, s);
         }

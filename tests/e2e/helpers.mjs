@@ -13,6 +13,7 @@ export const CHAT_MODEL = join(MODELS ?? '', 'tiny-chat.gguf');
 export const LLAMA3_MODEL = join(MODELS ?? '', 'tiny-llama3.gguf');
 export const EMBED_MODEL = join(MODELS ?? '', 'tiny-embed.gguf');
 export const RERANK_MODEL = join(MODELS ?? '', 'tiny-rerank.gguf');
+export const WHISPER_MODEL = join(MODELS ?? '', 'tiny-whisper.bin');
 export const LLAMA_BIN = process.env.LLAMA_BIN;
 
 if (!BIN || !existsSync(BIN)) throw new Error('XINFER_BIN must point at the built xinfer binary');

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync, mkdtempSync, existsSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startServer, launch, api, pidAlive, waitFor, sleep, CHAT_MODEL, EMBED_MODEL } from './helpers.mjs';
+import { startServer, launch, api, pidAlive, waitFor, sleep, CHAT_MODEL, EMBED_MODEL, WHISPER_MODEL } from './helpers.mjs';
 
 const chat = (server, model, extra = {}) => api(server, 'POST', '/v1/chat/completions',
   { model, messages: [{ role: 'user', content: 'hello' }], max_tokens: 4, ...extra });
@@ -212,6 +212,11 @@ test('placement: memory and GPU refusals are 503s with the numbers; simulated GP
     assert.ok(r.command.join(' ').includes('--n-gpu-layers 999'));
     const reservations = (await api(server, 'GET', '/v1/cluster/info')).json[0].reservations;
     assert.deepEqual(reservations.find((x) => x.replica === 'g1#0').gpus, [1]);
+    // whisper computes on a GPU too (on the CPU when the build has no CUDA).
+    await launch(server, { model_name: 'stt-gpu', model_type: 'audio', model_path: WHISPER_MODEL, n_gpu: 'auto' });
+    assert.ok((await describe(server, 'stt-gpu')).replicas[0].command.includes('--gpu'));
+    const held = (await api(server, 'GET', '/v1/cluster/info')).json[0].reservations;
+    assert.deepEqual(held.find((x) => x.replica === 'stt-gpu#0').gpus, [1]);
   } finally {
     await server.stop();
   }

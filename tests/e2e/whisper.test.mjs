@@ -7,9 +7,8 @@ import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI, { toFile } from 'openai';
-import { startServer, launch, api, MODELS } from './helpers.mjs';
+import { startServer, launch, api, WHISPER_MODEL as WHISPER } from './helpers.mjs';
 
-const WHISPER = join(MODELS, 'tiny-whisper.bin');
 let server, client, speech;
 
 async function post(path, bytes, fields = {}) {

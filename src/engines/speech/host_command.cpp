@@ -5,10 +5,12 @@
 
 namespace xinfer {
 
-EngineCommand model_host_command(const ResolvedModel& model, const nlohmann::json& options, const std::string& listen) {
+EngineCommand model_host_command(const ResolvedModel& model, const nlohmann::json& options, const std::string& listen,
+                                 bool use_gpu) {
     EngineCommand cmd;
     cmd.argv = {executable_path().string(), "host", "--engine", model.engine, "--listen", listen};
     if (!model.file.empty()) cmd.argv.insert(cmd.argv.end(), {"--model-path", model.file.string()});
+    if (use_gpu) cmd.argv.push_back("--gpu");
     for (auto& [key, value] : options.items()) {
         if (key != "concurrency" && key != "n_threads")
             throw bad_request("Unknown engine option '" + key + "' for " + model.engine + "; known: concurrency, n_threads", key);

@@ -9,8 +9,9 @@
 
 namespace xinfer {
 
-// Engine options: `concurrency` (decoder states; default 2). Others are a 400.
+// Engine options: `concurrency` (decoder states; default 2) and `n_threads`. Others are a 400.
+// `use_gpu`: placement gave the replica a GPU (whisper computes there when the build has CUDA).
 EngineCommand model_host_command(const ResolvedModel& model, const nlohmann::json& engine_options,
-                                 const std::string& listen);
+                                 const std::string& listen, bool use_gpu = false);
 
 }  // namespace xinfer

@@ -16,7 +16,7 @@ namespace xinfer {
 class WhisperStt : public SpeechToText {
 public:
     // Throws std::runtime_error when the file is not a whisper model whisper.cpp can load.
-    WhisperStt(const std::string& model_path, int concurrency, int threads);
+    WhisperStt(const std::string& model_path, int concurrency, int threads, bool use_gpu = false);
     ~WhisperStt() override;
     Transcript transcribe(const Pcm& pcm, const TranscribeOptions& options) override;
 
