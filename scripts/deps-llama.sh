@@ -23,6 +23,8 @@ if [ "$cuda" = ON ]; then
   # Plugins rule out -march=native, so the CPU backend comes in variants picked at run time; ggml
   # depends on every plugin, so the targets below build them all.
   cmake_opts+=(-DGGML_BACKEND_DL=ON -DGGML_NATIVE=OFF -DGGML_CPU_ALL_VARIANTS=ON)
+  command -v nvcc >/dev/null || export PATH="/usr/local/cuda/bin:$PATH"  # NVIDIA's default install
+  command -v nvcc >/dev/null || { echo "XINFER_CUDA=ON: nvcc (the CUDA toolkit) is not installed" >&2; exit 1; }
   # Device code is compiled per GPU architecture, and each one costs a long build: take the GPUs
   # in this machine, or the list the user names (90 = H100/H200, 89 = L4/RTX 40, 80 = A100).
   archs=${XINFER_CUDA_ARCHS:-}

@@ -28,9 +28,8 @@ bash scripts/deps-whisper.sh
 
 launcher=()
 command -v ccache >/dev/null && launcher=(-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
-if [ ! -f build/build.ninja ]; then
-  cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "${launcher[@]}" >/dev/null
-fi
+# Configure every time: .deps/llama may now point at another llama.cpp build (CPU or CUDA).
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "${launcher[@]}" >/dev/null
 echo "setup: building xinfer"
 cmake --build build -j "${XINFER_JOBS:-$(nproc)}"
 echo "setup: done; the binary is build/bin/xinfer"

@@ -3,6 +3,7 @@
 #include <httplib.h>
 #include <signal.h>
 
+#include <filesystem>
 #include <memory>
 #include <regex>
 #include <thread>
@@ -168,7 +169,11 @@ int run_model_host(const HostOptions& o) {
     }).detach();
 
     bool bound;
-    if (!o.listen.empty() && o.listen[0] == '/') {
+    const bool unix_socket = !o.listen.empty() && o.listen[0] == '/';
+    if (unix_socket) {
+        // A socket left by a host that was killed would make bind fail; the path is ours.
+        std::error_code ec;
+        if (std::filesystem::is_socket(o.listen, ec)) std::filesystem::remove(o.listen, ec);
         server.set_address_family(AF_UNIX);
         bound = server.bind_to_port(o.listen, 80);
     } else {
@@ -181,6 +186,10 @@ int run_model_host(const HostOptions& o) {
     }
     log::info("model host: engine " + o.engine + " serving on " + o.listen);
     server.listen_after_bind();
+    if (unix_socket) {
+        std::error_code ec;
+        std::filesystem::remove(o.listen, ec);
+    }
     return 0;
 }
 

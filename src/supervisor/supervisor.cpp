@@ -97,11 +97,12 @@ std::shared_ptr<Replica> Supervisor::make_replica(ModelRecord& rec, int i) {
         } else {
             cmd = llama_server_command(rec.model, rec.request.engine_options, s);
         }
-        if (!plan.gpus.empty()) {
-            std::string ids;
-            for (int g : plan.gpus) ids += (ids.empty() ? "" : ",") + std::to_string(g);
-            cmd.env.push_back("CUDA_VISIBLE_DEVICES=" + ids);  // the engine numbers them from 0 again
-        }
+        // The engine sees only its GPUs and numbers them from 0 again. A CPU replica sees none:
+        // a CUDA engine would otherwise still put scratch buffers and big batches on GPU 0,
+        // memory that placement never counted.
+        std::string ids;
+        for (int g : plan.gpus) ids += (ids.empty() ? "" : ",") + std::to_string(g);
+        cmd.env.push_back("CUDA_VISIBLE_DEVICES=" + ids);
         for (auto& [k, v] : rec.request.envs) cmd.env.push_back(k + "=" + v);
         auto log_path = (home_subdir("logs") / (rec.uid + "-" + std::to_string(i) + ".log")).string();
         if (rec.commands.size() <= static_cast<size_t>(i)) rec.commands.resize(i + 1);

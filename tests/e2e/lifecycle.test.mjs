@@ -3,7 +3,7 @@
 // draining, no orphans after the service is killed, placement refusals and the thread budget.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync, mkdtempSync, existsSync, readdirSync } from 'node:fs';
+import { writeFileSync, mkdtempSync, existsSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServer, launch, api, pidAlive, waitFor, sleep, CHAT_MODEL, EMBED_MODEL, WHISPER_MODEL } from './helpers.mjs';
@@ -12,6 +12,9 @@ const chat = (server, model, extra = {}) => api(server, 'POST', '/v1/chat/comple
   { model, messages: [{ role: 'user', content: 'hello' }], max_tokens: 4, ...extra });
 const describe = async (server, uid) => (await api(server, 'GET', `/v1/models/${uid}`)).json;
 const pids = async (server, uid) => (await describe(server, uid)).replicas.map((r) => r.pid);
+// The GPUs an engine process was given, as the CUDA runtime will read them.
+const visibleGpus = async (server, uid) => readFileSync(`/proc/${(await pids(server, uid))[0]}/environ`, 'latin1')
+  .split('\0').find((v) => v.startsWith('CUDA_VISIBLE_DEVICES='))?.split('=')[1];
 
 test('a killed engine is restarted with back-off, a bounded number of times, and events say so', async () => {
   const server = await startServer({ env: { XINFER_RESTART_BACKOFF_MS: '100', XINFER_MAX_RESTARTS: '2' } });
@@ -212,11 +215,13 @@ test('placement: memory and GPU refusals are 503s with the numbers; simulated GP
     assert.ok(r.command.join(' ').includes('--n-gpu-layers 999'));
     const reservations = (await api(server, 'GET', '/v1/cluster/info')).json[0].reservations;
     assert.deepEqual(reservations.find((x) => x.replica === 'g1#0').gpus, [1]);
+    assert.equal(await visibleGpus(server, 'g1'), '1');
     // whisper computes on a GPU too (on the CPU when the build has no CUDA).
     await launch(server, { model_name: 'stt-gpu', model_type: 'audio', model_path: WHISPER_MODEL, n_gpu: 'auto' });
     assert.ok((await describe(server, 'stt-gpu')).replicas[0].command.includes('--gpu'));
     const held = (await api(server, 'GET', '/v1/cluster/info')).json[0].reservations;
     assert.deepEqual(held.find((x) => x.replica === 'stt-gpu#0').gpus, [1]);
+    assert.equal(await visibleGpus(server, 'stt-gpu'), '1');
   } finally {
     await server.stop();
   }
@@ -240,6 +245,7 @@ test('thread budget: co-located engines never ask for more threads than there ar
     assert.equal(explicit.status, 503);
     assert.match(explicit.json.detail, /n_threads=2 asked, 1 of 2 cores free/);
     await launch(server, { model_name: 'cores-e', model_path: CHAT_MODEL, n_threads: 1 });
+    assert.equal(await visibleGpus(server, 'cores-e'), '', 'a CPU replica sees no GPU');
     // Built-in speech engines are single-threaded and outside the budget.
     await launch(server, { model_name: 'flite', model_type: 'audio' });
   } finally {
