@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <future>
 #include <mutex>
 #include <stdexcept>
 #include <thread>
@@ -31,18 +32,51 @@ std::string normalize_language(std::string lang) {
 }  // namespace
 
 WhisperStt::WhisperStt(const std::string& path, int concurrency, int threads, bool use_gpu)
-    : threads_(threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()))),
-      free_slots_(std::max(1, concurrency)) {
+    : threads_(threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()))) {
     whisper_log_set(quiet_log, nullptr);
     ensure_ggml_backends();
     whisper_context_params cp = whisper_context_default_params();
     cp.use_gpu = use_gpu;  // without a GPU backend whisper.cpp stays on the CPU
     ctx_ = whisper_init_from_file_with_params_no_state(path.c_str(), cp);
     if (!ctx_) throw std::runtime_error("whisper.cpp cannot load the model file " + path + " (not a whisper ggml model?)");
+    for (int i = 0; i < std::max(1, concurrency); ++i) {
+        whisper_state* state = whisper_init_state(ctx_);
+        if (!state) {
+            shutdown();  // the slots already started, and the model
+            throw std::runtime_error("whisper.cpp could not allocate a decoding state (out of memory?)");
+        }
+        slots_.emplace_back([this, state] { slot_loop(state); });
+    }
 }
 
-WhisperStt::~WhisperStt() {
+WhisperStt::~WhisperStt() { shutdown(); }
+
+void WhisperStt::shutdown() {
+    {
+        std::lock_guard lock(mu_);
+        stopping_ = true;
+    }
+    work_ready_.notify_all();
+    for (auto& t : slots_)
+        if (t.joinable()) t.join();
+    slots_.clear();
     if (ctx_) whisper_free(ctx_);
+    ctx_ = nullptr;
+}
+
+void WhisperStt::slot_loop(whisper_state* state) {
+    for (;;) {
+        std::function<void(whisper_state*)> job;
+        {
+            std::unique_lock lock(mu_);
+            work_ready_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+            if (queue_.empty()) break;  // stopping, nothing left to do
+            job = std::move(queue_.front());
+            queue_.pop_front();
+        }
+        job(state);
+    }
+    whisper_free_state(state);
 }
 
 Transcript WhisperStt::transcribe(const Pcm& pcm, const TranscribeOptions& opt) {
@@ -54,26 +88,26 @@ Transcript WhisperStt::transcribe(const Pcm& pcm, const TranscribeOptions& opt) 
     if (!multilingual && !lang.empty() && lang != "en" && lang != "english")
         throw UnsupportedRequest("this whisper model is English-only (language '" + opt.language + "')");
 
+    // Hand the work to the next free slot and wait; its exception, if any, comes back here.
+    std::promise<Transcript> result;
+    auto done = result.get_future();
     {
-        std::unique_lock lock(mu_);
-        slot_freed_.wait(lock, [&] { return free_slots_ > 0; });
-        --free_slots_;
-    }
-    whisper_state* state = whisper_init_state(ctx_);
-    struct Release {
-        WhisperStt* self;
-        whisper_state* state;
-        ~Release() {
-            if (state) whisper_free_state(state);
-            {
-                std::lock_guard lock(self->mu_);
-                ++self->free_slots_;
+        std::lock_guard lock(mu_);
+        queue_.push_back([&](whisper_state* state) {
+            try {
+                result.set_value(decode(state, pcm, opt));
+            } catch (...) {
+                result.set_exception(std::current_exception());
             }
-            self->slot_freed_.notify_one();
-        }
-    } release{this, state};
-    if (!state) throw std::runtime_error("whisper.cpp could not allocate a decoding state");
+        });
+    }
+    work_ready_.notify_one();
+    return done.get();
+}
 
+Transcript WhisperStt::decode(whisper_state* state, const Pcm& pcm, const TranscribeOptions& opt) const {
+    const bool multilingual = whisper_is_multilingual(ctx_) != 0;
+    const std::string lang = normalize_language(opt.language);
     whisper_full_params wp = whisper_full_default_params(WHISPER_SAMPLING_GREEDY);
     wp.n_threads = threads_;
     wp.print_progress = false;
