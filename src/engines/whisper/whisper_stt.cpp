@@ -95,7 +95,7 @@ Transcript WhisperStt::transcribe(const Pcm& pcm, const TranscribeOptions& opt) 
         std::lock_guard lock(mu_);
         queue_.push_back([&](whisper_state* state) {
             try {
-                result.set_value(decode(state, pcm, opt));
+                result.set_value(decode(state, pcm, opt, lang, multilingual));
             } catch (...) {
                 result.set_exception(std::current_exception());
             }
@@ -105,9 +105,8 @@ Transcript WhisperStt::transcribe(const Pcm& pcm, const TranscribeOptions& opt) 
     return done.get();
 }
 
-Transcript WhisperStt::decode(whisper_state* state, const Pcm& pcm, const TranscribeOptions& opt) const {
-    const bool multilingual = whisper_is_multilingual(ctx_) != 0;
-    const std::string lang = normalize_language(opt.language);
+Transcript WhisperStt::decode(whisper_state* state, const Pcm& pcm, const TranscribeOptions& opt, const std::string& lang,
+                              bool multilingual) const {
     whisper_full_params wp = whisper_full_default_params(WHISPER_SAMPLING_GREEDY);
     wp.n_threads = threads_;
     wp.print_progress = false;

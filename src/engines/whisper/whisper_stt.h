@@ -35,7 +35,9 @@ public:
 private:
     void slot_loop(whisper_state* state);
     void shutdown();  // lets queued work finish, stops the slots, frees the model
-    Transcript decode(whisper_state* state, const Pcm& pcm, const TranscribeOptions& options) const;
+    // lang: the request's language, lower-cased and already checked against the model.
+    Transcript decode(whisper_state* state, const Pcm& pcm, const TranscribeOptions& options, const std::string& lang,
+                      bool multilingual) const;
 
     whisper_context* ctx_ = nullptr;
     int threads_;
