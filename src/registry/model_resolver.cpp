@@ -95,6 +95,7 @@ ResolvedModel resolve_whisper_model(ResolvedModel r, const ModelChoice& c) {
     }
     r.file = p;
     r.gguf.file_size = fs::file_size(p, ec);
+    r.whisper = read_whisper_hparams(p);
     if (r.ability.empty()) r.ability = json{"audio2text"};
     return r;
 }

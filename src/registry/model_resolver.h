@@ -10,6 +10,7 @@
 #include "registry/gguf_info.h"
 #include "registry/model_type.h"
 #include "registry/registry.h"
+#include "registry/whisper_info.h"
 
 namespace xinfer {
 
@@ -26,7 +27,8 @@ struct ResolvedModel {
     json spec;                       // the family spec (null when launched by path alone)
     json ability = json::array();    // e.g. ["chat","tools"]
     std::filesystem::path file;      // the GGUF to serve
-    GgufInfo gguf;
+    GgufInfo gguf;                   // file_size is set for every file-backed model
+    std::optional<WhisperHparams> whisper;  // whisper.cpp models whose header could be read
     std::string model_format, model_size_in_billions, quantization;
     std::string engine = "llama.cpp";  // or a speech engine: pocketsphinx, flite, espeak
 };

@@ -15,6 +15,11 @@ bool uses_thread_budget(const ResolvedModel& m) {
 bool can_use_gpu(const ResolvedModel& m) {
     return m.type != ModelType::audio || m.engine == "whisper";
 }
+// The model host's decoding states (`concurrency`; its default is 2).
+int planned_slots(const LaunchRequest& r) {
+    auto it = r.engine_options.find("concurrency");
+    return it != r.engine_options.end() && it->is_number_integer() ? it->get<int>() : 2;
+}
 int explicit_threads(const LaunchRequest& r) {
     for (auto key : {"n_threads"})
         if (r.engine_options.contains(key) && r.engine_options[key].is_number_integer())
@@ -30,9 +35,10 @@ int planned_context(const ResolvedModel& model, const LaunchRequest& r) {
     return default_context_size(model.gguf);
 }
 
-uint64_t estimate_memory_mb(const ResolvedModel& m, int n_ctx) {
+uint64_t estimate_memory_mb(const ResolvedModel& m, int n_ctx, int decoding_slots) {
     const uint64_t weights = m.gguf.file_size;
     uint64_t kv = 0;
+    if (m.whisper) kv = static_cast<uint64_t>(std::max(1, decoding_slots)) * whisper_state_bytes(*m.whisper);
     if (m.type == ModelType::llm && m.gguf.head_count > 0) {
         const uint64_t head_dim = static_cast<uint64_t>(m.gguf.embedding_length / m.gguf.head_count);
         kv = static_cast<uint64_t>(n_ctx) * m.gguf.block_count * 2 /*K and V*/ * m.gguf.head_count_kv * head_dim * 2 /*f16*/;
@@ -45,7 +51,7 @@ ReplicaPlan Placement::reserve(const std::string& key, const ResolvedModel& mode
     const Inventory inv = read_inventory();
     std::lock_guard lock(mu_);
     ReplicaPlan plan;
-    plan.memory_mb = estimate_memory_mb(model, planned_context(model, req));
+    plan.memory_mb = estimate_memory_mb(model, planned_context(model, req), planned_slots(req));
 
     // GPUs: n_gpu null = CPU; "auto" = GPUs when the machine has them; N = exactly N GPUs.
     const bool want_gpu = !req.n_gpu.is_null() && !inv.gpus.empty() && can_use_gpu(model);

@@ -24,7 +24,8 @@ struct ReplicaPlan {
 };
 
 // Memory a replica needs: weights + KV cache for its context + a working margin.
-uint64_t estimate_memory_mb(const ResolvedModel& model, int n_ctx);
+// decoding_slots: whisper's concurrency (one kept state each); other engines ignore it.
+uint64_t estimate_memory_mb(const ResolvedModel& model, int n_ctx, int decoding_slots = 1);
 
 class Placement {
 public:

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
 
 #include "common/errors.h"
 #include "common/sqlite_db.h"
@@ -8,6 +9,7 @@
 #include "supervisor/model_state.h"
 #include "supervisor/model_store.h"
 #include "supervisor/placement.h"
+#include "registry/whisper_info.h"
 #include "worker/inventory.h"
 
 using namespace xinfer;
@@ -61,6 +63,36 @@ TEST(Placement, MemoryEstimateGrowsWithContext) {
     uint64_t small = estimate_memory_mb(m, 2048), big = estimate_memory_mb(m, 8192);
     EXPECT_EQ(big - small, 768u);  // 6144 tokens x 32 layers x 2 x 8 heads x 128 x 2 bytes
     EXPECT_GT(small, 4400u);
+}
+
+TEST(Placement, WhisperCountsOneStatePerDecodingSlot) {
+    // large-v3's header: 1500 audio frames, 1280 wide, 32 + 32 layers, 448 text positions.
+    auto dir = std::filesystem::temp_directory_path() / "xinfer-whisper-header";
+    std::filesystem::create_directories(dir);
+    {
+        std::ofstream f(dir / "ggml-large-v3.bin", std::ios::binary);
+        const uint32_t magic = 0x67676d6c;
+        const int32_t hp[11] = {51866, 1500, 1280, 20, 32, 448, 1280, 20, 32, 128, 1};
+        f.write(reinterpret_cast<const char*>(&magic), sizeof magic);
+        f.write(reinterpret_cast<const char*>(hp), sizeof hp);
+    }
+    auto h = read_whisper_hparams(dir / "ggml-large-v3.bin");
+    ASSERT_TRUE(h.has_value());
+    EXPECT_EQ(h->n_audio_ctx, 1500);
+    EXPECT_EQ(h->n_text_layer, 32);
+    // About 1 GB a state (whisper.cpp's published total for large less its weights).
+    EXPECT_NEAR(whisper_state_bytes(*h) / 1e6, 1000, 100);
+    ResolvedModel m;
+    m.type = ModelType::audio;
+    m.whisper = h;
+    EXPECT_NEAR(static_cast<double>(estimate_memory_mb(m, 0, 4) - estimate_memory_mb(m, 0, 1)),
+                3.0 * whisper_state_bytes(*h) / (1 << 20), 1.0);
+    EXPECT_FALSE(read_whisper_hparams(std::string(XINFER_TEST_MODELS) + "/tiny-chat.gguf").has_value());
+    auto tiny = read_whisper_hparams(std::string(XINFER_TEST_MODELS) + "/tiny-whisper.bin");
+    ASSERT_TRUE(tiny.has_value());
+    // Measured: a host's resident memory grows ~27 MB per extra state on this model.
+    EXPECT_NEAR(whisper_state_bytes(*tiny) / 1e6, 30, 10);
+    std::filesystem::remove_all(dir);
 }
 
 TEST(ModelStore, RemembersLaunchesAndHistory) {
