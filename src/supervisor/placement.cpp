@@ -8,11 +8,9 @@
 namespace xinfer {
 
 namespace {
-// The built-in speech engines other than whisper are single-threaded CPU code.
-bool uses_thread_budget(const ResolvedModel& m) {
-    return m.type != ModelType::audio || m.engine == "whisper";
-}
-bool can_use_gpu(const ResolvedModel& m) {
+// ggml engines (llama-server, whisper) take threads from the budget and can use GPUs; the other
+// built-in speech engines are single-threaded CPU code.
+bool runs_on_ggml(const ResolvedModel& m) {
     return m.type != ModelType::audio || m.engine == "whisper";
 }
 // The model host's decoding states (`concurrency`; its default is 2).
@@ -54,7 +52,7 @@ ReplicaPlan Placement::reserve(const std::string& key, const ResolvedModel& mode
     plan.memory_mb = estimate_memory_mb(model, planned_context(model, req), planned_slots(req));
 
     // GPUs: n_gpu null = CPU; "auto" = GPUs when the machine has them; N = exactly N GPUs.
-    const bool want_gpu = !req.n_gpu.is_null() && !inv.gpus.empty() && can_use_gpu(model);
+    const bool want_gpu = !req.n_gpu.is_null() && !inv.gpus.empty() && runs_on_ggml(model);
     if (req.n_gpu.is_number_integer() && req.n_gpu.get<int>() > 0 && inv.gpus.empty())
         throw unavailable("n_gpu=" + req.n_gpu.dump() + " asked for GPUs, but this machine has none; use n_gpu null for CPU");
     if (want_gpu) {
@@ -86,7 +84,7 @@ ReplicaPlan Placement::reserve(const std::string& key, const ResolvedModel& mode
                           " MiB are available");
     }
 
-    if (uses_thread_budget(model)) {
+    if (runs_on_ggml(model)) {
         int used = 0;
         std::string holders;
         for (auto& [k, p] : reserved_) {
