@@ -21,8 +21,11 @@ ApiServer::ApiServer(Supervisor& supervisor, Registry& registry, ApiServerConfig
         send_error(res, ApiError(503, "xinfer is shutting down", "", "", "shutting_down"));
         return httplib::Server::HandlerResponse::Handled;
     });
-    add_status_routes(server_, supervisor);
+    add_status_routes(server_, config.address, config.request_shutdown ? config.request_shutdown : [] {});
     add_model_routes(server_, supervisor);
+    add_replica_routes(server_, supervisor);
+    add_engine_routes(server_, registry);
+    add_cache_routes(server_, supervisor);
     add_registration_routes(server_, registry);
     add_openai_routes(server_, supervisor);
     add_embedding_routes(server_, supervisor);

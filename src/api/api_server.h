@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -17,6 +18,8 @@ namespace xinfer {
 struct ApiServerConfig {
     size_t max_body_bytes = 64ull << 20;  // larger bodies get 413
     int http_threads = 64;                // concurrent connections served (streams hold one each)
+    std::string address = "127.0.0.1:9997";   // reported by /v1/address
+    std::function<void()> request_shutdown;   // DELETE /v1/clusters (xinference stop-cluster)
 };
 
 class ApiServer {

@@ -26,6 +26,30 @@ void require_nonneg_int(const json& body, const char* key) {
     if (!it->is_number_integer() || it->get<long long>() < 0)
         throw bad_request(std::string("'") + key + "' must be a non-negative integer", key);
 }
+// One part of a multi-part message, as OpenAI defines them: engines answer a malformed part with a
+// 500 (or ignore it), so the shape is checked here.
+void validate_content_part(const json& part, const std::string& where) {
+    if (!part.is_object() || !part.contains("type") || !part["type"].is_string())
+        throw bad_request(where + " must be an object with a string 'type'", "messages");
+    const std::string type = part["type"];
+    auto require = [&](const char* key, bool ok, const char* what) {
+        if (!ok) throw bad_request(where + "." + key + " must be " + what + " for a '" + type + "' part", "messages");
+    };
+    if (type == "text") {
+        require("text", part.contains("text") && part["text"].is_string(), "a string");
+    } else if (type == "image_url") {
+        const json* u = part.contains("image_url") ? &part["image_url"] : nullptr;
+        require("image_url", u && (u->is_string() || (u->is_object() && u->contains("url") && (*u)["url"].is_string())),
+                "an object with a string 'url'");
+    } else if (type == "input_audio") {
+        const json* a = part.contains("input_audio") ? &part["input_audio"] : nullptr;
+        require("input_audio", a && a->is_object() && a->contains("data") && (*a)["data"].is_string(),
+                "an object with base64 'data' and a 'format'");
+    } else if (type != "file" && type != "refusal") {
+        throw bad_request(where + ".type '" + type + "' is not one of text, image_url, input_audio, file", "messages");
+    }
+}
+
 }  // namespace
 
 void validate_sampling_fields(const json& body) {
@@ -82,6 +106,9 @@ void validate_chat_request(const json& body) {
                               "messages");
         if (m.contains("content") && !(m["content"].is_string() || m["content"].is_array() || m["content"].is_null()))
             throw bad_request(where + ".content must be a string or a list of content parts", "messages");
+        if (m.contains("content") && m["content"].is_array())
+            for (size_t k = 0; k < m["content"].size(); ++k)
+                validate_content_part(m["content"][k], where + ".content[" + std::to_string(k) + "]");
     }
     if (body.contains("tools") && !body["tools"].is_null() && !body["tools"].is_array())
         throw bad_request("'tools' must be a list", "tools");

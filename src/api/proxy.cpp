@@ -37,17 +37,54 @@ ApiError engine_unreachable(const std::string& uid, httplib::Error err) {
                              "); it may have stopped. See GET /v1/models/" + uid, "", "", "engine_unreachable");
 }
 
+ApiError aborted_error(const InFlightRequest& r) {
+    return ApiError(499, "Request " + r.id() + " was aborted", "", "request_id", "request_aborted");
+}
+
+// Lets an abort reach the engine connection of this client: the socket is recorded as it opens.
+void track_socket(httplib::Client& client, InFlightRequest* tracked) {
+    if (!tracked) return;
+    client.set_socket_options([tracked](socket_t sock) {
+        httplib::default_socket_options(sock);
+        tracked->attach_socket(sock);
+    });
+}
+
+// Forgets the engine socket of a tracked request before that socket is closed.
+struct SocketRelease {
+    explicit SocketRelease(std::shared_ptr<InFlightRequest> r) : tracked(std::move(r)) {}
+    SocketRelease(SocketRelease&&) = default;
+    ~SocketRelease() {
+        if (tracked) tracked->detach_socket();
+    }
+    std::shared_ptr<InFlightRequest> tracked;
+};
+
 struct StreamState {
     Lease lease;
     std::unique_ptr<httplib::Client> client;
     httplib::ClientImpl::StreamHandle handle;
     std::string uid;
+    SocketRelease release;  // last: destroyed first, while the handle's socket is still open
 };
 
 }  // namespace
 
 EngineReply post_raw_to_engine(const Lease& lease, const std::string& path, const std::string& body,
-                               const std::string& content_type, int read_timeout_s) {
+                               const std::string& content_type, int read_timeout_s, InFlightRequest* tracked) {
+    if (tracked) {
+        // Its own connection, so that shutting it down touches no other request.
+        auto client = make_client(lease.address());
+        client->set_read_timeout(read_timeout_s, 0);
+        client->set_write_timeout(60, 0);
+        track_socket(*client, tracked);
+        auto r = client->Post(path, body, content_type);
+        tracked->detach_socket();
+        if (tracked->aborted()) throw aborted_error(*tracked);
+        if (!r) throw engine_unreachable(lease.model().uid, r.error());
+        if (r->status >= 400) throw engine_error(r->status, r->body, lease.model().uid);
+        return {std::move(r->body), r->get_header_value("Content-Type", "application/json")};
+    }
     ClientPool& pool = lease.replica().clients();
     auto client = pool.take();
     client->set_read_timeout(read_timeout_s, 0);
@@ -65,7 +102,8 @@ std::string post_to_engine(const Lease& lease, const std::string& path, const st
 
 void proxy_request(Lease lease, const std::string& body, const ProxyOptions& opts, httplib::Response& res) {
     if (!opts.stream) {
-        EngineReply reply = post_raw_to_engine(lease, opts.path, body, opts.content_type, opts.read_timeout_s);
+        EngineReply reply =
+            post_raw_to_engine(lease, opts.path, body, opts.content_type, opts.read_timeout_s, opts.tracked.get());
         res.set_content(std::move(reply.body), reply.content_type);
         return;
     }
@@ -73,8 +111,13 @@ void proxy_request(Lease lease, const std::string& body, const ProxyOptions& opt
     auto client = make_client(lease.address());
     client->set_read_timeout(opts.read_timeout_s, 0);
     client->set_write_timeout(60, 0);
+    track_socket(*client, opts.tracked.get());
 
     auto handle = client->open_stream("POST", opts.path, {}, {}, body, opts.content_type);
+    if (opts.tracked && opts.tracked->aborted()) {
+        opts.tracked->detach_socket();
+        throw aborted_error(*opts.tracked);
+    }
     if (!handle.response) throw engine_unreachable(uid, handle.error);
     if (handle.response->status >= 400) {
         std::string err_body;
@@ -82,7 +125,7 @@ void proxy_request(Lease lease, const std::string& body, const ProxyOptions& opt
         for (ssize_t n; (n = handle.read(buf, sizeof buf)) > 0;) err_body.append(buf, static_cast<size_t>(n));
         throw engine_error(handle.response->status, err_body, uid);
     }
-    auto st = std::make_shared<StreamState>(StreamState{std::move(lease), std::move(client), std::move(handle), uid});
+    auto st = std::make_shared<StreamState>(StreamState{std::move(lease), std::move(client), std::move(handle), uid, SocketRelease(opts.tracked)});
     res.status = 200;
     res.set_header("Cache-Control", "no-cache");
     res.set_header("X-Accel-Buffering", "no");
@@ -91,7 +134,12 @@ void proxy_request(Lease lease, const std::string& body, const ProxyOptions& opt
         char buf[16384];
         ssize_t n = st->handle.read(buf, sizeof buf);
         if (n > 0) return sink.write(buf, static_cast<size_t>(n));
-        if (n < 0) {
+        if (st->release.tracked && st->release.tracked->aborted()) {
+            // Aborted: the engine connection is shut down (the engine stops generating); the
+            // client learns why in-band, as Xinference ends an aborted stream.
+            std::string event = "data: " + aborted_error(*st->release.tracked).to_json().dump() + "\n\n";
+            sink.write(event.data(), event.size());
+        } else if (n < 0) {
             // The engine went away mid-stream: tell the client in-band, then end the stream.
             json err = ApiError(503, "The engine of model '" + st->uid + "' stopped while streaming").to_json();
             std::string event = "data: " + err.dump() + "\n\n";

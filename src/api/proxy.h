@@ -7,6 +7,7 @@
 
 #include <string>
 
+#include "api/request_tracker.h"
 #include "supervisor/supervisor.h"
 
 namespace xinfer {
@@ -16,6 +17,7 @@ struct ProxyOptions {
     bool stream = false;    // relay the answer chunk by chunk (SSE, streamed audio)
     int read_timeout_s = 600;
     std::string content_type = "application/json";  // of the forwarded request body
+    std::shared_ptr<InFlightRequest> tracked;        // set when the request carries an id (abortable)
 };
 
 struct EngineReply {
@@ -30,7 +32,9 @@ void proxy_request(Lease lease, const std::string& body, const ProxyOptions& opt
 std::string post_to_engine(const Lease& lease, const std::string& path, const std::string& body,
                            int read_timeout_s = 600);
 // The same for any body and answer type (multipart uploads, audio answers).
+// With `tracked`, the call uses its own connection, which an abort shuts down (499).
 EngineReply post_raw_to_engine(const Lease& lease, const std::string& path, const std::string& body,
-                               const std::string& content_type, int read_timeout_s = 600);
+                               const std::string& content_type, int read_timeout_s = 600,
+                               InFlightRequest* tracked = nullptr);
 
 }  // namespace xinfer

@@ -3,13 +3,20 @@
 
 #include <httplib.h>
 
+#include <functional>
+#include <string>
+
 #include "registry/registry.h"
 #include "supervisor/supervisor.h"
 
 namespace xinfer {
 
-void add_status_routes(httplib::Server& server, Supervisor& supervisor);
+// address: what /v1/address and /v1/supervisor report; request_shutdown: DELETE /v1/clusters.
+void add_status_routes(httplib::Server& server, const std::string& address, std::function<void()> request_shutdown);
 void add_model_routes(httplib::Server& server, Supervisor& supervisor);
+void add_replica_routes(httplib::Server& server, Supervisor& supervisor);
+void add_engine_routes(httplib::Server& server, Registry& registry);
+void add_cache_routes(httplib::Server& server, Supervisor& supervisor);
 void add_registration_routes(httplib::Server& server, Registry& registry);
 void add_openai_routes(httplib::Server& server, Supervisor& supervisor);
 void add_embedding_routes(httplib::Server& server, Supervisor& supervisor);

@@ -14,7 +14,15 @@ void add_cluster_routes(httplib::Server& server, Supervisor& sup) {
         w["node_ip_address"] = "127.0.0.1";
         w["role"] = "supervisor+worker";
         w["reservations"] = sup.reservations();
-        send_json(res, json::array({w}));
+        // Xinference's fields: one node is both its supervisor and its worker.
+        uint64_t vram = 0;
+        for (auto& g : inv.gpus) vram += g.memory_total_mb;
+        w["node_type"] = "Worker";
+        w["ip_address"] = "127.0.0.1";
+        w["gpu_count"] = inv.gpus.size();
+        w["gpu_vram_total"] = vram ? json(std::to_string(vram) + "MiB") : json(0);
+        json supervisor = {{"node_type", "Supervisor"}, {"ip_address", "127.0.0.1"}, {"gpu_count", 0}, {"gpu_vram_total", 0}};
+        send_json(res, json::array({w, supervisor}));  // this node first: it holds the reservations
     }));
     server.Get("/v1/cluster/devices", guarded([](const httplib::Request&, httplib::Response& res) {
         Inventory inv = read_inventory();
@@ -22,8 +30,14 @@ void add_cluster_routes(httplib::Server& server, Supervisor& sup) {
                                  {"ram_available_mb", inv.ram_available_mb}}},
                         {"gpus", inv.to_json()["gpus"]}});
     }));
-    server.Get("/v1/workers", guarded([](const httplib::Request&, httplib::Response& res) {
-        send_json(res, json::array({{{"address", "127.0.0.1"}, {"role", "embedded worker"}}}));
+    // Xinference's shape: [{"work-ip", "models": {replica uid: description}}].
+    server.Get("/v1/workers", guarded([&sup](const httplib::Request&, httplib::Response& res) {
+        json models = json::object();
+        const json running = sup.list();  // kept: the loop must not walk a destroyed temporary
+        for (auto& d : running["data"])
+            for (auto& r : d["replicas"]) models[d["model_uid"].get<std::string>() + "-rep" + r["index"].dump()] = d;
+        send_json(res, json::array({{{"work-ip", "127.0.0.1"}, {"address", "127.0.0.1"}, {"role", "embedded worker"},
+                                     {"models", models}}}));
     }));
     server.Get("/metrics", guarded([&sup](const httplib::Request&, httplib::Response& res) {
         std::ostringstream m;

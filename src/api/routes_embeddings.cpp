@@ -1,6 +1,7 @@
 // Document search endpoints: OpenAI /v1/embeddings and Xinference /v1/rerank, both served by
 // llama-server (`--embedding` / `--rerank`). Embedding answers are passed through untouched:
 // llama-server already writes the floats (or base64), so xinfer adds no float-to-JSON cost.
+#include <algorithm>
 #include <random>
 
 #include "api/http_util.h"
@@ -43,6 +44,40 @@ std::string random_id() {
 }  // namespace
 
 void add_embedding_routes(httplib::Server& server, Supervisor& sup) {
+    // Xinference's token-id decoding: {"model", "input": [ids] or [[ids], ...]} → the text of
+    // each token, in the same nesting.
+    server.Post("/v1/convert_ids_to_tokens", guarded([&sup](const httplib::Request& req, httplib::Response& res) {
+        json body = parse_json_object(req.body);
+        const std::string model = require_string(body, "model");
+        const json input = body.value("input", json());
+        auto ids_list = [](const json& v) {
+            if (!v.is_array()) return false;
+            for (auto& x : v)
+                if (!x.is_number_integer() || x.get<long long>() < 0) return false;
+            return true;
+        };
+        bool nested = input.is_array() && !input.empty() && input[0].is_array();
+        bool ok = nested ? std::all_of(input.begin(), input.end(), ids_list) : ids_list(input);
+        if (!ok) throw bad_request("'input' must be a list of token ids or a list of token-id lists", "input");
+        if ((nested ? input.size() : 1) * 2048 < (nested ? 0 : input.size()))
+            throw bad_request("'input' holds too many token ids", "input");
+        Lease lease = sup.acquire(model, Capability::tokenize);
+        auto decode = [&](const json& ids) {
+            json out = json::array();
+            for (auto& id : ids) {
+                json piece = json::parse(post_to_engine(lease, "/detokenize", json{{"tokens", json::array({id})}}.dump()));
+                out.push_back(piece.value("content", ""));
+            }
+            return out;
+        };
+        json out = json::array();
+        if (nested)
+            for (auto& ids : input) out.push_back(decode(ids));
+        else
+            out = decode(input);
+        send_json(res, out);
+    }));
+
     server.Post("/v1/embeddings", guarded([&sup](const httplib::Request& req, httplib::Response& res) {
         json body = parse_json_object(req.body);
         validate_embedding_request(body);

@@ -1,9 +1,51 @@
-// Xinference's model management: launch, list, describe, progress, events, cancel, terminate.
+// Xinference's model management: launch, list, describe, instances, progress, events, cancel,
+// terminate. Fixed paths (/v1/models/instances, /v1/models/vllm-supported) are registered before
+// /v1/models/:uid so the parameter does not swallow them.
 #include "api/http_util.h"
 #include "api/routes.h"
 #include "common/json_util.h"
 
 namespace xinfer {
+
+namespace {
+
+// Xinference's LaunchStatus names for xinfer's life-cycle states (its CLI's launch loop waits for
+// READY, ERROR or TERMINATED).
+std::string launch_status(const std::string& state) {
+    if (state == "launching") return "CREATING";
+    if (state == "failed") return "ERROR";
+    if (state == "terminating") return "TERMINATING";
+    return "READY";  // ready, busy, idle_unloaded (reloads on the next request)
+}
+
+json instance_info(const json& d) {
+    json replicas = json::array();
+    for (auto& r : d["replicas"]) {
+        const int id = r["index"];
+        std::string status = launch_status(d["status"]);
+        if (status == "READY" && !r.value("running", false)) status = d["status"] == "idle_unloaded" ? "READY" : "ERROR";
+        replicas.push_back({{"replica_id", id},
+                            {"replica_model_uid", d["model_uid"].get<std::string>() + "-rep" + std::to_string(id)},
+                            {"worker_address", "127.0.0.1"},
+                            {"status", status},
+                            {"model_state", d["status"]},
+                            {"created_ts", d["created"]},
+                            {"error_message", d["failure_reason"]},
+                            {"replica_uid", nullptr},
+                            {"gpu_idx", nullptr}});
+    }
+    return {{"model_name", d["model_name"]},
+            {"model_uid", d["model_uid"]},
+            {"model_version", nullptr},
+            {"model_ability", d["model_ability"].is_array() ? d["model_ability"] : json::array()},
+            {"replica", d["replica"]},
+            {"status", launch_status(d["status"])},
+            {"instance_created_ts", d["created"]},
+            {"n_worker", 1},
+            {"replica_statuses", replicas}};
+}
+
+}  // namespace
 
 void add_model_routes(httplib::Server& server, Supervisor& sup) {
     server.Post("/v1/models", guarded([&sup](const httplib::Request& req, httplib::Response& res) {
@@ -25,44 +67,51 @@ void add_model_routes(httplib::Server& server, Supervisor& sup) {
     server.Get("/v1/models", guarded([&sup](const httplib::Request&, httplib::Response& res) {
         send_json(res, sup.list());
     }));
+    // GET /v1/models/instances?model_name=&model_uid=: Xinference's instance list (a uid wins
+    // over a name; an unknown uid is an empty list, as upstream answers).
+    server.Get("/v1/models/instances", guarded([&sup](const httplib::Request& req, httplib::Response& res) {
+        const std::string uid = req.get_param_value("model_uid"), name = req.get_param_value("model_name");
+        json out = json::array();
+        const json models = sup.list();  // kept: the loop must not walk a destroyed temporary
+        for (auto& d : models["data"]) {
+            if (!uid.empty() ? d["model_uid"] != uid : (!name.empty() && d["model_name"] != name)) continue;
+            out.push_back(instance_info(d));
+        }
+        send_json(res, out);
+    }));
+    // No vLLM here: Xinference's CLI prints these lists.
+    server.Get("/v1/models/vllm-supported", guarded([](const httplib::Request&, httplib::Response& res) {
+        send_json(res, {{"chat", json::array()}, {"generate", json::array()}});
+    }));
     server.Get("/v1/models/:uid", guarded([&sup](const httplib::Request& req, httplib::Response& res) {
         send_json(res, sup.describe(req.path_params.at("uid")));
     }));
+    // Launch progress. An unknown uid is not an error here: Xinference answers a pending 0 (its
+    // CLI may ask before the launch is registered).
     server.Get("/v1/models/:uid/progress", guarded([&sup](const httplib::Request& req, httplib::Response& res) {
         const auto& uid = req.path_params.at("uid");
-        json d = sup.describe(uid);
-        send_json(res, {{"progress", sup.progress(uid)}, {"status", d["status"]},
+        json d;
+        try {
+            d = sup.describe(uid);
+        } catch (const ApiError& e) {
+            if (e.status() != 404) throw;
+            send_json(res, {{"progress", 0.0}, {"stage", "pending"}, {"download_files", json::array()},
+                            {"replicas", json::array()}, {"status", nullptr}, {"failure_reason", nullptr}});
+            return;
+        }
+        const std::string state = d["status"];
+        json replicas = json::array();
+        for (auto& r : d["replicas"])
+            replicas.push_back({{"replica_id", r["index"]}, {"progress", d["progress"]}, {"stage", state}});
+        send_json(res, {{"progress", d["progress"]},
+                        {"stage", state == "launching" ? "launching" : state},
+                        {"download_files", json::array()},
+                        {"replicas", replicas},
+                        {"status", state},
                         {"failure_reason", d["failure_reason"]}});
     }));
     server.Get("/v1/models/:uid/events", guarded([&sup](const httplib::Request& req, httplib::Response& res) {
         send_json(res, sup.events(req.path_params.at("uid")));
-    }));
-    server.Get("/v1/models/:uid/replicas", guarded([&sup](const httplib::Request& req, httplib::Response& res) {
-        send_json(res, sup.describe(req.path_params.at("uid"))["replicas"]);
-    }));
-    // Body {"replica": N} sets the count; an empty body adds one.
-    server.Post("/v1/models/:uid/replicas", guarded([&sup](const httplib::Request& req, httplib::Response& res) {
-        const auto& uid = req.path_params.at("uid");
-        int count = static_cast<int>(sup.describe(uid)["replicas"].size()) + 1;
-        if (!req.body.empty()) {
-            json body = parse_json_object(req.body);
-            if (auto n = opt_int(body, "replica")) count = static_cast<int>(*n);
-        }
-        sup.scale(uid, count);
-        send_json(res, sup.describe(uid)["replicas"]);
-    }));
-    server.Delete("/v1/models/:uid/replicas/:index", guarded([&sup](const httplib::Request& req, httplib::Response& res) {
-        const auto& uid = req.path_params.at("uid");
-        int n = static_cast<int>(sup.describe(uid)["replicas"].size());
-        int index = -1;
-        try {
-            index = std::stoi(req.path_params.at("index"));
-        } catch (...) {
-        }
-        if (index < 0 || index >= n) throw not_found("Model '" + uid + "' has no replica " + req.path_params.at("index"));
-        if (index != n - 1) throw bad_request("Replicas are removed from the end: remove replica " + std::to_string(n - 1));
-        sup.scale(uid, n - 1);
-        send_json(res, nullptr);
     }));
     server.Post("/v1/models/:uid/cancel", guarded([&sup](const httplib::Request& req, httplib::Response& res) {
         sup.cancel(req.path_params.at("uid"));

@@ -6,10 +6,16 @@
 namespace xinfer {
 
 namespace {
+// Types Xinference's client lists that xinfer has no models of: their lists are empty.
+bool type_without_models(const httplib::Request& req) {
+    const std::string t = req.path_params.at("type");
+    return t == "video" || t == "flexible";
+}
+
 ModelType type_param(const httplib::Request& req) {
     std::string t = req.path_params.at("type");
     auto type = parse_model_type(t);
-    if (!type) throw bad_request("Unknown model type '" + t + "'; expected LLM, embedding, rerank, audio or image");
+    if (!type) throw bad_request("Unknown model type '" + t + "'; expected LLM, embedding, rerank, audio, image, video or flexible");
     return *type;
 }
 }  // namespace
@@ -18,6 +24,7 @@ void add_registration_routes(httplib::Server& server, Registry& registry) {
     server.Get("/v1/model_registrations/:type", guarded([&registry](const httplib::Request& req, httplib::Response& res) {
         bool detailed = query_flag(req, "detailed", false);
         json out = json::array();
+        if (type_without_models(req)) return send_json(res, out);
         for (auto& s : registry.list(type_param(req))) {
             json item = {{"model_name", s.spec.value("model_name", "")}, {"is_builtin", s.builtin}};
             if (detailed) {
@@ -30,6 +37,7 @@ void add_registration_routes(httplib::Server& server, Registry& registry) {
     }));
     server.Get("/v1/model_registrations/:type/:name", guarded([&registry](const httplib::Request& req, httplib::Response& res) {
         const auto& name = req.path_params.at("name");
+        if (type_without_models(req)) throw not_found("Model registration not found: " + name, "model_name");
         auto s = registry.find(type_param(req), name);
         if (!s) throw not_found("Model registration not found: " + name, "model_name");
         json out = s->spec;

@@ -9,21 +9,42 @@ namespace xinfer::cli {
 
 void add_endpoint_options(CLI::App* cmd, Endpoint& ep) {
     cmd->add_option("-e,--endpoint", ep.url, "xinfer endpoint (env XINFERENCE_ENDPOINT)");
-    cmd->add_option("--api-key,-k", ep.api_key, "API key (env XINFER_API_KEY)");
+    cmd->add_option("--api-key,-k", ep.api_key, "API key, also -ak (env XINFER_API_KEY)");
 }
 
 Endpoint resolved(const Endpoint& ep) {
     Endpoint r = ep;
     if (r.url.empty()) r.url = env_or("XINFERENCE_ENDPOINT", env_or("XINFER_ENDPOINT", "http://127.0.0.1:9997"));
+    while (r.url.size() > 1 && r.url.back() == '/') r.url.pop_back();
     if (r.api_key.empty()) r.api_key = env_or("XINFER_API_KEY", env_or("XINFERENCE_API_KEY"));
     return r;
 }
 
+std::string with_query(const std::string& path, const Query& query) {
+    httplib::Params params;
+    for (auto& [k, v] : query)
+        if (!v.empty()) params.emplace(k, v);
+    return params.empty() ? path : httplib::append_query_params(path, params);
+}
+
 ApiClient::ApiClient(const Endpoint& ep) : ep_(resolved(ep)) {}
 
-json ApiClient::get(const std::string& path) { return call("GET", path, nullptr); }
-json ApiClient::post(const std::string& path, const json& body) { return call("POST", path, &body); }
-json ApiClient::del(const std::string& path) { return call("DELETE", path, nullptr); }
+json ApiClient::get(const std::string& path, const Query& q) { return call("GET", with_query(path, q), nullptr); }
+json ApiClient::post(const std::string& path, const json& body, const Query& q) {
+    return call("POST", with_query(path, q), &body);
+}
+json ApiClient::del(const std::string& path, const Query& q) { return call("DELETE", with_query(path, q), nullptr); }
+
+namespace {
+// The server's own words for a failure: Xinference's `detail`, else the OpenAI error message.
+std::string error_text(int status, const std::string& body) {
+    json j = json::parse(body, nullptr, false);
+    std::string msg = body;
+    if (j.is_object() && j.contains("detail") && j["detail"].is_string()) msg = j["detail"];
+    else if (j.is_object() && j.contains("error") && j["error"].is_object()) msg = j["error"].value("message", body);
+    return msg + " (HTTP " + std::to_string(status) + ")";
+}
+}  // namespace
 
 json ApiClient::call(const std::string& method, const std::string& path, const json* body) {
     auto client = make_client(ep_.url);
@@ -34,14 +55,47 @@ json ApiClient::call(const std::string& method, const std::string& path, const j
                         : method == "POST" ? client->Post(path, headers, body->dump(), "application/json")
                                            : client->Delete(path, headers);
     if (!r) throw CliError("cannot reach xinfer at " + ep_.url + " (" + httplib::to_string(r.error()) + ")");
+    if (r->status >= 400) throw CliError(error_text(r->status, r->body));
     json j = json::parse(r->body, nullptr, false);
-    if (r->status >= 400) {
-        std::string msg = r->body;
-        if (j.is_object() && j.contains("detail") && j["detail"].is_string()) msg = j["detail"];
-        else if (j.is_object() && j.contains("error") && j["error"].is_object()) msg = j["error"].value("message", r->body);
-        throw CliError(msg + " (HTTP " + std::to_string(r->status) + ")");
-    }
     return j.is_discarded() ? json(nullptr) : j;
+}
+
+void ApiClient::stream(const std::string& path, const json& body, const std::function<void(const json&)>& on_event) {
+    auto client = make_client(ep_.url);
+    client->set_read_timeout(3600, 0);
+    httplib::Headers headers;
+    if (!ep_.api_key.empty()) headers.emplace("Authorization", "Bearer " + ep_.api_key);
+    auto handle = client->open_stream("POST", path, {}, headers, body.dump(), "application/json");
+    if (!handle.response) throw CliError("cannot reach xinfer at " + ep_.url + " (" + httplib::to_string(handle.error) + ")");
+    std::string pending;
+    char buf[4096];
+    auto drain_lines = [&](bool final) {
+        for (size_t nl; (nl = pending.find('\n')) != std::string::npos || (final && !pending.empty());) {
+            std::string line = nl == std::string::npos ? pending : pending.substr(0, nl);
+            pending.erase(0, nl == std::string::npos ? pending.size() : nl + 1);
+            if (!line.empty() && line.back() == '\r') line.pop_back();
+            if (line.rfind("data:", 0) != 0) continue;
+            std::string data = line.substr(5);
+            data.erase(0, data.find_first_not_of(' '));
+            if (data == "[DONE]") return true;
+            json event = json::parse(data, nullptr, false);
+            if (event.is_discarded()) continue;
+            if (event.is_object() && event.contains("error"))
+                throw CliError(event["error"].is_object() ? event["error"].value("message", data) : data);
+            on_event(event);
+        }
+        return false;
+    };
+    if (handle.response->status >= 400) {
+        std::string err;
+        for (ssize_t n; (n = handle.read(buf, sizeof buf)) > 0;) err.append(buf, static_cast<size_t>(n));
+        throw CliError(error_text(handle.response->status, err));
+    }
+    for (ssize_t n; (n = handle.read(buf, sizeof buf)) > 0;) {
+        pending.append(buf, static_cast<size_t>(n));
+        if (drain_lines(false)) return;
+    }
+    drain_lines(true);
 }
 
 int& exit_code() {

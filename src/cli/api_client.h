@@ -1,8 +1,10 @@
 // The CLI's view of the REST API: endpoint and key from flags or the environment, JSON calls
-// whose failures carry the server's own error message.
+// whose failures carry the server's own error message, and SSE streams for chat.
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <functional>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string>
@@ -20,6 +22,9 @@ struct Endpoint {
     std::string api_key;  // -ak/--api-key, $XINFER_API_KEY
 };
 
+// Query parameters; empty values are left out (as requests does with None).
+using Query = std::map<std::string, std::string>;
+
 // Adds -e/--endpoint and -ak/--api-key to a subcommand.
 void add_endpoint_options(CLI::App* cmd, Endpoint& ep);
 // Fills defaults from the environment once the command line is parsed.
@@ -28,14 +33,20 @@ Endpoint resolved(const Endpoint& ep);
 class ApiClient {
 public:
     explicit ApiClient(const Endpoint& ep);
-    json get(const std::string& path);
-    json post(const std::string& path, const json& body);
-    json del(const std::string& path);
+    json get(const std::string& path, const Query& query = {});
+    json post(const std::string& path, const json& body, const Query& query = {});
+    json del(const std::string& path, const Query& query = {});
+    // POSTs a streaming request and calls on_event with each `data:` JSON payload until [DONE].
+    void stream(const std::string& path, const json& body, const std::function<void(const json&)>& on_event);
+    const std::string& url() const { return ep_.url; }
 
 private:
     json call(const std::string& method, const std::string& path, const json* body);
     Endpoint ep_;
 };
+
+// The path with its query string (values URL-encoded).
+std::string with_query(const std::string& path, const Query& query);
 
 // Runs a client command body, printing CliError messages as `Error: ...` with exit code 1.
 int run_reporting_errors(const std::function<void()>& body);

@@ -27,13 +27,17 @@ struct ServeArgs {
     std::string config;
     std::string keep_alive;
     int cpu_cores = 0;
+    std::string cpu_budget = "shared";
+    std::string ignored_flag;
     int drain_seconds = 30;
 };
 
 int run_serve(const ServeArgs& a) {
-    if (a.log_level == "debug") log::set_level(log::Level::debug);
-    else if (a.log_level == "warn" || a.log_level == "warning") log::set_level(log::Level::warn);
-    else if (a.log_level == "error") log::set_level(log::Level::error);
+    std::string level = a.log_level;
+    for (auto& c : level) c = static_cast<char>(::tolower(c));  // Xinference spells them INFO, DEBUG, ...
+    if (level == "debug") log::set_level(log::Level::debug);
+    else if (level == "warn" || level == "warning") log::set_level(log::Level::warn);
+    else if (level == "error" || level == "critical") log::set_level(log::Level::error);
     if (a.cpu_cores > 0) setenv("XINFER_CPU_CORES", std::to_string(a.cpu_cores).c_str(), 1);
 
     // Signals are taken by one waiting thread, so shutdown runs as ordinary code, not in a handler.
@@ -53,6 +57,11 @@ int run_serve(const ServeArgs& a) {
     if (auto t = env_or("XINFER_RESTART_BACKOFF_MS"); !t.empty()) sc.restart_backoff = std::chrono::milliseconds(std::stoi(t));
     if (auto t = env_or("XINFER_MAX_RESTARTS"); !t.empty()) sc.max_restarts = std::stoi(t);
     if (auto t = env_or("XINFER_QUEUE_TIMEOUT"); !t.empty()) sc.queue_timeout = std::chrono::seconds(std::stoi(t));
+    if (a.cpu_budget == "strict") sc.cpu_budget = CpuBudget::strict;
+    else if (a.cpu_budget != "shared") {
+        log::error("--cpu-budget must be shared or strict, not '" + a.cpu_budget + "'");
+        return 2;
+    }
     if (!a.keep_alive.empty()) {
         json ka = a.keep_alive.find_first_not_of("-0123456789.") == std::string::npos ? json(std::stod(a.keep_alive))
                                                                                      : json(a.keep_alive);
@@ -61,6 +70,9 @@ int run_serve(const ServeArgs& a) {
     Supervisor supervisor(registry, std::make_shared<ModelStore>(db), sc);
     ApiServerConfig ac;
     ac.max_body_bytes = a.max_body_mb << 20;
+    ac.address = a.host + ":" + std::to_string(a.port);
+    // stop-cluster takes the same way out as SIGTERM: the signal thread below drains and stops.
+    ac.request_shutdown = [] { kill(getpid(), SIGTERM); };
     ApiServer server(supervisor, *registry, ac);
 
     std::thread signals([&, drain = a.drain_seconds] {
@@ -101,22 +113,54 @@ int run_serve(const ServeArgs& a) {
 }
 }  // namespace
 
+namespace {
+void add_server_options(CLI::App* serve, ServeArgs& a) {
+    serve->add_option("-H,--host", a.host, "Address to listen on")->capture_default_str()->envname("XINFER_HOST");
+    serve->add_option("-p,--port", a.port, "Port")->capture_default_str()->envname("XINFER_PORT");
+    serve->add_option("--log-level", a.log_level, "debug, info, warn, error")->capture_default_str();
+    serve->add_option("--max-body-mb", a.max_body_mb, "Largest request body accepted (MiB)")
+        ->capture_default_str()->envname("XINFER_MAX_BODY_MB");
+    serve->add_option("--config", a.config, "Deployment file: the models to run (JSON)")->envname("XINFER_CONFIG");
+    serve->add_option("--keep-alive", a.keep_alive, "Unload models idle this long (seconds, or 5m / 1h); -1 never")
+        ->envname("XINFER_KEEP_ALIVE");
+    serve->add_option("--cpu-cores", a.cpu_cores, "Cores in the CPU thread budget (default: this machine's)");
+    serve->add_option("--cpu-budget", a.cpu_budget,
+                      "shared: when every core is assigned, further models share cores; strict: refuse them (503)")
+        ->capture_default_str()->envname("XINFER_CPU_BUDGET");
+    serve->add_option("--drain-seconds", a.drain_seconds, "On SIGTERM, how long in-flight requests may finish")
+        ->capture_default_str();
+    // Xinference's server flags: accepted so its start commands run unchanged. Metrics are served
+    // at /metrics on the main port; there is no separate supervisor port.
+    serve->add_option("--metrics-exporter-host", a.ignored_flag, "Accepted for Xinference (metrics are at /metrics)");
+    serve->add_option("--metrics-exporter-port", a.ignored_flag, "Accepted for Xinference (metrics are at /metrics)");
+    serve->add_option("--supervisor-port", a.ignored_flag, "Accepted for Xinference (one port serves everything)");
+}
+}  // namespace
+
 void add_serve_command(CLI::App& app) {
     auto a = std::make_shared<ServeArgs>();
     auto* serve = app.add_subcommand("serve", "Run the xinfer service (supervisor and worker in one process)");
     serve->alias("local");
-    serve->add_option("-H,--host", a->host, "Address to listen on")->capture_default_str()->envname("XINFER_HOST");
-    serve->add_option("-p,--port", a->port, "Port")->capture_default_str()->envname("XINFER_PORT");
-    serve->add_option("--log-level", a->log_level, "debug, info, warn, error")->capture_default_str();
-    serve->add_option("--max-body-mb", a->max_body_mb, "Largest request body accepted (MiB)")
-        ->capture_default_str()->envname("XINFER_MAX_BODY_MB");
-    serve->add_option("--config", a->config, "Deployment file: the models to run (JSON)")->envname("XINFER_CONFIG");
-    serve->add_option("--keep-alive", a->keep_alive, "Unload models idle this long (seconds, or 5m / 1h); -1 never")
-        ->envname("XINFER_KEEP_ALIVE");
-    serve->add_option("--cpu-cores", a->cpu_cores, "Cores in the CPU thread budget (default: this machine's)");
-    serve->add_option("--drain-seconds", a->drain_seconds, "On SIGTERM, how long in-flight requests may finish")
-        ->capture_default_str();
+    add_server_options(serve, *a);
     serve->callback([a] { exit_code() = run_serve(*a); });
+
+    // xinference-supervisor: on one machine the supervisor is the whole service.
+    auto s = std::make_shared<ServeArgs>();
+    s->host = "0.0.0.0";
+    auto* supervisor = app.add_subcommand("supervisor", "Run the service as Xinference's supervisor (same as serve)");
+    add_server_options(supervisor, *s);
+    supervisor->callback([s] { exit_code() = run_serve(*s); });
+
+    auto w = std::make_shared<std::string>();
+    auto* worker = app.add_subcommand("worker", "Xinference's worker (needs cluster mode)");
+    worker->add_option("-e,--endpoint", *w, "Supervisor endpoint");
+    worker->allow_extras();
+    worker->callback([w] {
+        std::cerr << "Error: xinfer has no separate workers yet; run `xinfer serve` (xinference-local) on each machine "
+                     "and launch models on the machine that should run them"
+                  << std::endl;
+        exit_code() = 2;
+    });
 }
 
 }  // namespace xinfer::cli

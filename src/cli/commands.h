@@ -6,9 +6,12 @@
 
 namespace xinfer::cli {
 
-void add_serve_command(CLI::App& app);
+void add_serve_command(CLI::App& app);          // serve (local), supervisor, worker
 void add_model_commands(CLI::App& app);         // launch, list, terminate
 void add_registration_commands(CLI::App& app);  // register, unregister, registrations
+void add_chat_commands(CLI::App& app);          // chat, generate (interactive)
+void add_cache_commands(CLI::App& app);         // cached, remove-cache
+void add_cluster_commands(CLI::App& app);       // engine, login, vllm-models, stop-cluster, cal-model-mem
 void add_host_command(CLI::App& app);           // host: one speech model replica
 
 }  // namespace xinfer::cli

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <string>
 
 namespace xinfer {
@@ -19,7 +20,16 @@ struct GgufInfo {
     int64_t pooling_type = -1;    // <arch>.pooling_type, -1 when absent
     bool has_chat_template = false;
     uint64_t file_size = 0;
+    std::string size_label;       // general.size_label, e.g. "7B", "0.5B", "8x7B" (may be empty)
+    int64_t file_type = -1;       // general.file_type: llama.cpp's ftype (quantization), -1 absent
+    uint64_t parameter_count = 0; // elements in all tensors of this file
 };
+
+// Xinference's spelling of a model size in billions (7, "0_5", "1_5"), from the size label or,
+// failing that, the parameter count; null when neither is known.
+nlohmann::json size_in_billions(const GgufInfo& info);
+// The quantization name llama.cpp gives the file type ("Q4_K_M", "F16"); empty when unknown.
+std::string quantization_name(int64_t file_type);
 
 // Throws std::runtime_error with a user-readable reason: missing file, not a GGUF, unreadable.
 GgufInfo read_gguf_info(const std::filesystem::path& path);

@@ -89,9 +89,9 @@ ResolvedModel resolve_whisper_model(ResolvedModel r, const ModelChoice& c) {
     fs::path p = path_from_uri(where);
     if (!fs::exists(p, ec)) throw bad_request("Cannot launch model: model_path does not exist: " + p.string(), "model_path");
     if (fs::is_directory(p, ec)) {
-        for (auto& e : fs::directory_iterator(p))
-            if (e.path().extension() == ".bin") { p = e.path(); break; }
-        if (fs::is_directory(p, ec)) throw bad_request("Cannot launch model: no whisper .bin file in " + where, "model_path");
+        fs::path found = find_whisper_file(p);
+        if (found.empty()) throw bad_request("Cannot launch model: no whisper.cpp model (ggml .bin) in " + where, "model_path");
+        p = found;
     }
     r.file = p;
     r.gguf.file_size = fs::file_size(p, ec);
@@ -100,16 +100,37 @@ ResolvedModel resolve_whisper_model(ResolvedModel r, const ModelChoice& c) {
     return r;
 }
 
+// A model xinfer has no engine for: say what it has instead of failing later on a file search.
+ApiError no_engine_for(const Registry& registry, const std::string& name, const std::string& why) {
+    std::string names;
+    for (auto& spec : registry.list(ModelType::audio)) names += (names.empty() ? "" : ", ") + spec.spec.value("model_name", "");
+    return bad_request("Model '" + name + "' cannot be served by xinfer: " + why +
+                           ". xinfer's speech engines are whisper.cpp (ggml whisper models: speech to text), "
+                           "pocketsphinx (English speech to text), flite and espeak-ng (text to speech); "
+                           "audio models it knows: " + names,
+                       "model_name");
+}
+
 // Speech models run on engines built into xinfer's model host; the built-in ones bring their own
 // model data (Debian's pocketsphinx en-us model, flite's compiled-in voices, espeak-ng's data).
-ResolvedModel resolve_speech_model(ResolvedModel r, const ModelChoice& c) {
+ResolvedModel resolve_speech_model(const Registry& registry, ResolvedModel r, const ModelChoice& c) {
     std::string family = r.spec.is_object() ? r.spec.value("model_family", "") : "";
     if (family == "espeak-ng") family = "espeak";
-    if (family.empty() && !c.model_path.empty()) family = "whisper";  // a bare model file: whisper's format
+    if (family.empty() && !c.model_path.empty()) {
+        // An unregistered name with a path: whisper.cpp's format is the one xinfer can take as is.
+        std::error_code ec;
+        fs::path p = path_from_uri(c.model_path);
+        bool whisper = fs::is_directory(p, ec) ? !find_whisper_file(p).empty() : read_whisper_hparams(p).has_value();
+        if (!fs::exists(p, ec)) throw bad_request("Cannot launch model: model_path does not exist: " + p.string(), "model_path");
+        if (!whisper)
+            throw no_engine_for(registry, r.model_name.empty() ? p.filename().string() : r.model_name,
+                                "it is not in xinfer's audio catalog and " + p.string() +
+                                    " holds no whisper.cpp model (a ggml .bin file)");
+        family = "whisper";
+    }
     if (family == "whisper") return resolve_whisper_model(std::move(r), c);
     if (family != "pocketsphinx" && family != "flite" && family != "espeak")
-        throw bad_request("Audio model '" + r.model_name + "' needs an engine this xinfer does not have (family '" +
-                              family + "'); available: whisper, pocketsphinx, flite, espeak-ng", "model_name");
+        throw no_engine_for(registry, r.model_name, "its family '" + family + "' needs an engine xinfer does not have");
     r.engine = family;
     r.model_format = "builtin";
     if (!c.model_path.empty()) {
@@ -122,6 +143,15 @@ ResolvedModel resolve_speech_model(ResolvedModel r, const ModelChoice& c) {
 }
 
 }  // namespace
+
+fs::path find_whisper_file(const fs::path& dir) {
+    std::vector<fs::path> found;
+    std::error_code ec;
+    for (auto& e : fs::directory_iterator(dir, ec))
+        if (e.is_regular_file() && read_whisper_hparams(e.path())) found.push_back(e.path());
+    std::sort(found.begin(), found.end());
+    return found.empty() ? fs::path() : found.front();
+}
 
 fs::path find_gguf_in_dir(const fs::path& dir, const std::string& quantization) {
     std::vector<fs::path> candidates;
@@ -161,6 +191,8 @@ ResolvedModel resolve_model(const Registry& registry, const ModelChoice& c) {
         r.spec = reg->spec;
         if (r.spec.contains("model_ability")) r.ability = r.spec["model_ability"];
     } else {
+        if (c.model_path.empty() && c.model_type == ModelType::audio)
+            throw no_engine_for(registry, c.model_name, "it is not in xinfer's audio catalog");
         if (c.model_path.empty())
             throw not_found("Model not found in the registry: '" + c.model_name +
                                 "'. Register it, or give model_path to launch a local GGUF file",
@@ -168,7 +200,7 @@ ResolvedModel resolve_model(const Registry& registry, const ModelChoice& c) {
         r.type = c.model_type.value_or(ModelType::llm);
     }
 
-    if (r.type == ModelType::audio) return resolve_speech_model(std::move(r), c);
+    if (r.type == ModelType::audio) return resolve_speech_model(registry, std::move(r), c);
 
     fs::path file;
     std::error_code ec;
@@ -205,6 +237,12 @@ ResolvedModel resolve_model(const Registry& registry, const ModelChoice& c) {
     r.file = file;
     if (r.model_name.empty()) r.model_name = file.stem().string();
     if (r.model_format.empty()) r.model_format = "ggufv2";
+    // The file is the truth for what was launched by path: its header names size and quantization.
+    if (r.model_size_in_billions.empty()) {
+        json size = size_in_billions(r.gguf);
+        if (!size.is_null()) r.model_size_in_billions = size.is_string() ? size.get<std::string>() : size.dump();
+    }
+    if (r.quantization.empty()) r.quantization = quantization_name(r.gguf.file_type);
     if (r.ability.empty()) {
         if (r.type == ModelType::llm) r.ability = r.gguf.has_chat_template ? json{"chat", "generate"} : json{"generate"};
     }

@@ -40,4 +40,7 @@ ResolvedModel resolve_model(const Registry& registry, const ModelChoice& choice)
 // part; projector files skipped). Throws std::runtime_error when none is there.
 std::filesystem::path find_gguf_in_dir(const std::filesystem::path& dir, const std::string& quantization);
 
+// The whisper.cpp model (a ggml file with whisper's header) inside a directory; empty when none.
+std::filesystem::path find_whisper_file(const std::filesystem::path& dir);
+
 }  // namespace xinfer

@@ -1,5 +1,6 @@
 #include "supervisor/launch_request.h"
 
+#include <map>
 #include <set>
 
 #include "common/errors.h"
@@ -30,9 +31,28 @@ std::string normalize_size(const json& v) {
 const std::set<std::string> kKnownKeys = {
     "model_uid", "model_name", "model_type", "model_engine", "model_format",
     "model_size_in_billions", "quantization", "model_path", "replica", "n_gpu", "gpu_idx",
-    "request_limits", "envs", "wait_ready", "worker_ip", "peft_model_config", "download_hub",
-    "n_worker", "enable_virtual_env", "virtual_env_packages", "xavier_config", "model_hub", "keep_alive",
-    "request_queue"};
+    "request_limits", "envs", "wait_ready", "keep_alive", "request_queue", "enable_thinking", "reasoning_content"};
+
+// Keys Xinference's client and CLI send (often on every launch) for its Python engines. They are
+// accepted and reported, never a 400: the reason says why each one changes nothing here.
+const std::map<std::string, std::string>& generic_keys() {
+    static const std::map<std::string, std::string> m = {
+        {"trust_remote_code", "xinfer runs no model code from the hub; GGUF engines need none"},
+        {"quantization_config", "bitsandbytes quantization is for the transformers engine; pick a quantized GGUF"},
+        {"enable_virtual_env", "xinfer's engines are native binaries; no Python virtual environment is made"},
+        {"virtual_env_packages", "xinfer's engines are native binaries; no Python packages are installed"},
+        {"virtual_env_find_links", "xinfer's engines are native binaries; no Python packages are installed"},
+        {"replica_config", "every replica runs with the model's launch settings"},
+        {"download_hub", "xinfer serves local files (model_path or the model cache)"},
+        {"model_hub", "xinfer serves local files (model_path or the model cache)"},
+        {"worker_ip", "this xinfer is a single node; models run here"},
+        {"peft_model_config", "LoRA adapters are not applied by this xinfer"},
+        {"n_worker", "one model runs on one node here"},
+        {"xavier_config", "Xavier's cross-replica KV cache sharing is a vLLM feature"},
+        {"gpu_memory_utilization", "placement estimates the memory each replica needs itself"},
+    };
+    return m;
+}
 
 // Ollama-style durations: 300, "300", "45s", "5m", "1h"; -1 (or "-1") means never.
 double parse_duration(const json& v) {
@@ -111,8 +131,20 @@ LaunchRequest LaunchRequest::from_json(const json& body) {
     }
     if (body.contains("keep_alive") && !body["keep_alive"].is_null()) r.keep_alive_s = parse_duration(body["keep_alive"]);
     r.wait_ready = opt_bool(body, "wait_ready").value_or(true);
-    for (auto& [k, v] : body.items())
-        if (!kKnownKeys.count(k) && !v.is_null()) r.engine_options[k] = v;
+    r.enable_thinking = opt_bool(body, "enable_thinking");
+    // Xinference's reasoning_content splits thoughts into their own field: llama.cpp's reasoning
+    // parser does that (deepseek format) or leaves them in the content (none).
+    if (auto rc = opt_bool(body, "reasoning_content"); rc && !body.contains("reasoning_format"))
+        r.engine_options["reasoning_format"] = *rc ? "deepseek" : "none";
+    for (auto& [k, v] : body.items()) {
+        if (kKnownKeys.count(k) || v.is_null()) continue;
+        if (auto g = generic_keys().find(k); g != generic_keys().end()) {
+            if (v == false || (v.is_array() && v.empty()) || (v.is_object() && v.empty())) continue;  // off: nothing to report
+            r.ignored.push_back(k + "=" + (v.is_string() ? v.get<std::string>() : v.dump()) + ": " + g->second);
+            continue;
+        }
+        r.engine_options[k] = v;
+    }
     return r;
 }
 
@@ -132,6 +164,7 @@ json LaunchRequest::to_json() const {
               {"request_queue", request_queue ? json(*request_queue) : json(nullptr)},
               {"keep_alive", keep_alive_s ? json(*keep_alive_s) : json(nullptr)},
               {"envs", envs}};
+    if (enable_thinking) j["enable_thinking"] = *enable_thinking;
     for (auto& [k, v] : engine_options.items()) j[k] = v;
     return j;
 }

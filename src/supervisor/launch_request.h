@@ -31,6 +31,11 @@ struct LaunchRequest {
     std::map<std::string, std::string> envs;
     json engine_options = json::object();  // every other key: passed to the engine (n_ctx, ...)
     bool wait_ready = true;
+    // Xinference's switch for hybrid reasoning models (Qwen3-style templates); unset: the template's default.
+    std::optional<bool> enable_thinking;
+    // Xinference's generic launch keys that mean nothing to xinfer's engines: "key: why", reported
+    // in the model's events instead of being refused, so Xinference clients launch unchanged.
+    std::vector<std::string> ignored;
 
     // Throws ApiError 400 naming the field when a value has the wrong type or range.
     static LaunchRequest from_json(const json& body);

@@ -12,6 +12,12 @@ ModelRecord::~ModelRecord() {
     }
 }
 
+std::shared_ptr<Replica> ModelRecord::replica(int id) const {
+    for (auto& r : replicas)
+        if (r->index() == id) return r;
+    return nullptr;
+}
+
 void ModelRecord::add_event(const std::string& event, const std::string& detail) {
     auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
                    std::chrono::system_clock::now().time_since_epoch()).count();

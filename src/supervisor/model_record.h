@@ -35,8 +35,10 @@ struct ModelRecord {
     ModelState state = ModelState::launching;
     std::string failure_reason;
     double progress = 0.0;
+    // Running copies, each with a stable id (Replica::index()): removing one leaves the others'
+    // ids, addresses and logs alone. New replicas take next_replica_id.
     std::vector<std::shared_ptr<Replica>> replicas;
-    std::vector<EngineCommand> commands;  // per replica, to start it again
+    int next_replica_id = 0;
     nlohmann::json events = nlohmann::json::array();  // {time, event, detail}
 
     // Requests: admitted (holding a replica) and waiting for a slot under request_limits.
@@ -45,7 +47,7 @@ struct ModelRecord {
     uint64_t rejected = 0;
     SteadyClock::time_point last_used = SteadyClock::now();
 
-    // Crash recovery: replicas waiting to be restarted (index -> when), restarts so far.
+    // Crash recovery: replicas waiting to be restarted (replica id -> when), restarts so far.
     std::map<int, SteadyClock::time_point> restart_due;
     int restarts = 0;
     bool was_ready = false;  // has served before: requests wait through reloads and restarts
@@ -54,6 +56,7 @@ struct ModelRecord {
     std::vector<std::thread> workers;  // launch, reload and restart threads
 
     // Caller holds mu.
+    std::shared_ptr<Replica> replica(int id) const;  // null when no replica has that id
     void add_event(const std::string& event, const std::string& detail);
     bool move_to(ModelState next, const std::string& why);  // false when not allowed
 };

@@ -9,6 +9,15 @@ ModelState visible_state(const ModelRecord& rec) {
     return rec.active > 0 ? ModelState::busy : ModelState::ready;
 }
 
+namespace {
+// Xinference answers whole sizes as numbers (7) and fractional ones as strings ("0_5").
+json size_json(const std::string& size) {
+    if (size.empty()) return nullptr;
+    if (size.find_first_not_of("0123456789") == std::string::npos && size.size() < 12) return std::stoll(size);
+    return size;
+}
+}  // namespace
+
 json describe_model(const ModelRecord& rec) {
     const auto& m = rec.model;
     const json& spec = m.spec;
@@ -18,7 +27,7 @@ json describe_model(const ModelRecord& rec) {
         {"model_name", m.model_name},
         {"model_engine", m.engine},
         {"model_format", m.model_format},
-        {"model_size_in_billions", m.model_size_in_billions.empty() ? json(nullptr) : json(m.model_size_in_billions)},
+        {"model_size_in_billions", size_json(m.model_size_in_billions)},
         {"quantization", m.quantization.empty() ? json(nullptr) : json(m.quantization)},
         {"model_ability", m.ability},
         {"model_lang", spec.is_object() ? spec.value("model_lang", json::array()) : json::array()},

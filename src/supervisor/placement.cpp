@@ -33,16 +33,22 @@ int planned_context(const ResolvedModel& model, const LaunchRequest& r) {
     return default_context_size(model.gguf);
 }
 
-uint64_t estimate_memory_mb(const ResolvedModel& m, int n_ctx, int decoding_slots) {
-    const uint64_t weights = m.gguf.file_size;
-    uint64_t kv = 0;
-    if (m.whisper) kv = static_cast<uint64_t>(std::max(1, decoding_slots)) * whisper_state_bytes(*m.whisper);
+MemoryNeed estimate_memory(const ResolvedModel& m, int n_ctx, int decoding_slots, double kv_bytes_per_value) {
+    MemoryNeed need;
+    need.weights = m.gguf.file_size;
+    if (m.whisper) need.kv_cache = static_cast<uint64_t>(std::max(1, decoding_slots)) * whisper_state_bytes(*m.whisper);
     if (m.type == ModelType::llm && m.gguf.head_count > 0) {
         const uint64_t head_dim = static_cast<uint64_t>(m.gguf.embedding_length / m.gguf.head_count);
-        kv = static_cast<uint64_t>(n_ctx) * m.gguf.block_count * 2 /*K and V*/ * m.gguf.head_count_kv * head_dim * 2 /*f16*/;
+        need.kv_cache = static_cast<uint64_t>(static_cast<double>(n_ctx) * m.gguf.block_count * 2 /*K and V*/ *
+                                              m.gguf.head_count_kv * head_dim * kv_bytes_per_value);
     }
-    const uint64_t margin = 64ull << 20;  // compute buffers, the engine's own code and heap
-    return (weights + weights / 10 + kv + margin) >> 20;
+    need.overhead = need.weights / 10;
+    need.compute = 64ull << 20;  // compute buffers, the engine's own code and heap
+    return need;
+}
+
+uint64_t estimate_memory_mb(const ResolvedModel& m, int n_ctx, int decoding_slots) {
+    return estimate_memory(m, n_ctx, decoding_slots).total() >> 20;
 }
 
 ReplicaPlan Placement::reserve(const std::string& key, const ResolvedModel& model, const LaunchRequest& req) {
@@ -51,6 +57,20 @@ ReplicaPlan Placement::reserve(const std::string& key, const ResolvedModel& mode
     ReplicaPlan plan;
     plan.memory_mb = estimate_memory_mb(model, planned_context(model, req), planned_slots(req));
 
+    // A gpu_idx naming a GPU this machine lacks is a mistake in the request, whatever n_gpu says.
+    for (int g : req.gpu_idx) {
+        bool exists = false;
+        std::string have;
+        for (auto& gpu : inv.gpus) {
+            exists |= gpu.index == g;
+            have += (have.empty() ? "" : ", ") + std::to_string(gpu.index) + " (" + gpu.name + ")";
+        }
+        if (!exists)
+            throw bad_request("gpu_idx " + std::to_string(g) + " does not exist on this machine; " +
+                                  (have.empty() ? std::string("it has no GPUs: omit gpu_idx to run on the CPU")
+                                                : "its GPUs are " + have),
+                              "gpu_idx");
+    }
     // GPUs: n_gpu null = CPU; "auto" = GPUs when the machine has them; N = exactly N GPUs.
     const bool want_gpu = !req.n_gpu.is_null() && !inv.gpus.empty() && runs_on_ggml(model);
     if (req.n_gpu.is_number_integer() && req.n_gpu.get<int>() > 0 && inv.gpus.empty())
@@ -63,8 +83,6 @@ ReplicaPlan Placement::reserve(const std::string& key, const ResolvedModel& mode
         std::vector<int> candidates = req.gpu_idx;
         if (candidates.empty())
             for (auto& [idx, mb] : free_mb) candidates.push_back(idx);
-        for (int g : candidates)
-            if (!free_mb.count(g)) throw bad_request("gpu_idx " + std::to_string(g) + " does not exist on this machine", "gpu_idx");
         // Most free memory first; n_gpu N takes the N best, "auto" one (or all listed in gpu_idx).
         std::sort(candidates.begin(), candidates.end(), [&](int a, int b) { return free_mb[a] > free_mb[b]; });
         size_t n = req.n_gpu.is_number_integer() ? static_cast<size_t>(req.n_gpu.get<int>())
@@ -88,20 +106,30 @@ ReplicaPlan Placement::reserve(const std::string& key, const ResolvedModel& mode
         int used = 0;
         std::string holders;
         for (auto& [k, p] : reserved_) {
-            used += p.threads;
+            if (!p.shared) used += p.threads;  // shared replicas hold no cores of their own
             if (p.threads) holders += (holders.empty() ? "" : ", ") + owner_[k] + " (" + std::to_string(p.threads) + ")";
         }
-        const int free = inv.cpu_cores - used;
+        const int free = std::max(0, inv.cpu_cores - used);
         const int asked = explicit_threads(req);
         if (asked > 0 && asked > free)
             throw unavailable("CPU thread budget: n_threads=" + std::to_string(asked) + " asked, " + std::to_string(free) +
                               " of " + std::to_string(inv.cpu_cores) + " cores free (held by " + holders + ")");
-        if (free < 1)
-            throw unavailable("CPU thread budget: all " + std::to_string(inv.cpu_cores) + " cores are assigned (" + holders +
-                              "); terminate a model, or start xinfer with more cores in its budget (--cpu-cores)");
         // By default a replica takes half the cores (at least one, at most 8: CPU decoding is
         // bound by memory bandwidth well before that), so a second model still fits.
-        plan.threads = asked > 0 ? asked : std::min({free, 8, std::max(1, inv.cpu_cores / 2)});
+        const int share = std::min(8, std::max(1, inv.cpu_cores / 2));
+        if (asked > 0) {
+            plan.threads = asked;
+        } else if (free >= 1) {
+            plan.threads = std::min(share, free);
+        } else if (budget_ == CpuBudget::strict) {
+            throw unavailable("CPU thread budget: all " + std::to_string(inv.cpu_cores) + " cores are assigned (" + holders +
+                              "); terminate a model, or start xinfer with more cores in its budget (--cpu-cores)");
+        } else {
+            // Every core is assigned: share them. Half a share keeps the oversubscription small
+            // when several engines happen to be busy at once.
+            plan.threads = std::max(1, share / 2);
+            plan.shared = true;
+        }
     }
     reserved_[key] = plan;
     owner_[key] = key.substr(0, key.rfind('#'));
@@ -118,7 +146,7 @@ nlohmann::json Placement::reservations() const {
     std::lock_guard lock(mu_);
     nlohmann::json out = nlohmann::json::array();
     for (auto& [k, p] : reserved_)
-        out.push_back({{"replica", k}, {"threads", p.threads}, {"gpus", p.gpus}, {"memory_mb", p.memory_mb}});
+        out.push_back({{"replica", k}, {"threads", p.threads}, {"shared_cores", p.shared}, {"gpus", p.gpus}, {"memory_mb", p.memory_mb}});
     return out;
 }
 

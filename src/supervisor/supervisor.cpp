@@ -19,7 +19,7 @@ namespace xinfer {
 using json = nlohmann::json;
 
 Supervisor::Supervisor(std::shared_ptr<Registry> registry, std::shared_ptr<ModelStore> store, SupervisorConfig config)
-    : registry_(std::move(registry)), store_(std::move(store)), config_(config) {
+    : registry_(std::move(registry)), store_(std::move(store)), config_(config), placement_(config.cpu_budget) {
     maintenance_ = std::thread([this] {
         std::unique_lock lock(stop_mu_);
         while (!stop_cv_.wait_for(lock, std::chrono::milliseconds(50), [&] { return stopping_; })) {
@@ -53,13 +53,22 @@ int free_port() {
     return port;
 }
 
-void check_engine_and_format(const LaunchRequest& req) {
+// Engines xinfer has, and Xinference's engine names for its Python runtimes: a script that names
+// one of those (the Xinference CLI makes LLM launches name an engine) still launches, on the engine
+// xinfer has for the model's files, and the model's events say so.
+void check_engine_and_format(LaunchRequest& req) {
     if (!req.model_engine.empty()) {
         std::string e = req.model_engine;
         for (auto& c : e) c = static_cast<char>(::tolower(c));
         static const std::set<std::string> known = {"llama.cpp", "llama_cpp", "llamacpp", "pocketsphinx", "whisper",
                                                     "whisper.cpp", "flite", "espeak", "espeak-ng"};
-        if (!known.count(e))
+        static const std::set<std::string> xinference_runtimes = {
+            "vllm", "sglang", "transformers", "mlx", "sentence_transformers", "flag", "lmdeploy", "xllamacpp",
+            "funasr", "cosyvoice", "chattts"};
+        if (xinference_runtimes.count(e))
+            req.ignored.push_back("model_engine=" + req.model_engine +
+                                  ": xinfer has no such engine; the model runs on the engine xinfer has for its files");
+        else if (!known.count(e))
             throw bad_request("Engine '" + req.model_engine +
                                   "' is not available; GGUF models run on llama.cpp, speech on whisper.cpp, "
                                   "pocketsphinx, flite, espeak-ng",
@@ -95,7 +104,11 @@ std::shared_ptr<Replica> Supervisor::make_replica(ModelRecord& rec, int i) {
             if (plan.threads > 0 && !opts.contains("n_threads")) opts["n_threads"] = plan.threads;
             cmd = model_host_command(rec.model, opts, s.listen, s.use_gpu);
         } else {
-            cmd = llama_server_command(rec.model, rec.request.engine_options, s);
+            json opts = rec.request.engine_options;
+            // Xinference's enable_thinking is the chat template's thinking switch (Qwen3-style).
+            if (rec.model.type == ModelType::llm && rec.request.enable_thinking && !opts.contains("reasoning"))
+                opts["reasoning"] = *rec.request.enable_thinking ? "on" : "off";
+            cmd = llama_server_command(rec.model, opts, s);
         }
         // The engine sees only its GPUs and numbers them from 0 again. A CPU replica sees none:
         // a CUDA engine would otherwise still put scratch buffers and big batches on GPU 0,
@@ -105,8 +118,7 @@ std::shared_ptr<Replica> Supervisor::make_replica(ModelRecord& rec, int i) {
         cmd.env.push_back("CUDA_VISIBLE_DEVICES=" + ids);
         for (auto& [k, v] : rec.request.envs) cmd.env.push_back(k + "=" + v);
         auto log_path = (home_subdir("logs") / (rec.uid + "-" + std::to_string(i) + ".log")).string();
-        if (rec.commands.size() <= static_cast<size_t>(i)) rec.commands.resize(i + 1);
-        rec.commands[i] = cmd;
+        rec.next_replica_id = std::max(rec.next_replica_id, i + 1);
         return std::make_shared<Replica>(rec.uid, i, cmd, s.listen, log_path);
     } catch (...) {
         placement_.release(key);
@@ -114,17 +126,25 @@ std::shared_ptr<Replica> Supervisor::make_replica(ModelRecord& rec, int i) {
     }
 }
 
-void Supervisor::release_placement(const ModelRecord& rec, size_t from) {
-    for (size_t i = from; i < rec.replicas.size(); ++i) placement_.release(rec.uid + "#" + std::to_string(i));
+void Supervisor::release_placement(const ModelRecord& rec) {
+    for (auto& r : rec.replicas) release_replica(rec, *r);
 }
 
-std::string Supervisor::launch(const LaunchRequest& req) {
+void Supervisor::release_replica(const ModelRecord& rec, const Replica& replica) {
+    placement_.release(rec.uid + "#" + std::to_string(replica.index()));
+}
+
+std::string Supervisor::launch(const LaunchRequest& launch_request) {
     static const std::regex uid_re("^[A-Za-z0-9][A-Za-z0-9_.\\-]{0,127}$");
+    LaunchRequest req = launch_request;
     check_engine_and_format(req);
     auto rec = std::make_shared<ModelRecord>();
-    rec->request = req;
     rec->model = resolve_model(*registry_, {req.model_name, req.model_type, req.model_format,
                                             req.model_size_in_billions, req.quantization, req.model_path});
+    if (req.enable_thinking && rec->model.type != ModelType::llm)
+        req.ignored.push_back(std::string("enable_thinking=") + (*req.enable_thinking ? "true" : "false") +
+                              ": only chat models think");
+    rec->request = req;
     rec->uid = req.model_uid.empty() ? rec->model.model_name : req.model_uid;
     rec->request.model_uid = rec->uid;
     rec->request.model_name = rec->model.model_name;
@@ -161,6 +181,7 @@ std::string Supervisor::launch(const LaunchRequest& req) {
         models_[rec->uid] = rec;
         std::lock_guard rl(rec->mu);
         rec->add_event("launch", rec->model.file.string());
+        for (auto& why : rec->request.ignored) rec->add_event("ignored", why);
         rec->progress = 0.05;
         std::vector<int> all;
         for (int i = 0; i < req.replica; ++i) all.push_back(i);

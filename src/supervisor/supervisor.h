@@ -27,10 +27,11 @@ struct SupervisorConfig {
     int max_restarts = 3;                      // per model, before it is left failed
     std::chrono::milliseconds restart_backoff{1000};  // doubles with each restart
     std::chrono::seconds queue_timeout{30};    // longest wait for a request slot before 429
+    CpuBudget cpu_budget = CpuBudget::shared;  // serve --cpu-budget
 };
 
 // What a request needs from the model it names.
-enum class Capability { chat, completion, embedding, rerank, transcription, speech };
+enum class Capability { chat, completion, embedding, rerank, transcription, speech, tokenize };
 
 // A claim on one replica for the length of a request; releases it (and the model's request
 // slot) when destroyed.
@@ -72,8 +73,13 @@ public:
     nlohmann::json metrics() const;                         // per-model counters for /metrics
     void terminate(const std::string& uid);                 // 404 when unknown
     void cancel(const std::string& uid);
-    // Adds replicas up to `count` or removes the highest ones down to it (400 below 1).
+    // Adds replicas up to `count` or removes the newest ones down to it (400 below 1).
     void scale(const std::string& uid, int count);
+    // Adds one replica; returns its id. 409 unless the model is ready, 503 when it does not fit.
+    int add_replica(const std::string& uid);
+    // Removes the replica with this id (its requests in flight finish first); returns how many
+    // remain. 404 unknown id, 400 for the last one (terminate the model instead).
+    int remove_replica(const std::string& uid, int replica_id);
     // Stops every engine but keeps the store: the models come back at the next start.
     void shutdown();
 
@@ -87,13 +93,18 @@ private:
     std::shared_ptr<ModelRecord> find(const std::string& uid) const;
     std::shared_ptr<ModelRecord> find_for_request(const std::string& model) const;
     std::shared_ptr<Replica> make_replica(ModelRecord& rec, int index);
-    // Starts the given replicas and waits for them; moves the model to ready or failed.
-    void start_replicas(std::shared_ptr<ModelRecord> rec, std::vector<int> indices);
-    void on_replica_exit(std::weak_ptr<ModelRecord> rec, int index, std::shared_ptr<Replica> which, int status);
+    // Starts the replicas with these ids and waits for them; moves the model to ready or failed.
+    void start_replicas(std::shared_ptr<ModelRecord> rec, std::vector<int> ids);
+    void on_replica_exit(std::weak_ptr<ModelRecord> rec, int id, std::shared_ptr<Replica> which, int status);
     void maintain();  // restarts due, idle unloads
     void unload(const std::shared_ptr<ModelRecord>& rec);
     void stop_model(ModelRecord& rec, const std::string& why);  // removed from models_ already
-    void release_placement(const ModelRecord& rec, size_t from_index = 0);
+    void release_placement(const ModelRecord& rec);  // every replica's
+    void release_replica(const ModelRecord& rec, const Replica& replica);
+    // Takes replicas out of service: new requests no longer reach them, the ones in flight finish
+    // (up to 60 s), then the engines stop. Caller holds rec.mu.
+    void retire_replicas(ModelRecord& rec, std::vector<std::shared_ptr<Replica>> retired);
+    void persist_launch(ModelRecord& rec);  // caller holds rec.mu
     std::string replica_address(const std::string& uid, int index) const;
     double keep_alive(const ModelRecord& rec) const;
 

@@ -9,12 +9,13 @@
 
 namespace xinfer {
 
-void Supervisor::start_replicas(std::shared_ptr<ModelRecord> rec, std::vector<int> indices) {
+void Supervisor::start_replicas(std::shared_ptr<ModelRecord> rec, std::vector<int> ids) {
     std::string error;
     std::vector<std::shared_ptr<Replica>> starting;
     {
         std::lock_guard lock(rec->mu);
-        for (int i : indices) starting.push_back(rec->replicas[i]);
+        for (int id : ids)
+            if (auto r = rec->replica(id)) starting.push_back(r);
     }
     // Progress moves with the expected load time (about 1 GB/s from page cache or disk), so a
     // progress bar advances smoothly instead of jumping from 0 to 1.
@@ -23,9 +24,9 @@ void Supervisor::start_replicas(std::shared_ptr<ModelRecord> rec, std::vector<in
     for (size_t k = 0; k < starting.size() && error.empty(); ++k) {
         auto replica = starting[k];
         std::weak_ptr<Replica> which = replica;
-        const int index = indices[k];
+        const int id = replica->index();
         try {
-            replica->start([this, weak, index, which](int status) { on_replica_exit(weak, index, which.lock(), status); });
+            replica->start([this, weak, id, which](int status) { on_replica_exit(weak, id, which.lock(), status); });
         } catch (const std::exception& e) {
             error = std::string("cannot start engine: ") + e.what();
             break;
@@ -60,7 +61,7 @@ void Supervisor::start_replicas(std::shared_ptr<ModelRecord> rec, std::vector<in
                 rec->move_to(ModelState::ready, std::to_string(rec->replicas.size()) + " replica(s) healthy after " +
                                                     std::to_string(secs).substr(0, 5) + " s");
             else
-                rec->add_event("replicas_started", std::to_string(indices.size()) + " replica(s) healthy");
+                rec->add_event("replicas_started", std::to_string(starting.size()) + " replica(s) healthy");
             rec->was_ready = true;
             if (store_) store_->record(rec->uid, "ready", "");
             return;
@@ -86,15 +87,15 @@ void Supervisor::start_replicas(std::shared_ptr<ModelRecord> rec, std::vector<in
     }
 }
 
-void Supervisor::on_replica_exit(std::weak_ptr<ModelRecord> weak, int index, std::shared_ptr<Replica> which, int status) {
+void Supervisor::on_replica_exit(std::weak_ptr<ModelRecord> weak, int id, std::shared_ptr<Replica> which, int status) {
     auto rec = weak.lock();
     if (!rec) return;
     std::lock_guard lock(rec->mu);
     if (rec->state == ModelState::terminating || rec->state == ModelState::failed ||
         rec->state == ModelState::idle_unloaded)
         return;  // an expected stop
-    if (index >= static_cast<int>(rec->replicas.size()) || rec->replicas[index] != which) return;  // retired
-    std::string why = "replica " + std::to_string(index) + " engine process " + describe_wait_status(status);
+    if (!which || rec->replica(id) != which) return;  // retired or replaced
+    std::string why = "replica " + std::to_string(id) + " engine process " + describe_wait_status(status);
     rec->add_event("replica_exit", why);
     if (store_) store_->record(rec->uid, "replica_exit", why);
     if (rec->state != ModelState::ready) return;  // a launch in progress reports it with the engine's log
@@ -104,8 +105,8 @@ void Supervisor::on_replica_exit(std::weak_ptr<ModelRecord> weak, int index, std
     if (rec->restarts < config_.max_restarts) {
         auto delay = config_.restart_backoff * (1 << std::min(rec->restarts, 10));
         rec->restarts++;
-        rec->restart_due[index] = SteadyClock::now() + delay;
-        rec->add_event("restart_scheduled", "replica " + std::to_string(index) + " in " +
+        rec->restart_due[id] = SteadyClock::now() + delay;
+        rec->add_event("restart_scheduled", "replica " + std::to_string(id) + " in " +
                                                 std::to_string(delay.count()) + " ms (restart " +
                                                 std::to_string(rec->restarts) + " of " +
                                                 std::to_string(config_.max_restarts) + ")");
@@ -113,7 +114,7 @@ void Supervisor::on_replica_exit(std::weak_ptr<ModelRecord> weak, int index, std
         return;
     }
     if (!any_running) {
-        std::string tail = tail_lines(rec->replicas[index]->log_path(), 5);
+        std::string tail = tail_lines(which->log_path(), 5);
         rec->move_to(ModelState::failed, why + " and " + std::to_string(config_.max_restarts) +
                                              " restarts are used up" +
                                              (tail.empty() ? "" : ". Last engine log lines:\n" + tail));
@@ -158,12 +159,13 @@ void Supervisor::maintain() {
                 it = rec->restart_due.erase(it);
             }
             if (!due.empty()) {
-                for (int i : due) {
+                for (int id : due) {
                     // A fresh process object with the same command (and the same placement).
-                    auto fresh = std::make_shared<Replica>(rec->uid, i, rec->commands[i], rec->replicas[i]->address(),
-                                                           rec->replicas[i]->log_path());
-                    rec->replicas[i] = fresh;
-                    rec->add_event("restarting", "replica " + std::to_string(i));
+                    for (auto& r : rec->replicas) {
+                        if (r->index() != id) continue;
+                        r = std::make_shared<Replica>(rec->uid, id, r->command(), r->address(), r->log_path());
+                        rec->add_event("restarting", "replica " + std::to_string(id));
+                    }
                 }
                 rec->workers.emplace_back([this, rec, due] { start_replicas(rec, due); });
             }
@@ -175,48 +177,95 @@ void Supervisor::maintain() {
     }
 }
 
+void Supervisor::retire_replicas(ModelRecord& rec, std::vector<std::shared_ptr<Replica>> retired) {
+    for (auto& r : retired) {
+        release_replica(rec, *r);
+        rec.restart_due.erase(r->index());
+        std::erase(rec.replicas, r);
+    }
+    rec.workers.emplace_back([retired] {
+        auto deadline = SteadyClock::now() + std::chrono::seconds(60);
+        for (auto& r : retired) {
+            while (r->in_flight > 0 && SteadyClock::now() < deadline)
+                std::this_thread::sleep_for(std::chrono::milliseconds(20));
+            r->stop();
+        }
+    });
+}
+
+void Supervisor::persist_launch(ModelRecord& rec) {
+    rec.request.replica = static_cast<int>(rec.replicas.size());
+    if (!store_) return;
+    json persisted = rec.request.to_json();
+    persisted["wait_ready"] = false;
+    store_->put(rec.uid, persisted);
+}
+
+namespace {
+std::shared_ptr<ModelRecord> ready_model(std::shared_ptr<ModelRecord> rec, const std::string& uid) {
+    if (!rec) throw not_found("Model not found: " + uid, "model_uid");
+    if (rec->state != ModelState::ready)
+        throw ApiError(409, "Model '" + uid + "' is " + to_string(rec->state) + "; replicas change only when it is ready");
+    return rec;
+}
+}  // namespace
+
 void Supervisor::scale(const std::string& uid, int count) {
     if (count < 1 || count > 64) throw bad_request("replica count must be between 1 and 64", "replica");
     auto rec = find(uid);
     if (!rec) throw not_found("Model not found: " + uid, "model_uid");
-    {
-        std::vector<std::shared_ptr<Replica>> retired;
-        std::lock_guard lock(rec->mu);
-        if (rec->state != ModelState::ready)
-            throw ApiError(409, "Model '" + uid + "' is " + to_string(rec->state) + "; replicas change only when it is ready");
-        const int n = static_cast<int>(rec->replicas.size());
-        if (count > n) {
-            std::vector<int> added;
-            for (int i = n; i < count; ++i) {
-                rec->replicas.push_back(make_replica(*rec, i));  // 503 when there is no room
-                added.push_back(i);
-            }
-            rec->add_event("scale_up", std::to_string(n) + " -> " + std::to_string(count));
-            rec->workers.emplace_back([this, rec, added] { start_replicas(rec, added); });
-        } else if (count < n) {
-            for (int i = count; i < n; ++i) retired.push_back(rec->replicas[i]);
-            release_placement(*rec, count);
-            rec->replicas.resize(count);
-            rec->add_event("scale_down", std::to_string(n) + " -> " + std::to_string(count));
-            // New requests no longer reach the retired replicas; the ones in flight finish
-            // (up to 60 s) before the engines stop.
-            rec->workers.emplace_back([retired] {
-                auto deadline = SteadyClock::now() + std::chrono::seconds(60);
-                for (auto& r : retired) {
-                    while (r->in_flight > 0 && SteadyClock::now() < deadline)
-                        std::this_thread::sleep_for(std::chrono::milliseconds(20));
-                    r->stop();
-                }
-            });
+    std::lock_guard lock(rec->mu);
+    ready_model(rec, uid);
+    const int n = static_cast<int>(rec->replicas.size());
+    if (count > n) {
+        std::vector<int> added;
+        for (int i = n; i < count; ++i) {
+            const int id = rec->next_replica_id;
+            rec->replicas.push_back(make_replica(*rec, id));  // 503 when there is no room
+            added.push_back(id);
         }
-        rec->request.replica = count;
+        rec->add_event("scale_up", std::to_string(n) + " -> " + std::to_string(count));
+        rec->workers.emplace_back([this, rec, added] { start_replicas(rec, added); });
+    } else if (count < n) {
+        // The newest replicas go first.
+        retire_replicas(*rec, std::vector<std::shared_ptr<Replica>>(rec->replicas.begin() + count, rec->replicas.end()));
+        rec->add_event("scale_down", std::to_string(n) + " -> " + std::to_string(count));
     }
-    if (store_) {
-        std::lock_guard lock(rec->mu);
-        json persisted = rec->request.to_json();
-        persisted["wait_ready"] = false;
-        store_->put(uid, persisted);
+    persist_launch(*rec);
+}
+
+int Supervisor::add_replica(const std::string& uid) {
+    auto rec = find(uid);
+    if (!rec) throw not_found("Model not found: " + uid, "model_uid");
+    std::lock_guard lock(rec->mu);
+    ready_model(rec, uid);
+    if (rec->replicas.size() >= 64) throw bad_request("a model has at most 64 replicas", "replica");
+    const int id = rec->next_replica_id;
+    rec->replicas.push_back(make_replica(*rec, id));  // 503 when there is no room
+    rec->add_event("replica_added", "replica " + std::to_string(id));
+    rec->workers.emplace_back([this, rec, id] { start_replicas(rec, {id}); });
+    persist_launch(*rec);
+    return id;
+}
+
+int Supervisor::remove_replica(const std::string& uid, int replica_id) {
+    auto rec = find(uid);
+    if (!rec) throw not_found("Model not found: " + uid, "model_uid");
+    std::lock_guard lock(rec->mu);
+    auto replica = rec->replica(replica_id);
+    if (!replica) {
+        std::string ids;
+        for (auto& r : rec->replicas) ids += (ids.empty() ? "" : ", ") + std::to_string(r->index());
+        throw not_found("Model '" + uid + "' has no replica " + std::to_string(replica_id) + " (its replicas: " + ids + ")",
+                        "replica_id");
     }
+    if (rec->replicas.size() == 1)
+        throw bad_request("Replica " + std::to_string(replica_id) + " is the last replica of model '" + uid +
+                              "'; terminate the model instead", "replica_id");
+    retire_replicas(*rec, {replica});
+    rec->add_event("replica_removed", "replica " + std::to_string(replica_id));
+    persist_launch(*rec);
+    return static_cast<int>(rec->replicas.size());
 }
 
 }  // namespace xinfer

@@ -58,6 +58,10 @@ void check_capability(const ModelRecord& rec, const std::string& model, Capabili
             if (need == Capability::chat && !rec.model.ability.is_null() && !has_ability("chat"))
                 throw bad_request("Model '" + model + "' has no chat ability (no chat template); use /v1/completions", "model");
             return;
+        case Capability::tokenize:
+            if (type != ModelType::llm && type != ModelType::embedding && type != ModelType::rerank)
+                throw bad_request("Model '" + model + "' is " + kind(type) + "; it has no text tokenizer", "model");
+            return;
         case Capability::embedding:
             if (type != ModelType::embedding)
                 throw bad_request("Model '" + model + "' is " + kind(type) + "; it does not serve embeddings", "model");
@@ -87,9 +91,10 @@ Lease Supervisor::acquire(const std::string& model, Capability need) {
     if (rec->state == ModelState::idle_unloaded) {
         // Reload transparently: place the replicas again and start them; this request waits.
         std::vector<int> all;
-        for (size_t i = 0; i < rec->replicas.size(); ++i) {
-            rec->replicas[i] = make_replica(*rec, static_cast<int>(i));  // 503 if there is no room now
-            all.push_back(static_cast<int>(i));
+        for (auto& r : rec->replicas) {
+            const int id = r->index();
+            r = make_replica(*rec, id);  // 503 if there is no room now
+            all.push_back(id);
         }
         rec->launch_started = SteadyClock::now();
         rec->move_to(ModelState::launching, "reloading for a request");

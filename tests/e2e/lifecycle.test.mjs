@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync, mkdtempSync, existsSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startServer, launch, api, pidAlive, waitFor, sleep, CHAT_MODEL, EMBED_MODEL, WHISPER_MODEL } from './helpers.mjs';
+import { startServer, launch, api, pidAlive, waitFor, sleep, CHAT_MODEL, EMBED_MODEL, RERANK_MODEL, WHISPER_MODEL } from './helpers.mjs';
 
 const chat = (server, model, extra = {}) => api(server, 'POST', '/v1/chat/completions',
   { model, messages: [{ role: 'user', content: 'hello' }], max_tokens: 4, ...extra });
@@ -227,16 +227,17 @@ test('placement: memory and GPU refusals are 503s with the numbers; simulated GP
   }
 });
 
-test('thread budget: co-located engines never ask for more threads than there are cores', async () => {
-  const server = await startServer({ env: { XINFER_CPU_CORES: '2' } });
+const threadsOf = async (server, uid) => {
+  const cmd = (await describe(server, uid)).replicas[0].command;
+  return Number(cmd[cmd.indexOf('--threads') + 1]);
+};
+
+test('strict thread budget: co-located engines never ask for more threads than there are cores', async () => {
+  const server = await startServer({ args: ['--cpu-budget', 'strict'], env: { XINFER_CPU_CORES: '2' } });
   try {
     await launch(server, { model_name: 'cores-a', model_path: CHAT_MODEL });
     await launch(server, { model_name: 'cores-b', model_type: 'embedding', model_path: EMBED_MODEL });
-    const threads = async (uid) => {
-      const cmd = (await describe(server, uid)).replicas[0].command;
-      return Number(cmd[cmd.indexOf('--threads') + 1]);
-    };
-    assert.equal((await threads('cores-a')) + (await threads('cores-b')), 2);
+    assert.equal((await threadsOf(server, 'cores-a')) + (await threadsOf(server, 'cores-b')), 2);
     const third = await api(server, 'POST', '/v1/models', { model_name: 'cores-c', model_path: CHAT_MODEL });
     assert.equal(third.status, 503);
     assert.match(third.json.detail, /all 2 cores are assigned \(cores-a \(1\), cores-b \(1\)\)/);
@@ -248,6 +249,33 @@ test('thread budget: co-located engines never ask for more threads than there ar
     assert.equal(await visibleGpus(server, 'cores-e'), '', 'a CPU replica sees no GPU');
     // Built-in speech engines are single-threaded and outside the budget.
     await launch(server, { model_name: 'flite', model_type: 'audio' });
+  } finally {
+    await server.stop();
+  }
+});
+
+test('shared thread budget (default): a full machine still launches more models, sharing cores', async () => {
+  const server = await startServer({ env: { XINFER_CPU_CORES: '2' } });
+  try {
+    await launch(server, { model_name: 'share-a', model_path: CHAT_MODEL });
+    await launch(server, { model_name: 'share-b', model_type: 'embedding', model_path: EMBED_MODEL });
+    await launch(server, { model_name: 'share-c', model_type: 'rerank', model_path: RERANK_MODEL });
+    await launch(server, { model_name: 'share-d', model_type: 'audio', model_path: WHISPER_MODEL });
+    const held = (await api(server, 'GET', '/v1/cluster/info')).json[0].reservations;
+    const byModel = Object.fromEntries(held.map((r) => [r.replica.split('#')[0], r]));
+    assert.equal(byModel['share-a'].threads + byModel['share-b'].threads, 2, 'the first two take the cores');
+    assert.equal(byModel['share-a'].shared_cores, false);
+    for (const uid of ['share-c', 'share-d']) {
+      assert.equal(byModel[uid].shared_cores, true, `${uid} shares cores and says so`);
+      assert.equal(byModel[uid].threads, 1);
+      assert.equal(await threadsOf(server, uid), 1, 'the engine got what was recorded');
+    }
+    const rr = await api(server, 'POST', '/v1/rerank', { model: 'share-c', query: 'q', documents: ['a', 'b'] });
+    assert.equal(rr.status, 200, 'a model on shared cores serves');
+    // An explicit n_threads is a promise of dedicated cores: refused when they are not free.
+    const explicit = await api(server, 'POST', '/v1/models', { model_name: 'share-e', model_path: CHAT_MODEL, n_threads: 2 });
+    assert.equal(explicit.status, 503);
+    assert.match(explicit.json.detail, /n_threads=2 asked, 0 of 2 cores free/);
   } finally {
     await server.stop();
   }

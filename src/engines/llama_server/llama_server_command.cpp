@@ -14,7 +14,7 @@ namespace {
 // Engine options users pass at launch (Xinference / llama-cpp-python names) → llama-server flags.
 struct OptionFlag {
     const char* flag;
-    enum Kind { integer, number, string, boolean } kind;
+    enum Kind { integer, number, string, boolean, object } kind;
 };
 const std::map<std::string, OptionFlag>& option_flags() {
     static const std::map<std::string, OptionFlag> m = {
@@ -30,6 +30,9 @@ const std::map<std::string, OptionFlag>& option_flags() {
         {"n_threads_batch", {"--threads-batch", OptionFlag::integer}},
         {"chat_template", {"--chat-template", OptionFlag::string}},
         {"reasoning_format", {"--reasoning-format", OptionFlag::string}},
+        {"reasoning", {"--reasoning", OptionFlag::string}},  // on/off/auto: the template's thinking switch
+        {"reasoning_budget", {"--reasoning-budget", OptionFlag::integer}},
+        {"chat_template_kwargs", {"--chat-template-kwargs", OptionFlag::object}},
         {"cache_type_k", {"--cache-type-k", OptionFlag::string}},
         {"cache_type_v", {"--cache-type-v", OptionFlag::string}},
         {"flash_attn", {"--flash-attn", OptionFlag::string}},
@@ -40,6 +43,18 @@ const std::map<std::string, OptionFlag>& option_flags() {
         {"cont_batching", {"--cont-batching", OptionFlag::boolean}},
     };
     return m;
+}
+
+// The option names, for the message that refuses an unknown one.
+std::string known_options() {
+    std::string out;
+    for (auto& [name, flag] : option_flags()) out += (out.empty() ? "" : ", ") + name;
+    return out;
+}
+
+bool json_object_text(const std::string& text) {
+    auto j = nlohmann::json::parse(text, nullptr, false);
+    return !j.is_discarded() && j.is_object();
 }
 
 std::string value_text(const std::string& key, const nlohmann::json& v, OptionFlag::Kind kind) {
@@ -69,6 +84,10 @@ std::string value_text(const std::string& key, const nlohmann::json& v, OptionFl
             if (v.is_boolean()) return v.get<bool>() ? "1" : "0";
             if (v.is_string()) return (v == "true" || v == "True" || v == "1") ? "1" : "0";
             throw wrong("a boolean");
+        case OptionFlag::object:
+            if (v.is_object()) return v.dump();
+            if (v.is_string() && json_object_text(v.get<std::string>())) return v.get<std::string>();
+            throw wrong("a JSON object");
     }
     return "";
 }
@@ -136,10 +155,7 @@ EngineCommand llama_server_command(const ResolvedModel& model, const nlohmann::j
     for (auto& [key, value] : options.items()) {
         auto it = option_flags().find(key);
         if (it == option_flags().end())
-            throw bad_request("Unknown engine option '" + key + "' for llama.cpp; known options: n_ctx, "
-                              "n_parallel, n_threads, n_threads_batch, n_batch, n_ubatch, n_gpu_layers, seed, poll, chat_template, "
-                              "reasoning_format, cache_type_k, cache_type_v, flash_attn, rope_freq_base, "
-                              "rope_freq_scale, use_mlock, use_mmap, cont_batching", key);
+            throw bad_request("Unknown engine option '" + key + "' for llama.cpp; known options: " + known_options(), key);
         std::string text = value_text(key, value, it->second.kind);
         if (it->second.kind == OptionFlag::boolean) {
             bool on = text == "1";

@@ -1,0 +1,55 @@
+#include "cli/progress_bar.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+namespace xinfer::cli {
+
+ProgressBar::ProgressBar(std::ostream& out, std::string description, bool interactive)
+    : out_(out), description_(std::move(description)), interactive_(interactive) {}
+
+bool ProgressBar::stderr_is_terminal() { return isatty(STDERR_FILENO) == 1; }
+
+void ProgressBar::update(double fraction) {
+    fraction = std::clamp(fraction, 0.0, 1.0);
+    if (fraction < fraction_ || finished_) return;
+    fraction_ = fraction;
+    draw();
+}
+
+void ProgressBar::finish() {
+    if (finished_) return;
+    fraction_ = 1.0;
+    draw();
+    if (interactive_) out_ << "\n";
+    out_.flush();
+    finished_ = true;
+}
+
+void ProgressBar::draw() {
+    char pct[32];
+    std::snprintf(pct, sizeof pct, "%.1f%%", fraction_ * 100);
+    if (!interactive_) {
+        const int tenths = static_cast<int>(std::floor(fraction_ * 10 + 1e-9));
+        if (tenths == printed_tenths_) return;
+        printed_tenths_ = tenths;
+        out_ << description_ << ": " << pct << "\n" << std::flush;
+        return;
+    }
+    // Ten cells, each split in eighths with the block characters tqdm uses.
+    static const char* partial[] = {"", "▏", "▎", "▍", "▌", "▋", "▊", "▉"};
+    const int eighths = static_cast<int>(fraction_ * 80);
+    std::string bar;
+    for (int i = 0; i < eighths / 8; ++i) bar += "█";
+    int cells = eighths / 8;
+    if (cells < 10 && eighths % 8) bar += partial[eighths % 8], ++cells;
+    bar += std::string(10 - cells, ' ');
+    char head[16];
+    std::snprintf(head, sizeof head, "%3.0f%%", fraction_ * 100);
+    out_ << "\r" << description_ << ": " << head << "|" << bar << "| " << pct << std::flush;
+}
+
+}  // namespace xinfer::cli
