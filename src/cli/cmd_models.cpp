@@ -244,11 +244,11 @@ void add_model_commands(CLI::App& app) {
                      "Accepted for Xinference scripts");
     launch->add_option("--virtual-env-package", la->venv_packages, "Accepted for Xinference scripts (also -vp)");
     launch->add_option("--virtual-env-find-link", la->venv_find_links, "Accepted for Xinference scripts");
-    launch->add_option("--env", la->envs, "Environment variable for the engine: --env KEY VALUE (also -ev)")->expected(2);
-    launch->add_option("--lora-modules", la->lora_modules, "LoRA adapter: NAME PATH (also -lm)")->expected(2);
-    launch->add_option("--image-lora-load-kwargs", la->lora_load, "KEY VALUE (also -ld)")->expected(2);
-    launch->add_option("--image-lora-fuse-kwargs", la->lora_fuse, "KEY VALUE (also -fd)")->expected(2);
-    launch->add_option("--quantization-config", la->quantization_config, "KEY VALUE (also -qc)")->expected(2);
+    launch->add_option("--env", la->envs, "Environment variable for the engine: --env KEY VALUE (also -ev)");
+    launch->add_option("--lora-modules", la->lora_modules, "LoRA adapter: NAME PATH (also -lm)");
+    launch->add_option("--image-lora-load-kwargs", la->lora_load, "KEY VALUE (also -ld)");
+    launch->add_option("--image-lora-fuse-kwargs", la->lora_fuse, "KEY VALUE (also -fd)");
+    launch->add_option("--quantization-config", la->quantization_config, "KEY VALUE (also -qc)");
     add_endpoint_options(launch, la->ep);
     launch->allow_extras();
     launch->callback([la, launch] {
