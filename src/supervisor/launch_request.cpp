@@ -139,7 +139,9 @@ LaunchRequest LaunchRequest::from_json(const json& body) {
     for (auto& [k, v] : body.items()) {
         if (kKnownKeys.count(k) || v.is_null()) continue;
         if (auto g = generic_keys().find(k); g != generic_keys().end()) {
-            if (v == false || (v.is_array() && v.empty()) || (v.is_object() && v.empty())) continue;  // off: nothing to report
+            // Off or at Xinference's default (one worker): nothing changes, nothing to report.
+            if (v == false || (v.is_array() && v.empty()) || (v.is_object() && v.empty()) || (k == "n_worker" && v == 1))
+                continue;
             r.ignored.push_back(k + "=" + (v.is_string() ? v.get<std::string>() : v.dump()) + ": " + g->second);
             continue;
         }

@@ -36,3 +36,28 @@ TEST(LaunchRequest, RejectsBadFields) {
     EXPECT_THROW(LaunchRequest::from_json(json::parse(R"({"model_name": "x", "n_gpu": "many"})")), ApiError);
     EXPECT_THROW(LaunchRequest::from_json(json::parse(R"({"model_name": "x", "gpu_idx": ["a"]})")), ApiError);
 }
+
+TEST(LaunchRequest, XinferenceGenericKeysAreReportedNotRefused) {
+    // The body Xinference's CLI sends on every launch.
+    auto r = LaunchRequest::from_json(json::parse(R"({
+        "model_name": "qwen3", "model_engine": "llama.cpp", "peft_model_config": null, "n_worker": 1,
+        "worker_ip": null, "replica_config": null, "enable_thinking": false, "enable_virtual_env": null,
+        "virtual_env_packages": null, "virtual_env_find_links": null, "envs": null, "trust_remote_code": true,
+        "quantization_config": {"load_in_4bit": true}, "reasoning_content": true, "download_hub": "modelscope"})"));
+    EXPECT_TRUE(r.engine_options.empty() || r.engine_options.size() == 1) << r.engine_options.dump();
+    EXPECT_EQ(r.engine_options["reasoning_format"], "deepseek");  // reasoning_content: thoughts in their own field
+    ASSERT_TRUE(r.enable_thinking.has_value());
+    EXPECT_FALSE(*r.enable_thinking);
+    std::string all;
+    for (auto& i : r.ignored) all += i + "\n";
+    EXPECT_NE(all.find("trust_remote_code=true: "), std::string::npos) << all;
+    EXPECT_NE(all.find("quantization_config="), std::string::npos) << all;
+    EXPECT_NE(all.find("download_hub=modelscope"), std::string::npos) << all;
+    EXPECT_EQ(all.find("enable_virtual_env"), std::string::npos) << "unset keys are not reported";
+    EXPECT_EQ(r.ignored.size(), 3u) << all;
+    // Engine options are still the engine's to judge.
+    auto e = LaunchRequest::from_json(json::parse(R"({"model_name": "x", "tensor_parallel_size": 2})"));
+    EXPECT_EQ(e.engine_options["tensor_parallel_size"], 2);
+    // The thinking switch survives persistence.
+    EXPECT_FALSE(*LaunchRequest::from_json(r.to_json()).enable_thinking);
+}
