@@ -17,6 +17,7 @@ void add_model_routes(httplib::Server& server, Supervisor& supervisor);
 void add_replica_routes(httplib::Server& server, Supervisor& supervisor);
 void add_engine_routes(httplib::Server& server, Registry& registry);
 void add_cache_routes(httplib::Server& server, Supervisor& supervisor);
+void add_autostart_routes(httplib::Server& server, Supervisor& supervisor);
 void add_registration_routes(httplib::Server& server, Registry& registry);
 void add_openai_routes(httplib::Server& server, Supervisor& supervisor);
 void add_embedding_routes(httplib::Server& server, Supervisor& supervisor);

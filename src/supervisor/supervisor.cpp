@@ -307,6 +307,29 @@ void Supervisor::terminate(const std::string& uid) {
     log::info("model=" + uid + " terminated");
 }
 
+std::vector<json> Supervisor::autostart_entries() const {
+    return store_ ? store_->launched() : std::vector<json>{};
+}
+
+void Supervisor::add_autostart(const LaunchRequest& request) {
+    LaunchRequest r = request;
+    r.wait_ready = false;
+    const std::string uid = r.model_uid.empty() ? r.model_name : r.model_uid;
+    if (!find(uid)) {
+        launch(r);  // persists it as well
+        return;
+    }
+    if (!store_) return;
+    json persisted = r.to_json();
+    persisted["model_uid"] = uid;
+    persisted["wait_ready"] = false;
+    store_->put(uid, persisted);
+}
+
+void Supervisor::remove_autostart(const std::string& uid) {
+    if (store_) store_->remove(uid);
+}
+
 void Supervisor::shutdown() {
     {
         std::lock_guard lock(stop_mu_);

@@ -83,6 +83,13 @@ public:
     // Stops every engine but keeps the store: the models come back at the next start.
     void shutdown();
 
+    // Xinference's autostart list is xinfer's store of launched models: they come back at each
+    // start. Entries are launch requests (model_uid filled in).
+    std::vector<nlohmann::json> autostart_entries() const;
+    // Keeps the launch for the next starts, and launches it now unless that uid is running.
+    void add_autostart(const LaunchRequest& request);
+    void remove_autostart(const std::string& uid);  // it keeps running; it will not come back
+
     // Picks the least-busy ready replica of the model named `model` (uid, or model name when
     // unambiguous), reloading an idle-unloaded model and waiting for a request slot under its
     // request_limits. ApiError 404 unknown, 400 wrong capability, 429 over the limit, 503 not

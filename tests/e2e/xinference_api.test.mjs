@@ -317,3 +317,32 @@ test('DELETE /v1/clusters (stop-cluster) answers, then the service stops gracefu
   assert.equal(exit.code, 0);
   await other.stop();
 });
+
+test('autostart: the client\'s list, summary, add and remove map onto models that come back at each start', async () => {
+  const other = await startServer();
+  try {
+    const added = await api(other, 'POST', '/v1/autostart/models', { enabled: true,
+      launch: { model_uid: 'auto-chat', model_name: 'qwen2.5-instruct', model_engine: 'llama.cpp', model_path: CHAT_MODEL, n_ctx: 512 } });
+    assert.equal(added.status, 200, added.text);
+    const entry = added.json.models.find((m) => m.launch.model_uid === 'auto-chat');
+    assert.ok(entry && entry.enabled === true);
+    assert.ok(await waitFor(async () => (await api(other, 'GET', '/v1/models/auto-chat')).json?.status === 'ready', { timeout: 30000 }),
+      'added and launched now');
+    assert.deepEqual((await api(other, 'GET', '/v1/autostart/models/summary')).json, { models: [{ enabled: true, model_uid: 'auto-chat' }] });
+    assert.equal((await api(other, 'GET', '/v1/autostart/models')).json.models[0].state.instance_status, 'READY');
+
+    // It comes back after a restart of the service.
+    await other.stop({ keepHome: true });
+    const again = await startServer({ home: other.home });
+    try {
+      assert.ok(await waitFor(async () => (await api(again, 'GET', '/v1/models/auto-chat')).json?.status === 'ready', { timeout: 30000 }));
+      const removed = await api(again, 'DELETE', '/v1/autostart/models/auto-chat');
+      assert.deepEqual(removed.json, { models: [] });
+      assert.equal((await api(again, 'GET', '/v1/models/auto-chat')).json.status, 'ready', 'removal does not stop it');
+    } finally {
+      await again.stop();
+    }
+  } finally {
+    await other.stop();
+  }
+});
