@@ -2,8 +2,11 @@
 // with xinfer's CPU thread budget (each engine gets its share of the cores) and once without
 // (each engine takes every core, as engines do on their own), and the throughput ratio.
 // llama.cpp's worker threads spin while waiting; oversubscribed cores make both models slower.
+// With RERANK.gguf, a third run adds the rest of a small deployment's stack (a reranker and a
+// second chat model, launched after the budget is spent, so on shared cores) left idle: the
+// shared budget's promise is that idle engines cost the busy ones nothing.
 //
-//   bench_colocation XINFER_BIN CHAT.gguf EMBED.gguf [seconds=8]
+//   bench_colocation XINFER_BIN CHAT.gguf EMBED.gguf [seconds=8] [RERANK.gguf]
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -25,7 +28,7 @@ struct Throughput {
 };
 
 Throughput run(const std::string& bin, const std::string& chat, const std::string& embed, int threads_each,
-               double seconds) {
+               double seconds, const std::string& idle_rerank = "") {
     if (threads_each > 0) setenv("XINFER_CPU_CORES", std::to_string(threads_each * 2).c_str(), 1);
     else unsetenv("XINFER_CPU_CORES");
     bench::Service svc(bin);
@@ -33,6 +36,10 @@ Throughput run(const std::string& bin, const std::string& chat, const std::strin
     if (threads_each > 0) c["n_threads"] = e["n_threads"] = threads_each;
     svc.launch(c);
     svc.launch(e);
+    if (!idle_rerank.empty()) {  // on shared cores: the budget is spent by now
+        svc.launch({{"model_name", "rerank-idle"}, {"model_type", "rerank"}, {"model_path", idle_rerank}});
+        svc.launch({{"model_name", "chat-idle"}, {"model_path", chat}});
+    }
     std::atomic<bool> stop{false};
     std::atomic<long> tokens{0}, embeddings{0};
     auto deadline = Clock::now() + std::chrono::duration<double>(seconds);
@@ -79,5 +86,11 @@ int main(int argc, char** argv) {
     std::printf("%-28s %16.1f %16.1f\n", "xinfer thread budget", budget.chat_tokens_per_s, budget.embeddings_per_s);
     std::printf("ratio budget / all-cores: chat %.2f, embeddings %.2f\n", budget.chat_tokens_per_s / free_for_all.chat_tokens_per_s,
                 budget.embeddings_per_s / free_for_all.embeddings_per_s);
+    if (argc > 5) {
+        Throughput stack = run(argv[1], argv[2], argv[3], 0, seconds, argv[5]);
+        std::printf("%-28s %16.1f %16.1f\n", "+ idle rerank, chat (shared)", stack.chat_tokens_per_s, stack.embeddings_per_s);
+        std::printf("ratio with idle shared-core engines / budget: chat %.2f, embeddings %.2f\n",
+                    stack.chat_tokens_per_s / budget.chat_tokens_per_s, stack.embeddings_per_s / budget.embeddings_per_s);
+    }
     return 0;
 }
