@@ -23,7 +23,8 @@ json instance_info(const json& d) {
     for (auto& r : d["replicas"]) {
         const int id = r["index"];
         std::string status = launch_status(d["status"]);
-        if (status == "READY" && !r.value("running", false)) status = d["status"] == "idle_unloaded" ? "READY" : "ERROR";
+        // A replica of a serving model that is not running yet is being (re)started.
+        if (status == "READY" && !r.value("running", false) && d["status"] != "idle_unloaded") status = "LOADING";
         replicas.push_back({{"replica_id", id},
                             {"replica_model_uid", d["model_uid"].get<std::string>() + "-rep" + std::to_string(id)},
                             {"worker_address", "127.0.0.1"},

@@ -2,6 +2,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
 #include <iostream>
 #include <map>
 #include <optional>
@@ -161,6 +162,11 @@ void run_launch(const LaunchArgs& a) {
         args.model_path = kwargs["model_path"].is_string() ? kwargs["model_path"].get<std::string>() : kwargs["model_path"].dump();
         kwargs.erase("model_path");
     }
+    // A relative path means the caller's folder, not the service's: send it absolute when it is here.
+    std::error_code ec;
+    if (!args.model_path.empty() && std::filesystem::path(args.model_path).is_relative() &&
+        std::filesystem::exists(args.model_path, ec))
+        args.model_path = std::filesystem::absolute(args.model_path, ec).string();
     std::cerr << "Launch model name: " << args.name << " with kwargs: " << python_repr(kwargs) << std::endl;
     ApiClient api(args.ep);
     // wait_ready=False as a query parameter, as Xinference's CLI sends it: we follow progress ourselves.

@@ -59,6 +59,12 @@ test('launch with Xinference\'s short flags: plain progress lines off a terminal
   assert.doesNotMatch(both, /\r/);
   assert.match(both, /^Model uid: cli-plain$/m);
   x(['terminate', '--model-uid', 'cli-plain']);
+
+  // A relative --model-path is the caller's folder, not the service's.
+  execFileSync(XINFERENCE, ['launch', '-n', 'rel', '-mp', 'tiny-chat.gguf', '--n_ctx', '512'],
+    { cwd: dirname(CHAT_MODEL), env: { ...process.env, XINFERENCE_ENDPOINT: server.url }, stdio: 'ignore' });
+  assert.equal((await api(server, 'GET', '/v1/models/rel')).json.model_path, CHAT_MODEL);
+  x(['terminate', '--model-uid', 'rel']);
 });
 
 test('launch in a terminal draws the bar in place', async () => {
