@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Deliberate breakages of README promises, one at a time: each mutant edits one source line, the
+# binary is rebuilt, and the tests that guard the promise must fail ("killed"). A mutant that
+# survives names a promise no test holds. Not part of the default test run (each costs a rebuild);
+# run on demand after scripts/test.sh:   bash tests/mutants/run.sh [NAME-FILTER]
+set -uo pipefail
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$repo"
+filter=${1:-}
+
+# name | file | sed expression (must change the file) | ctest -R regex of the guarding tests
+mutants=(
+  "stream-buffered|src/api/routes_openai.cpp|s/opts.stream = body.value(\"stream\", false);/opts.stream = false;/|e2e_chat"
+  "abort-keeps-engine-socket|src/api/request_tracker.cpp|s/if (fd_ >= 0) ::shutdown(fd_, SHUT_RDWR);/(void)fd_;/|e2e_xinference_api"
+  "cpu-budget-strict-by-default|src/supervisor/supervisor.h|s/CpuBudget cpu_budget = CpuBudget::shared;/CpuBudget cpu_budget = CpuBudget::strict;/|e2e_seed_deploy"
+  "generic-keys-refused|src/supervisor/launch_request.cpp|s/r.ignored.push_back(k + \"=\"/r.engine_options[k] = v; (void)(k + \"=\"/|e2e_xinference_api"
+  "instances-ignore-uid|src/api/routes_models.cpp|s/d\\[\"model_uid\"\\] != uid/false/|e2e_xinference_api"
+)
+
+killed=0 survived=0
+for m in "${mutants[@]}"; do
+  IFS='|' read -r name file expr tests <<<"$m"
+  [ -n "$filter" ] && [[ "$name" != *"$filter"* ]] && continue
+  cp "$file" "$file.orig"
+  sed -i "$expr" "$file"
+  if cmp -s "$file" "$file.orig"; then
+    echo "mutant $name: the edit did not apply to $file (update this script)"; mv "$file.orig" "$file"; survived=$((survived + 1)); continue
+  fi
+  if ! cmake --build build --target xinfer -j "${XINFER_JOBS:-2}" >/dev/null 2>&1; then
+    echo "mutant $name: does not compile (update this script)"; mv "$file.orig" "$file"; survived=$((survived + 1)); continue
+  fi
+  if (cd build && ctest -R "$tests" >/dev/null 2>&1); then
+    echo "mutant $name: SURVIVED ($tests still pass)"; survived=$((survived + 1))
+  else
+    echo "mutant $name: killed by $tests"; killed=$((killed + 1))
+  fi
+  mv "$file.orig" "$file"
+done
+cmake --build build --target xinfer -j "${XINFER_JOBS:-2}" >/dev/null 2>&1
+echo "mutants: $killed killed, $survived survived"
+[ "$survived" -eq 0 ]
