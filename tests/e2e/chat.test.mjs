@@ -43,6 +43,7 @@ test('streaming chat arrives as chunks and ends with [DONE]', async () => {
   });
   let chunks = 0, text = '', usage = null, finish = null;
   for await (const c of stream) {
+    chunks++;
     if (c.usage) usage = c.usage;
     for (const ch of c.choices ?? []) {
       text += ch.delta?.content ?? '';

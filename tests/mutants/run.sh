@@ -35,6 +35,7 @@ for m in "${mutants[@]}"; do
     echo "mutant $name: killed by $tests"; killed=$((killed + 1))
   fi
   mv "$file.orig" "$file"
+  touch "$file"  # newer than the mutant's object file, so the rebuild below takes the original
 done
 cmake --build build --target xinfer -j "${XINFER_JOBS:-2}" >/dev/null 2>&1
 echo "mutants: $killed killed, $survived survived"
