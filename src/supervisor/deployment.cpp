@@ -33,9 +33,10 @@ json apply_deployment(Supervisor& sup, const json& config) {
             report["?"] = "error: an entry has neither model_uid nor model_name";
             continue;
         }
-        bool running = true;
+        // A failed model is not running: launching it again replaces it (enabled), or it goes (disabled).
+        bool running = true, failed = false;
         try {
-            sup.describe(uid);
+            failed = sup.describe(uid)["status"] == "failed";
         } catch (const ApiError&) {
             running = false;
         }
@@ -43,7 +44,7 @@ json apply_deployment(Supervisor& sup, const json& config) {
             if (!enable) {
                 if (running) sup.terminate(uid);
                 report[uid] = running ? "terminated" : "disabled";
-            } else if (running) {
+            } else if (running && !failed) {
                 report[uid] = "running";
             } else {
                 LaunchRequest r = LaunchRequest::from_json(body);

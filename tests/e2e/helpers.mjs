@@ -38,9 +38,9 @@ export async function startServer({ home, args = [], env = {} } = {}) {
   const url = `http://127.0.0.1:${port}`;
   let log = '';
   const proc = spawn(BIN, ['serve', '-H', '127.0.0.1', '-p', String(port), ...args], {
-    // Tests run several models side by side on a 2-core machine: give them a larger thread
-    // budget unless a test is about the budget itself.
-    env: { ...process.env, XINFER_HOME: home, XINFER_CPU_CORES: '64', ...env },
+    // Engines get the threads the product gives them on this machine (the shared budget lets
+    // the tests' several models run side by side).
+    env: { ...process.env, XINFER_HOME: home, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   // The service's log also goes to a file, to read when a test fails.
@@ -51,13 +51,17 @@ export async function startServer({ home, args = [], env = {} } = {}) {
   const exitNote = (code, signal) => appendFileSync(logFile, `\n[xinfer exited code=${code} signal=${signal}]\n`);
   proc.on('exit', exitNote);
   const exited = new Promise((r) => proc.on('exit', (code, signal) => r({ code, signal })));
-  for (let i = 0; i < 200; i++) {
+  let up = false;
+  for (let i = 0; i < 400 && !up; i++) {
     try {
-      const r = await fetch(`${url}/status`);
-      if (r.ok) break;
+      up = (await fetch(`${url}/status`)).ok;
     } catch {}
     if (proc.exitCode !== null) throw new Error(`xinfer exited early:\n${log}`);
-    await sleep(50);
+    if (!up) await sleep(50);
+  }
+  if (!up) {
+    proc.kill('SIGKILL');
+    throw new Error(`xinfer did not answer /status within 20 s:\n${log}`);
   }
   return {
     url, port, home, proc, exited,
