@@ -14,6 +14,11 @@ mutants=(
   "abort-keeps-engine-socket|src/api/request_tracker.cpp|s/if (fd_ >= 0) ::shutdown(fd_, SHUT_RDWR);/(void)fd_;/|e2e_xinference_api"
   "cpu-budget-strict-by-default|src/supervisor/supervisor.h|s/CpuBudget cpu_budget = CpuBudget::shared;/CpuBudget cpu_budget = CpuBudget::strict;/|e2e_seed_deploy"
   "generic-keys-refused|src/supervisor/launch_request.cpp|s/r.ignored.push_back(k + \"=\"/r.engine_options[k] = v; (void)(k + \"=\"/|e2e_xinference_api"
+  "backoff-not-doubling|src/supervisor/supervisor_recovery.cpp|s/config_.restart_backoff \\* (1 << std::min(rec->restarts, 10))/config_.restart_backoff * 1/|e2e_promises"
+  "requests-accepted-while-draining|src/api/api_server.cpp|s/if (!draining_) return/if (true) return/|e2e_promises"
+  "drain-without-deadline|src/api/api_server.cpp|s/while (in_flight() > 0 \\&\\& std::chrono::steady_clock::now() < deadline)/while (in_flight() > 0)/|e2e_promises"
+  "deployment-ignores-enable-false|src/supervisor/deployment.cpp|s/if (!enable) {/if (false) {/|e2e_promises"
+  "unload-keeps-reservation|src/supervisor/supervisor_recovery.cpp|/for (auto\\& r : stopping) r->stop();/{n;s/release_placement(\\*rec);/(void)0;/}|e2e_promises"
   "instances-ignore-uid|src/api/routes_models.cpp|s/d\\[\"model_uid\"\\] != uid/false/|e2e_xinference_api"
 )
 
