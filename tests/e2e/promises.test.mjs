@@ -115,7 +115,9 @@ test('idle unload gives back the reservation; keep_alive -1 never unloads while 
     assert.ok((await reservations(server)).some((r) => r.replica === 'napper#0'));
     assert.ok(await waitFor(async () => (await describe(server, 'napper')).status === 'idle_unloaded', { timeout: 15000 }),
       'the server-wide keep_alive unloads an idle model');
-    assert.ok(!(await reservations(server)).some((r) => r.replica === 'napper#0'), 'its cores and memory are free again');
+    // (The engine stops first, then its reservation goes.)
+    assert.ok(await waitFor(async () => !(await reservations(server)).some((r) => r.replica === 'napper#0')),
+      'its cores and memory are free again');
     assert.equal((await describe(server, 'forever')).status, 'ready', 'keep_alive -1 outlasts it');
     assert.ok((await reservations(server)).some((r) => r.replica === 'forever#0'));
     // A request reloads it and takes the reservation again.
