@@ -7,6 +7,7 @@
 //   bench_chat_proxy XINFER_BIN MODEL.gguf [rounds=3] [tokens=64]
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <cstdio>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -37,17 +38,28 @@ Sample one_request(const std::string& address, const std::string& model, int tok
     auto t0 = Clock::now();
     auto h = client->open_stream("POST", "/v1/chat/completions", {}, {}, body.dump(), "application/json");
     Sample s{-1, 0};
-    if (!h.response || h.response->status != 200) return s;
+    // A failed request is a broken benchmark, not a slow one: stop with the reason.
+    if (!h.response || h.response->status != 200) {
+        std::fprintf(stderr, "request to %s failed: %s\n", address.c_str(),
+                     h.response ? std::to_string(h.response->status).c_str() : httplib::to_string(h.error).c_str());
+        std::exit(1);
+    }
+    bool done = false;
     std::string buf;
     char chunk[8192];
     for (ssize_t n; (n = h.read(chunk, sizeof chunk)) > 0;) {
         buf.append(chunk, static_cast<size_t>(n));
         for (size_t end; (end = buf.find("\n\n")) != std::string::npos; buf.erase(0, end + 2)) {
             std::string ev = buf.substr(0, end);
+            done |= ev == "data: [DONE]";
             if (ev.find("\"content\":\"") == std::string::npos) continue;
             if (s.ttft_ms < 0) s.ttft_ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
             s.tokens++;
         }
+    }
+    if (!done || s.tokens == 0) {
+        std::fprintf(stderr, "stream from %s ended early (%d tokens, no [DONE])\n", address.c_str(), s.tokens);
+        std::exit(1);
     }
     return s;
 }
