@@ -171,6 +171,18 @@ test('speech: every format, voices, speed, streaming; espeak-ng speaks Mandarin'
   for await (const c of stream.body) { chunks++; total += c.length; }
   assert.ok(chunks >= 3 && total > 24000, `${chunks} chunks, ${total} bytes`);
 
+  // Streaming is real: with forty sentences, the first audio arrives long before the last is made
+  // (a proxy that buffered the answer would deliver it all at the end). The times are compared
+  // within this one request, so the machine's speed cancels out.
+  const long = Array.from({ length: 40 }, (_, i) => `This is sentence number ${i + 1} of the long reading.`).join(' ');
+  const t0 = Date.now();
+  const longStream = await fetch(`${server.url}/v1/audio/speech`, { method: 'POST', headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ model: 'flite', input: long, response_format: 'pcm', stream: true }) });
+  let first = null;
+  for await (const c of longStream.body) if (first === null && c.length) first = Date.now() - t0;
+  const whole = Date.now() - t0;
+  assert.ok(first !== null && first < whole / 3, `first audio after ${first} ms of ${whole} ms`);
+
   const zh = await fetch(`${server.url}/v1/audio/speech`, { method: 'POST', headers: { 'Content-Type': 'application/json' },
     body: JSON.stringify({ model: 'espeak-ng', input: '你好，世界。今天天气很好。', voice: 'cmn', response_format: 'wav' }) });
   const zhBytes = Buffer.from(await zh.arrayBuffer());

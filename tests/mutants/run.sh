@@ -11,6 +11,7 @@ filter=${1:-}
 # name | file | sed expression (must change the file) | ctest -R regex of the guarding tests
 mutants=(
   "stream-buffered|src/api/routes_openai.cpp|s/opts.stream = body.value(\"stream\", false);/opts.stream = false;/|e2e_chat"
+  "speech-stream-buffered|src/api/routes_audio.cpp|s/opts.stream = opt_bool(body, \"stream\").value_or(false);/opts.stream = false;/|e2e_speech"
   "abort-keeps-engine-socket|src/api/request_tracker.cpp|s/if (fd_ >= 0) ::shutdown(fd_, SHUT_RDWR);/(void)fd_;/|e2e_xinference_api"
   "cpu-budget-strict-by-default|src/supervisor/supervisor.h|s/CpuBudget cpu_budget = CpuBudget::shared;/CpuBudget cpu_budget = CpuBudget::strict;/|e2e_seed_deploy"
   "generic-keys-refused|src/supervisor/launch_request.cpp|s/r.ignored.push_back(k + \"=\"/r.engine_options[k] = v; (void)(k + \"=\"/|e2e_xinference_api"
