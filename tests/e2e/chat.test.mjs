@@ -3,8 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import OpenAI from 'openai';
-import http from 'node:http';
-import { startServer, launch, api, CHAT_MODEL } from './helpers.mjs';
+import { startServer, launch, api, engineBusy, CHAT_MODEL } from './helpers.mjs';
 
 let server, client;
 
@@ -70,21 +69,12 @@ test('streaming is real: the first chunk arrives while the engine is still gener
   // A proxy that buffered the answer would deliver the first chunk only after the engine finished.
   const d = (await api(server, 'GET', '/v1/models/tiny-chat')).json;
   const address = d.replicas[0].address;
-  const engineBusy = () => new Promise((resolve, reject) => {
-    const req = http.request({ socketPath: address, path: '/slots', agent: false }, (res) => {
-      let t = '';
-      res.on('data', (c) => { t += c; });
-      res.on('end', () => resolve(JSON.parse(t).some((s) => s.is_processing)));
-    });
-    req.on('error', reject);
-    req.end();
-  });
   const stream = await client.chat.completions.create({ model: 'tiny-chat', messages: [{ role: 'user', content: 'go' }],
     max_tokens: 3000, ignore_eos: true, stream: true });
   let busyAtFirstChunk = null;
   for await (const c of stream) {
     if (c.choices?.[0]?.delta?.content && busyAtFirstChunk === null) {
-      busyAtFirstChunk = await engineBusy();
+      busyAtFirstChunk = await engineBusy(address);
       stream.controller.abort();  // enough: stop the engine's work too
       break;
     }

@@ -121,6 +121,26 @@ export function cli(server, args, { bin = BIN, env = {} } = {}) {
   }
 }
 
+// A request straight to an engine replica (unix socket or host:port), to check what it really does.
+export function engine(address, method, path, body, { raw = false } = {}) {
+  const target = address.endsWith('.sock') ? { socketPath: address } : { host: address.split(':')[0], port: Number(address.split(':')[1]) };
+  return new Promise((resolve, reject) => {
+    const data = body ? Buffer.from(JSON.stringify(body)) : null;
+    const req = http.request({ ...target, path, method, agent: false,
+      headers: data ? { 'Content-Type': 'application/json', 'Content-Length': data.length } : {} }, (res) => {
+      let text = '';
+      res.on('data', (c) => { text += c; });
+      res.on('end', () => resolve(raw ? text : JSON.parse(text)));
+    });
+    req.on('error', reject);
+    if (data) req.write(data);
+    req.end();
+  });
+}
+
+// Whether any slot of a llama-server replica is generating right now.
+export const engineBusy = async (address) => (await engine(address, 'GET', '/slots')).some((s) => s.is_processing);
+
 export function pidAlive(pid) {
   try { process.kill(pid, 0); return true; } catch { return false; }
 }

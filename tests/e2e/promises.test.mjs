@@ -7,20 +7,10 @@ import assert from 'node:assert/strict';
 import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import http from 'node:http';
-import { startServer, launch, api, pidAlive, waitFor, CHAT_MODEL, EMBED_MODEL } from './helpers.mjs';
+import { startServer, launch, api, pidAlive, waitFor, engineBusy, CHAT_MODEL, EMBED_MODEL } from './helpers.mjs';
 
 const describe = async (server, uid) => (await api(server, 'GET', `/v1/models/${uid}`)).json;
 const reservations = async (server) => (await api(server, 'GET', '/v1/cluster/info')).json[0].reservations;
-const busy = (address) => new Promise((resolve, reject) => {
-  const req = http.request({ socketPath: address, path: '/slots', agent: false }, (res) => {
-    let t = '';
-    res.on('data', (c) => { t += c; });
-    res.on('end', () => resolve(JSON.parse(t).some((s) => s.is_processing)));
-  });
-  req.on('error', reject);
-  req.end();
-});
 
 test('crash recovery with the default back-off: 1 s, 2 s, 4 s, then failed after 3 restarts', async () => {
   const server = await startServer();
@@ -59,7 +49,7 @@ test('SIGTERM: new requests get 503 while a stream drains; --drain-seconds cuts 
       body: JSON.stringify({ model: 'drainer', messages: [{ role: 'user', content: 'go' }], max_tokens: 4000, ignore_eos: true, stream: true }) });
     const reader = res.body.getReader();
     await reader.read();
-    assert.ok(await busy(d.replicas[0].address), 'the stream is in flight when the signal comes');
+    assert.ok(await engineBusy(d.replicas[0].address), 'the stream is in flight when the signal comes');
     const signalled = Date.now();
     server.proc.kill('SIGTERM');
     assert.ok(await waitFor(async () => (await api(server, 'GET', '/status').catch(() => ({ status: 0 }))).status === 503),

@@ -7,7 +7,7 @@ import { mkdirSync, copyFileSync, existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import http from 'node:http';
-import { startServer, api, launch, waitFor, pidAlive, sleep, CHAT_MODEL, EMBED_MODEL } from './helpers.mjs';
+import { startServer, api, launch, waitFor, pidAlive, sleep, engine, engineBusy, CHAT_MODEL, EMBED_MODEL } from './helpers.mjs';
 
 let server;
 before(async () => { server = await startServer(); });
@@ -21,23 +21,6 @@ const cliLaunchBody = (extra) => ({
   model_path: CHAT_MODEL, enable_thinking: false, enable_virtual_env: null, virtual_env_packages: null,
   virtual_env_find_links: null, envs: null, trust_remote_code: true, ...extra,
 });
-
-// A request straight to an engine replica (unix socket or host:port), to check what it really does.
-function engine(address, method, path, body, { raw = false } = {}) {
-  const target = address.endsWith('.sock') ? { socketPath: address } : { host: address.split(':')[0], port: Number(address.split(':')[1]) };
-  return new Promise((resolve, reject) => {
-    const data = body ? Buffer.from(JSON.stringify(body)) : null;
-    const req = http.request({ ...target, path, method, agent: false,
-      headers: data ? { 'Content-Type': 'application/json', 'Content-Length': data.length } : {} }, (res) => {
-      let text = '';
-      res.on('data', (c) => { text += c; });
-      res.on('end', () => resolve(raw ? text : JSON.parse(text)));
-    });
-    req.on('error', reject);
-    if (data) req.write(data);
-    req.end();
-  });
-}
 
 async function waitReady(uid) {
   // The CLI's loop: instances until READY/ERROR, progress for the bar.
@@ -211,7 +194,7 @@ test('abort: a request with a request_id is stopped in the engine, its stream en
   await launch(server, { model_name: 'abortable', model_path: CHAT_MODEL, n_parallel: 1 });
   const address = (await api(server, 'GET', '/v1/models/abortable')).json.replicas[0].address;
   const maxTokens = 3500;
-  const busy = async () => (await engine(address, 'GET', '/slots'))[0].is_processing;
+  const busy = () => engineBusy(address);
   // Tokens the engine has decoded so far (llama-server's own counter).
   const decoded = async () => Number((await engine(address, 'GET', '/metrics', null, { raw: true }))
     .match(/^llamacpp:n_decode_total (\d+)/m)[1]);
