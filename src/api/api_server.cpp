@@ -21,7 +21,8 @@ ApiServer::ApiServer(Supervisor& supervisor, Registry& registry, ApiServerConfig
         send_error(res, ApiError(503, "xinfer is shutting down", "", "", "shutting_down"));
         return httplib::Server::HandlerResponse::Handled;
     });
-    add_status_routes(server_, config.address, config.request_shutdown ? config.request_shutdown : [] {});
+    address_ = config.address;
+    add_status_routes(server_, [this] { return address_; }, config.request_shutdown ? config.request_shutdown : [] {});
     add_model_routes(server_, supervisor);
     add_replica_routes(server_, supervisor);
     add_engine_routes(server_, registry);
@@ -62,8 +63,10 @@ ApiServer::ApiServer(Supervisor& supervisor, Registry& registry, ApiServerConfig
 }
 
 bool ApiServer::listen(const std::string& host, int port) {
-    if (!server_.bind_to_port(host, port)) return false;
-    log::info("xinfer listening on http://" + host + ":" + std::to_string(port));
+    int bound = port == 0 ? server_.bind_to_any_port(host) : (server_.bind_to_port(host, port) ? port : -1);
+    if (bound <= 0) return false;
+    address_ = host + ":" + std::to_string(bound);
+    log::info("xinfer listening on http://" + address_);
     return server_.listen_after_bind();
 }
 

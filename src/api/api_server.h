@@ -25,7 +25,8 @@ struct ApiServerConfig {
 class ApiServer {
 public:
     ApiServer(Supervisor& supervisor, Registry& registry, ApiServerConfig config);
-    // Binds and serves until stop(); false when the address cannot be bound.
+    // Binds and serves until stop(); false when the address cannot be bound. Port 0 takes any
+    // free port (logged as "xinfer listening on http://HOST:PORT"), so tests never race for one.
     bool listen(const std::string& host, int port);
     // Stops taking new requests (503), waits up to `timeout` for the ones in flight (streams
     // included) to finish, then stops the server.
@@ -36,6 +37,7 @@ private:
     httplib::Server server_;
     Supervisor& supervisor_;
     std::atomic<bool> draining_{false};
+    std::string address_;  // host:port as /v1/address reports it; set before serving
 };
 
 }  // namespace xinfer

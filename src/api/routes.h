@@ -12,7 +12,8 @@
 namespace xinfer {
 
 // address: what /v1/address and /v1/supervisor report; request_shutdown: DELETE /v1/clusters.
-void add_status_routes(httplib::Server& server, const std::string& address, std::function<void()> request_shutdown);
+// `address` is asked at request time: with port 0 it is known only once the port is bound.
+void add_status_routes(httplib::Server& server, std::function<std::string()> address, std::function<void()> request_shutdown);
 void add_model_routes(httplib::Server& server, Supervisor& supervisor);
 void add_replica_routes(httplib::Server& server, Supervisor& supervisor);
 void add_engine_routes(httplib::Server& server, Registry& registry);

@@ -32,7 +32,7 @@ and Xinference APIs.</p>
 )";
 }  // namespace
 
-void add_status_routes(httplib::Server& server, const std::string& address, std::function<void()> request_shutdown) {
+void add_status_routes(httplib::Server& server, std::function<std::string()> address, std::function<void()> request_shutdown) {
     server.Get("/", guarded([](const httplib::Request&, httplib::Response& res) {
         res.set_content(kRootPage, "text/html; charset=utf-8");
     }));
@@ -47,10 +47,10 @@ void add_status_routes(httplib::Server& server, const std::string& address, std:
         send_json(res, {{"auth", false}});
     }));
     server.Get("/v1/supervisor", guarded([address](const httplib::Request&, httplib::Response& res) {
-        send_json(res, {{"supervisor_ip", address}});
+        send_json(res, {{"supervisor_ip", address()}});
     }));
     server.Get("/v1/address", guarded([address](const httplib::Request&, httplib::Response& res) {
-        send_json(res, address);
+        send_json(res, address());
     }));
     // `xinference stop-cluster`: a graceful stop, as SIGTERM (requests in flight finish, engines
     // stop, launched models come back at the next start). The answer goes out first.

@@ -2,11 +2,11 @@
 // Xinference command names (`xinference`, `xinference-local`) working as aliases.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync, mkdtempSync } from 'node:fs';
+import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { spawn } from 'node:child_process';
-import { startServer, api, cli, pidAlive, waitFor, freePort, sleep, BIN, CHAT_MODEL } from './helpers.mjs';
+import { startServer, api, cli, pidAlive, waitFor, BIN, CHAT_MODEL } from './helpers.mjs';
 
 let server;
 before(async () => { server = await startServer(); });
@@ -74,17 +74,22 @@ test('xinference and xinference-local aliases behave as Xinference commands', as
   assert.match(cli(server, ['list'], { bin: xinference }).stdout, /alias-model/);
   cli(server, ['terminate', '--model-uid', 'alias-model'], { bin: xinference });
 
-  const port = await freePort();
   const home = mkdtempSync(join(tmpdir(), 'xinfer-local-'));
-  const local = spawn(join(dirname(BIN), 'xinference-local'), ['-H', '127.0.0.1', '-p', String(port)],
-    { env: { ...process.env, XINFER_HOME: home }, stdio: 'ignore' });
+  const local = spawn(join(dirname(BIN), 'xinference-local'), ['-H', '127.0.0.1', '-p', '0'],
+    { env: { ...process.env, XINFER_HOME: home }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let log = '';
+  local.stdout.on('data', (d) => { log += d; });
+  local.stderr.on('data', (d) => { log += d; });
+  const exited = new Promise((r) => local.on('exit', r));
   try {
     const up = await waitFor(async () => {
-      try { return (await fetch(`http://127.0.0.1:${port}/status`)).ok; } catch { return false; }
+      const port = log.match(/listening on http:\/\/127\.0\.0\.1:(\d+)/)?.[1];
+      try { return port && (await fetch(`http://127.0.0.1:${port}/status`)).ok; } catch { return false; }
     });
-    assert.ok(up, 'xinference-local serves');
+    assert.ok(up, `xinference-local serves:\n${log}`);
   } finally {
     local.kill('SIGTERM');
-    await sleep(100);
+    await exited;
+    rmSync(home, { recursive: true, force: true });
   }
 });

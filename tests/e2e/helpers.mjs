@@ -4,7 +4,6 @@ import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, existsSync, appendFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import net from 'node:net';
 import http from 'node:http';
 
 export const BIN = process.env.XINFER_BIN;
@@ -18,51 +17,45 @@ export const LLAMA_BIN = process.env.LLAMA_BIN;
 
 if (!BIN || !existsSync(BIN)) throw new Error('XINFER_BIN must point at the built xinfer binary');
 
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-    srv.on('error', reject);
-  });
-}
-
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-// Starts `xinfer serve`; resolves once /status answers. `home` lets a test restart on the same state.
+// Starts `xinfer serve` on a port the kernel picks (-p 0: no window in which another process can
+// take it), learns the port from the log line, and resolves once /status answers.
+// `home` lets a test restart on the same state.
 export async function startServer({ home, args = [], env = {} } = {}) {
   home ??= mkdtempSync(join(tmpdir(), 'xinfer-e2e-'));
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
   let log = '';
-  const proc = spawn(BIN, ['serve', '-H', '127.0.0.1', '-p', String(port), ...args], {
+  const proc = spawn(BIN, ['serve', '-H', '127.0.0.1', '-p', '0', ...args], {
     // Engines get the threads the product gives them on this machine (the shared budget lets
     // the tests' several models run side by side).
     env: { ...process.env, XINFER_HOME: home, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   // The service's log also goes to a file, to read when a test fails.
-  const logFile = join(tmpdir(), `xinfer-e2e-${port}.log`);
+  const logFile = join(tmpdir(), `xinfer-e2e-${proc.pid}.log`);
   const keep = (d) => { log += d; appendFileSync(logFile, d); };
   proc.stdout.on('data', keep);
   proc.stderr.on('data', keep);
   const exitNote = (code, signal) => appendFileSync(logFile, `\n[xinfer exited code=${code} signal=${signal}]\n`);
   proc.on('exit', exitNote);
   const exited = new Promise((r) => proc.on('exit', (code, signal) => r({ code, signal })));
+  const listening = () => log.match(/xinfer listening on http:\/\/127\.0\.0\.1:(\d+)/);
   let up = false;
   for (let i = 0; i < 400 && !up; i++) {
-    try {
-      up = (await fetch(`${url}/status`)).ok;
-    } catch {}
+    if (listening()) {
+      try {
+        up = (await fetch(`http://127.0.0.1:${listening()[1]}/status`)).ok;
+      } catch {}
+    }
     if (proc.exitCode !== null) throw new Error(`xinfer exited early:\n${log}`);
     if (!up) await sleep(50);
   }
   if (!up) {
     proc.kill('SIGKILL');
-    throw new Error(`xinfer did not answer /status within 20 s:\n${log}`);
+    throw new Error(`xinfer did not answer /status within 20 s (log in ${logFile}):\n${log}`);
   }
+  const port = Number(listening()[1]);
+  const url = `http://127.0.0.1:${port}`;
   return {
     url, port, home, proc, exited,
     log: () => log,
@@ -152,4 +145,31 @@ export async function waitFor(pred, { timeout = 10000, interval = 50 } = {}) {
     await sleep(interval);
   }
   return false;
+}
+
+// Starts a streaming chat and resolves once its first chunk has arrived, so the request is known
+// to be in flight. `rest()` reads it to the end; `close()` hangs up from the client side.
+export async function openChatStream(server, body) {
+  const controller = new AbortController();
+  const res = await fetch(`${server.url}/v1/chat/completions`, {
+    method: 'POST', headers: { 'Content-Type': 'application/json' }, signal: controller.signal,
+    body: JSON.stringify({ messages: [{ role: 'user', content: 'go' }], ...body, stream: true }),
+  });
+  const reader = res.body.getReader();
+  const decoder = new TextDecoder();
+  const first = await reader.read();
+  let text = first.done ? '' : decoder.decode(first.value, { stream: true });
+  let ended = first.done;
+  return {
+    status: res.status,
+    ended: () => ended,
+    async rest() {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) { ended = true; return text; }
+        text += decoder.decode(value, { stream: true });
+      }
+    },
+    close() { controller.abort(); reader.cancel().catch(() => {}); },
+  };
 }

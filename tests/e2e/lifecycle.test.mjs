@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync, mkdtempSync, existsSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startServer, launch, api, pidAlive, waitFor, sleep, CHAT_MODEL, EMBED_MODEL, RERANK_MODEL, WHISPER_MODEL } from './helpers.mjs';
+import { startServer, launch, api, pidAlive, waitFor, engineBusy, openChatStream, CHAT_MODEL, EMBED_MODEL, RERANK_MODEL, WHISPER_MODEL } from './helpers.mjs';
 
 const chat = (server, model, extra = {}) => api(server, 'POST', '/v1/chat/completions',
   { model, messages: [{ role: 'user', content: 'hello' }], max_tokens: 4, ...extra });
@@ -47,9 +47,10 @@ test('replicas: traffic moves off a dead replica; scaling at run time', async ()
   const server = await startServer({ env: { XINFER_RESTART_BACKOFF_MS: '60000' } });
   try {
     await launch(server, { model_name: 'pair', model_path: CHAT_MODEL, replica: 2 });
-    const [a, b] = await pids(server, 'pair');
-    const load = Array.from({ length: 6 }, () => chat(server, 'pair', { max_tokens: 64 }));
-    await sleep(100);
+    const before = await describe(server, 'pair');
+    const [a, b] = before.replicas.map((r) => r.pid);
+    const load = Array.from({ length: 6 }, () => chat(server, 'pair', { max_tokens: 400, ignore_eos: true }));
+    assert.ok(await waitFor(() => engineBusy(before.replicas[0].address).catch(() => false)), 'replica 0 is serving when it dies');
     process.kill(a, 'SIGKILL');
     const during = await Promise.all(load);
     assert.ok(during.filter((r) => r.status === 200).length >= 3, 'requests on the live replica succeed');
@@ -74,20 +75,27 @@ test('replicas: traffic moves off a dead replica; scaling at run time', async ()
 test('request_limits: beyond the limit requests queue, beyond the queue they get 429 with Retry-After', async () => {
   const server = await startServer({ env: { XINFER_QUEUE_TIMEOUT: '60' } });
   try {
-    await launch(server, { model_name: 'limited', model_path: CHAT_MODEL, request_limits: 1, request_queue: 1 });
-    const long = { max_tokens: 400, ignore_eos: true };
-    const first = chat(server, 'limited', long);
-    await waitFor(async () => (await describe(server, 'limited')).requests.active === 1);
-    const second = chat(server, 'limited', long);
-    assert.ok(await waitFor(async () => (await describe(server, 'limited')).requests.waiting === 1), 'the queue is visible');
-    const metrics = (await api(server, 'GET', '/metrics')).text;
-    assert.match(metrics, /xinfer_requests_queued\{model="limited",type="LLM"\} 1/);
-    const third = await chat(server, 'limited', long);
-    assert.equal(third.status, 429, third.text);
-    assert.equal(third.headers['retry-after'], '1');
-    assert.equal(third.json.error.type, 'rate_limit_error');
-    assert.equal((await first).status, 200);
-    assert.equal((await second).status, 200, 'the queued request is served once the slot frees');
+    await launch(server, { model_name: 'limited', model_path: CHAT_MODEL, request_limits: 1, request_queue: 1, n_ctx: 16384 });
+    // The first request holds the only slot until this test hangs up on it: a stream far longer
+    // than the round trips below, checked to be still running when the 429 comes.
+    const first = await openChatStream(server, { model: 'limited', max_tokens: 16000, ignore_eos: true });
+    try {
+      assert.equal(first.status, 200);
+      assert.ok(await waitFor(async () => (await describe(server, 'limited')).requests.active === 1));
+      const second = chat(server, 'limited', { max_tokens: 8 });
+      assert.ok(await waitFor(async () => (await describe(server, 'limited')).requests.waiting === 1), 'the queue is visible');
+      const metrics = (await api(server, 'GET', '/metrics')).text;
+      assert.match(metrics, /xinfer_requests_queued\{model="limited",type="LLM"\} 1/);
+      const third = await chat(server, 'limited', { max_tokens: 8 });
+      assert.equal(first.ended(), false, 'the slot was still held when the third request came');
+      assert.equal(third.status, 429, third.text);
+      assert.equal(third.headers['retry-after'], '1');
+      assert.equal(third.json.error.type, 'rate_limit_error');
+      first.close();
+      assert.equal((await second).status, 200, 'the queued request is served once the slot frees');
+    } finally {
+      first.close();
+    }
     assert.equal((await describe(server, 'limited')).requests.rejected, 1);
   } finally {
     await server.stop();
@@ -103,11 +111,14 @@ test('idle unload frees the engine; the next request reloads it transparently', 
     assert.ok(await waitFor(() => !pidAlive(pid)), 'the engine process is gone');
     const d = await describe(server, 'sleepy');
     assert.equal(d.model_uid, 'sleepy', 'uid and settings stay');
-    const r = await chat(server, 'sleepy');
-    assert.equal(r.status, 200, r.text);
+    // Several requests arrive together while it is unloaded: one reload serves them all.
+    const results = await Promise.all(Array.from({ length: 4 }, () => chat(server, 'sleepy')));
+    for (const r of results) assert.equal(r.status, 200, r.text);
     const [again] = await pids(server, 'sleepy');
     assert.notEqual(again, pid);
     assert.equal((await describe(server, 'sleepy')).status, 'ready');
+    const events = (await api(server, 'GET', '/v1/models/sleepy/events')).json;
+    assert.equal(events.filter((e) => /reloading for a request/.test(e.detail)).length, 1, JSON.stringify(events));
   } finally {
     await server.stop();
   }

@@ -38,6 +38,28 @@ async function transcribe(bytes, name, fields = {}) {
   return { status: res.status, text, json, type: res.headers.get('content-type') };
 }
 
+// What ffmpeg makes of some audio bytes: its container and codec, and how long it plays.
+function probe(bytes) {
+  const file = join(scratch, 'probe.bin');
+  writeFileSync(file, bytes);
+  const info = JSON.parse(execFileSync('ffprobe', ['-v', 'error', '-show_entries', 'stream=codec_name:format=format_name', '-of', 'json', file]));
+  return { container: info.format.format_name, codec: info.streams[0].codec_name };
+}
+function decodedSeconds(bytes) {
+  const file = join(scratch, 'decode.bin');
+  writeFileSync(file, bytes);
+  const pcm = execFileSync('ffmpeg', ['-v', 'error', '-i', file, '-f', 's16le', '-ac', '1', '-ar', '16000', '-'], { maxBuffer: 1 << 28 });
+  return pcm.length / 32000;
+}
+// Raw 16-bit mono samples with a wav header for the given rate.
+function wavOf(pcm, rate) {
+  const h = Buffer.alloc(44);
+  h.write('RIFF', 0); h.writeUInt32LE(36 + pcm.length, 4); h.write('WAVEfmt ', 8); h.writeUInt32LE(16, 16);
+  h.writeUInt16LE(1, 20); h.writeUInt16LE(1, 22); h.writeUInt32LE(rate, 24); h.writeUInt32LE(rate * 2, 28);
+  h.writeUInt16LE(2, 32); h.writeUInt16LE(16, 34); h.write('data', 36); h.writeUInt32LE(pcm.length, 40);
+  return Buffer.concat([h, pcm]);
+}
+
 async function speak(input, extra = {}) {
   const r = await fetch(`${server.url}/v1/audio/speech`, {
     method: 'POST', headers: { 'Content-Type': 'application/json' },
@@ -150,14 +172,24 @@ test('long audio (two minutes of LibriVox) is transcribed in many segments', asy
 });
 
 test('speech: every format, voices, speed, streaming; espeak-ng speaks Mandarin', async () => {
-  const magic = { mp3: (b) => b.subarray(0, 3).toString() === 'ID3' || b[0] === 0xff, wav: (b) => b.subarray(0, 4).toString() === 'RIFF',
-    flac: (b) => b.subarray(0, 4).toString() === 'fLaC', opus: (b) => b.subarray(0, 4).toString() === 'OggS',
-    aac: (b) => b[0] === 0xff, pcm: (b) => b.length % 2 === 0 };
-  for (const [format, ok] of Object.entries(magic)) {
+  // ffmpeg says what each answer really is: container, codec, and how long it plays. mp3 and
+  // aac both begin with 0xFF, so only a real demuxer tells them apart.
+  const reference = (await speak('testing one two three')).bytes;
+  const referenceSeconds = decodedSeconds(reference);
+  const expected = { mp3: ['mp3', 'mp3'], wav: ['wav', 'pcm_s16le'], flac: ['flac', 'flac'], opus: ['ogg', 'opus'], aac: ['aac', 'aac'] };
+  for (const [format, [container, codec]] of Object.entries(expected)) {
     const r = await speak('testing one two three', { response_format: format });
     assert.equal(r.status, 200);
-    assert.ok(r.bytes.length > 1000 && ok(r.bytes), format);
+    const info = probe(r.bytes);
+    assert.deepEqual([info.container, info.codec], [container, codec], format);
+    assert.ok(Math.abs(decodedSeconds(r.bytes) - referenceSeconds) < 0.1, `${format} plays as long as the wav`);
   }
+  // pcm is OpenAI's: raw 16-bit little-endian mono at 24 kHz. Read at that rate it lasts as long
+  // as the wav and is still understood (at any other rate the words would be too fast or slow).
+  const pcm = await speak(SENTENCES[0], { response_format: 'pcm' });
+  assert.ok(Math.abs(pcm.bytes.length / 2 / 24000 - decodedSeconds((await speak(SENTENCES[0])).bytes)) < 0.01, 'pcm is 24 kHz');
+  const heard = await transcribe(wavOf(pcm.bytes, 24000), 'pcm24k.wav');
+  assert.ok(wer(SENTENCES[0], heard.json.text) <= 0.25, `24 kHz pcm understood: "${heard.json.text}"`);
   const slow = await speak('testing one two three', { response_format: 'pcm', speed: 0.5 });
   const fast = await speak('testing one two three', { response_format: 'pcm', speed: 2 });
   assert.ok(slow.bytes.length > fast.bytes.length * 2.5, 'speed changes duration');

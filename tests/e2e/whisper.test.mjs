@@ -53,8 +53,16 @@ test('verbose_json has segments with timestamps inside the audio, in order', asy
     assert.ok(s.start >= last - 1e-9 && s.end >= s.start && s.end <= v.json.duration + 1e-6, JSON.stringify(s));
     last = s.start;
   }
+  // The subtitle formats carry the same times as the segments.
+  const srtTime = (t) => { const [h, m, rest] = t.split(':'); return Number(h) * 3600 + Number(m) * 60 + Number(rest.replace(',', '.')); };
   const srt = await post('/v1/audio/transcriptions', speech, { response_format: 'srt' });
-  assert.match(srt.text, /^1\n00:00:\d\d,\d\d\d --> 00:00:\d\d,\d\d\d\n/);
+  const cues = [...srt.text.matchAll(/^(\d+)\n(\d\d:\d\d:\d\d,\d\d\d) --> (\d\d:\d\d:\d\d,\d\d\d)\n/gm)];
+  assert.equal(cues.length, v.json.segments.length, srt.text);
+  cues.forEach((c, i) => {
+    assert.equal(Number(c[1]), i + 1);
+    assert.ok(Math.abs(srtTime(c[2]) - v.json.segments[i].start) < 0.0015 && Math.abs(srtTime(c[3]) - v.json.segments[i].end) < 0.0015,
+      `cue ${c[0]} ${c[2]} --> ${c[3]} vs ${JSON.stringify(v.json.segments[i])}`);
+  });
   const text = await post('/v1/audio/transcriptions', speech, { response_format: 'text' });
   assert.equal(text.status, 200);
 });
@@ -66,6 +74,11 @@ test('language and translation options reach whisper; unknown languages are a 40
   const tr = await post('/v1/audio/translations', speech, { response_format: 'verbose_json' });
   assert.equal(tr.status, 200, tr.text);
   assert.equal(tr.json.task, 'translate');
+  // The test model's decoder follows its prompt, so the task token whisper was given shows in
+  // the words it writes: a translation of the same audio reads differently from a transcript.
+  const same = await post('/v1/audio/transcriptions', speech, { response_format: 'verbose_json' });
+  assert.equal(same.json.language, tr.json.language, 'both detected the same language');
+  assert.notEqual(tr.json.text, same.json.text, 'the translate task reached the decoder');
   const bad = await post('/v1/audio/transcriptions', speech, { language: 'klingon' });
   assert.equal(bad.status, 400);
   assert.match(bad.json.error.message, /unknown language/);
@@ -91,7 +104,12 @@ test('audio longer than one 30-second window is decoded to its end', async () =>
   const v = await post('/v1/audio/transcriptions', Buffer.concat([header, data]), { response_format: 'verbose_json', language: 'en' });
   assert.equal(v.status, 200, v.text);
   assert.ok(v.json.duration > 60);
-  assert.ok(v.json.segments.some((s) => s.end > 30), 'segments come from later windows too');
+  // Each 30-second window is decoded where it lies: whisper's first timestamp in a window is
+  // at most one second in (its max_initial_ts), so a segment starts in the first second of each.
+  for (const w of [0, 30, 60])
+    assert.ok(v.json.segments.some((s) => s.start >= w && s.start <= w + 1.01), `a segment starts at ${w}-${w + 1} s: ${JSON.stringify(v.json.segments)}`);
+  assert.ok(v.json.segments.every((s, i) => i === 0 || s.start >= v.json.segments[i - 1].start), 'segments in order');
+  assert.ok(v.json.segments.at(-1).end <= v.json.duration + 1e-6);
 });
 
 test('the openai client transcribes with whisper', async () => {

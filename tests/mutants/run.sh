@@ -21,6 +21,13 @@ mutants=(
   "deployment-ignores-enable-false|src/supervisor/deployment.cpp|s/if (!enable) {/if (false) {/|e2e_promises"
   "unload-keeps-reservation|src/supervisor/supervisor_recovery.cpp|/for (auto\\& r : stopping) r->stop();/{n;s/release_placement(\\*rec);/(void)0;/}|e2e_promises"
   "instances-ignore-uid|src/api/routes_models.cpp|s/d\\[\"model_uid\"\\] != uid/false/|e2e_xinference_api"
+  "replicas-not-least-busy|src/supervisor/supervisor_routing.cpp|s/(!best || r->in_flight < best->in_flight)/(!best)/|e2e_management"
+  "queue-overflow-accepted|src/supervisor/supervisor_routing.cpp|s/if (rec->waiting >= queue) throw over();/(void)queue;/|e2e_lifecycle"
+  "translate-flag-dropped|src/engines/whisper/whisper_stt.cpp|s/wp.translate = opt.translate;/wp.translate = false;/|e2e_whisper"
+  "timestamps-wrong-unit|src/engines/whisper/whisper_stt.cpp|s/_t0_from_state(state, i) \\/ 100.0/_t0_from_state(state, i) \\/ 10.0/|e2e_whisper"
+  "decoder-returns-silence|src/audio/decode.cpp|s/^    if (out.samples.empty())$/    std::fill(out.samples.begin(), out.samples.end(), 0.0f);\\n    if (out.samples.empty())/|e2e_speech"
+  "pcm-not-24khz|src/audio/encode.cpp|s/return s16le(resample(pcm, 24000));/return s16le(pcm);/|e2e_speech"
+  "aac-made-as-mp3|src/audio/encode.cpp|s/ffmpeg_encode(pcm, \"adts\", AV_CODEC_ID_AAC/ffmpeg_encode(pcm, \"mp3\", AV_CODEC_ID_MP3/|e2e_speech"
 )
 
 killed=0 survived=0
