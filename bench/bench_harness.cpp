@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -19,8 +20,10 @@ namespace bench {
 using json = nlohmann::json;
 
 Service::Service(const std::string& bin) {
-    home_ = "/tmp/xinfer-bench-" + std::to_string(getpid());
-    int port = 20000 + getpid() % 20000;
+    // Several services may run in one benchmark: each has its own home and a port the kernel picked.
+    static std::atomic<int> instances{0};
+    home_ = "/tmp/xinfer-bench-" + std::to_string(getpid()) + "-" + std::to_string(instances++);
+    const int port = xinfer::free_loopback_port();
     front_ = "127.0.0.1:" + std::to_string(port);
     pid_ = fork();
     if (pid_ == 0) {
@@ -30,7 +33,12 @@ Service::Service(const std::string& bin) {
         _exit(127);
     }
     auto api = xinfer::make_client(front_);
-    for (int i = 0; i < 200 && !api->Get("/status"); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    for (int i = 0; i < 400; ++i) {
+        if (api->Get("/status")) return;
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    std::fprintf(stderr, "benchmark: xinfer did not answer on %s within 20 s\n", front_.c_str());
+    std::exit(1);
 }
 
 Service::~Service() {

@@ -1,5 +1,9 @@
 #include "common/http_client.h"
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 namespace xinfer {
 
 std::unique_ptr<httplib::Client> make_client(const std::string& address) {
@@ -36,6 +40,20 @@ std::unique_ptr<httplib::Client> ClientPool::take() {
 void ClientPool::give(std::unique_ptr<httplib::Client> client) {
     std::lock_guard lock(mu_);
     if (idle_.size() < max_idle_) idle_.push_back(std::move(client));
+}
+
+int free_loopback_port() {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) return 0;
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    int port = 0;
+    if (bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 && getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0)
+        port = ntohs(a.sin_port);
+    close(fd);
+    return port;
 }
 
 }  // namespace xinfer

@@ -1,13 +1,10 @@
 #include "supervisor/supervisor.h"
 
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <regex>
 #include <set>
 
 #include "common/errors.h"
+#include "common/http_client.h"
 #include "common/log.h"
 #include "common/paths.h"
 #include "engines/llama_server/llama_server_command.h"
@@ -39,20 +36,6 @@ std::shared_ptr<ModelRecord> Supervisor::find(const std::string& uid) const {
 }
 
 namespace {
-// A free loopback port, for when a unix socket path would be too long.
-int free_port() {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    socklen_t len = sizeof a;
-    getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-    int port = ntohs(a.sin_port);
-    close(fd);
-    return port;
-}
-
 // Engines xinfer has, and Xinference's engine names for its Python runtimes: a script that names
 // one of those (the Xinference CLI makes LLM launches name an engine) still launches, on the engine
 // xinfer has for the model's files, and the model's events say so.
@@ -84,7 +67,7 @@ std::string Supervisor::replica_address(const std::string& uid, int index) const
     // A unix socket in XINFER_HOME/run is private to this user and needs no free port.
     auto path = home_subdir("run") / (uid + "-" + std::to_string(index) + ".sock");
     if (path.string().size() < 100) return path.string();
-    return "127.0.0.1:" + std::to_string(free_port());
+    return "127.0.0.1:" + std::to_string(free_loopback_port());  // the socket path would be too long
 }
 
 double Supervisor::keep_alive(const ModelRecord& rec) const {

@@ -21,7 +21,7 @@ mutants=(
   "deployment-ignores-enable-false|src/supervisor/deployment.cpp|s/if (!enable) {/if (false) {/|e2e_promises"
   "unload-keeps-reservation|src/supervisor/supervisor_recovery.cpp|/for (auto\\& r : stopping) r->stop();/{n;s/release_placement(\\*rec);/(void)0;/}|e2e_promises"
   "instances-ignore-uid|src/api/routes_models.cpp|s/d\\[\"model_uid\"\\] != uid/false/|e2e_xinference_api"
-  "replicas-not-least-busy|src/supervisor/supervisor_routing.cpp|s/(!best || r->in_flight < best->in_flight)/(!best)/|e2e_management"
+  "replicas-not-least-busy|src/supervisor/supervisor_routing.cpp|s/(!best .. r->in_flight < best->in_flight)/(!best)/|e2e_management"
   "queue-overflow-accepted|src/supervisor/supervisor_routing.cpp|s/if (rec->waiting >= queue) throw over();/(void)queue;/|e2e_lifecycle"
   "translate-flag-dropped|src/engines/whisper/whisper_stt.cpp|s/wp.translate = opt.translate;/wp.translate = false;/|e2e_whisper"
   "timestamps-wrong-unit|src/engines/whisper/whisper_stt.cpp|s/_t0_from_state(state, i) \\/ 100.0/_t0_from_state(state, i) \\/ 10.0/|e2e_whisper"

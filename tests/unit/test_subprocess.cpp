@@ -3,18 +3,38 @@
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <future>
+#include <memory>
 
 #include "common/subprocess.h"
 
 using namespace xinfer;
 
+namespace {
+// The child's exit report, waited for with a deadline: a report that never comes fails the test
+// instead of hanging it. Shared, because the report may still arrive after a failed wait.
+struct ExitReport {
+    std::shared_ptr<std::promise<int>> promise = std::make_shared<std::promise<int>>();
+    std::function<void(int)> callback() {
+        return [p = promise](int st) { p->set_value(st); };
+    }
+    int wait(std::chrono::seconds limit = std::chrono::seconds(20)) {
+        auto f = promise->get_future();
+        if (f.wait_for(limit) != std::future_status::ready) {
+            ADD_FAILURE() << "no exit report within " << limit.count() << " s";
+            return -1;
+        }
+        return f.get();
+    }
+};
+}  // namespace
+
 TEST(ProcessManager, ReportsExitStatusAndLogs) {
     auto log = std::filesystem::temp_directory_path() / ("xinfer-sp-" + std::to_string(::getpid()) + ".log");
-    std::promise<int> exited;
-    ProcessManager::instance().spawn({{"/bin/sh", "-c", "echo hello from child; exit 3"}, {}, log.string()},
-                                     [&](int st) { exited.set_value(st); });
-    int st = exited.get_future().get();
+    ExitReport exited;
+    ProcessManager::instance().spawn({{"/bin/sh", "-c", "echo hello from child; exit 3"}, {}, log.string()}, exited.callback());
+    int st = exited.wait();
     EXPECT_TRUE(WIFEXITED(st));
     EXPECT_EQ(WEXITSTATUS(st), 3);
     EXPECT_EQ(tail_lines(log.string(), 5), "hello from child");
@@ -23,19 +43,19 @@ TEST(ProcessManager, ReportsExitStatusAndLogs) {
 }
 
 TEST(ProcessManager, TerminateStopsChild) {
-    std::promise<int> exited;
-    pid_t pid = ProcessManager::instance().spawn({{"/bin/sleep", "60"}, {}, ""}, [&](int st) { exited.set_value(st); });
+    ExitReport exited;
+    pid_t pid = ProcessManager::instance().spawn({{"/bin/sleep", "60"}, {}, ""}, exited.callback());
     EXPECT_TRUE(ProcessManager::instance().alive(pid));
     ProcessManager::instance().terminate(pid, std::chrono::seconds(2));
     EXPECT_FALSE(ProcessManager::instance().alive(pid));
-    int st = exited.get_future().get();
+    int st = exited.wait();
     EXPECT_TRUE(WIFSIGNALED(st));
 }
 
 TEST(ProcessManager, MissingProgramExits127) {
-    std::promise<int> exited;
-    ProcessManager::instance().spawn({{"/no/such/program"}, {}, ""}, [&](int st) { exited.set_value(st); });
-    int st = exited.get_future().get();
+    ExitReport exited;
+    ProcessManager::instance().spawn({{"/no/such/program"}, {}, ""}, exited.callback());
+    int st = exited.wait();
     EXPECT_EQ(WEXITSTATUS(st), 127);
 }
 
