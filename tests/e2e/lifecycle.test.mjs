@@ -171,36 +171,43 @@ test('serve --config brings the service to the file\'s state, and again idempote
 
 test('SIGTERM lets a stream in flight finish, then stops every engine and removes its socket', async () => {
   const server = await startServer();
-  await launch(server, { model_name: 'drain', model_path: CHAT_MODEL });
-  const [pid] = await pids(server, 'drain');
-  const res = await fetch(`${server.url}/v1/chat/completions`, { method: 'POST', headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ model: 'drain', messages: [{ role: 'user', content: 'go' }], max_tokens: 300, ignore_eos: true, stream: true }) });
-  const reader = res.body.getReader();
-  await reader.read();  // the stream has started
-  server.proc.kill('SIGTERM');
-  let body = '';
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    body += Buffer.from(value).toString();
+  try {
+    await launch(server, { model_name: 'drain', model_path: CHAT_MODEL, n_ctx: 4096 });
+    const { pid, address } = (await describe(server, 'drain')).replicas[0];
+    const res = await fetch(`${server.url}/v1/chat/completions`, { method: 'POST', headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ model: 'drain', messages: [{ role: 'user', content: 'go' }], max_tokens: 2000, ignore_eos: true, stream: true }) });
+    const reader = res.body.getReader();
+    await reader.read();  // the stream has started
+    assert.ok(await engineBusy(address), 'the engine is still generating when the signal comes');
+    server.proc.kill('SIGTERM');
+    let body = '';
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      body += Buffer.from(value).toString();
+    }
+    assert.ok(body.trimEnd().endsWith('data: [DONE]'), 'the in-flight stream completed');
+    const exit = await server.exited;
+    assert.equal(exit.code, 0);
+    assert.ok(!pidAlive(pid), 'no engine left behind');
+    assert.ok(!readdirSync(join(server.home, 'run')).some((f) => f.endsWith('.sock')), 'no stale sockets');
+  } finally {
+    await server.stop();
   }
-  assert.ok(body.trimEnd().endsWith('data: [DONE]'), 'the in-flight stream completed');
-  const exit = await server.exited;
-  assert.equal(exit.code, 0);
-  assert.ok(!pidAlive(pid), 'no engine left behind');
-  assert.ok(!readdirSync(join(server.home, 'run')).some((f) => f.endsWith('.sock')), 'no stale sockets');
-  await server.stop();
 });
 
 test('kill -9 of the service leaves no engine running', async () => {
   const server = await startServer();
-  await launch(server, { model_name: 'orphan-a', model_path: CHAT_MODEL });
-  await launch(server, { model_name: 'orphan-b', model_type: 'embedding', model_path: EMBED_MODEL });
-  const engines = [...await pids(server, 'orphan-a'), ...await pids(server, 'orphan-b')];
-  server.proc.kill('SIGKILL');
-  await server.exited;
-  assert.ok(await waitFor(() => engines.every((p) => !pidAlive(p))), 'engines die with the service');
-  await server.stop();
+  try {
+    await launch(server, { model_name: 'orphan-a', model_path: CHAT_MODEL });
+    await launch(server, { model_name: 'orphan-b', model_type: 'embedding', model_path: EMBED_MODEL });
+    const engines = [...await pids(server, 'orphan-a'), ...await pids(server, 'orphan-b')];
+    server.proc.kill('SIGKILL');
+    await server.exited;
+    assert.ok(await waitFor(() => engines.every((p) => !pidAlive(p))), 'engines die with the service');
+  } finally {
+    await server.stop();
+  }
 });
 
 test('placement: memory and GPU refusals are 503s with the numbers; simulated GPUs are reported', async () => {

@@ -121,16 +121,19 @@ test('idle unload gives back the reservation; keep_alive -1 never unloads while 
 
 test('kill -9 of the service with speech hosts running leaves no process behind', async () => {
   const server = await startServer();
-  await launch(server, { model_name: 'pocketsphinx-en-us', model_type: 'audio' });
-  await launch(server, { model_name: 'espeak-ng', model_type: 'audio' });
-  await launch(server, { model_name: 'orphan-chat', model_path: CHAT_MODEL });
-  const speech = await fetch(`${server.url}/v1/audio/speech`, { method: 'POST', headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ model: 'espeak-ng', input: 'hello', response_format: 'wav' }) });
-  assert.equal(speech.status, 200);
-  const pids = [];
-  for (const uid of ['pocketsphinx-en-us', 'espeak-ng', 'orphan-chat']) pids.push(...(await describe(server, uid)).replicas.map((r) => r.pid));
-  server.proc.kill('SIGKILL');
-  await server.exited;
-  assert.ok(await waitFor(() => pids.every((p) => !pidAlive(p))), 'every host and engine died with the service');
-  await server.stop();
+  try {
+    await launch(server, { model_name: 'pocketsphinx-en-us', model_type: 'audio' });
+    await launch(server, { model_name: 'espeak-ng', model_type: 'audio' });
+    await launch(server, { model_name: 'orphan-chat', model_path: CHAT_MODEL });
+    const speech = await fetch(`${server.url}/v1/audio/speech`, { method: 'POST', headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ model: 'espeak-ng', input: 'hello', response_format: 'wav' }) });
+    assert.equal(speech.status, 200);
+    const pids = [];
+    for (const uid of ['pocketsphinx-en-us', 'espeak-ng', 'orphan-chat']) pids.push(...(await describe(server, uid)).replicas.map((r) => r.pid));
+    server.proc.kill('SIGKILL');
+    await server.exited;
+    assert.ok(await waitFor(() => pids.every((p) => !pidAlive(p))), 'every host and engine died with the service');
+  } finally {
+    await server.stop();
+  }
 });

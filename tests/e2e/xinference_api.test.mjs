@@ -287,12 +287,15 @@ test('clear 400s: a model xinfer cannot run, a GPU the machine lacks, a content 
 
 test('DELETE /v1/clusters (stop-cluster) answers, then the service stops gracefully', async () => {
   const other = await startServer();
-  const r = await api(other, 'DELETE', '/v1/clusters');
-  assert.deepEqual(r.json, { result: true });
-  const exit = await Promise.race([other.exited, sleep(20000).then(() => null)]);
-  assert.ok(exit, 'the service exited');
-  assert.equal(exit.code, 0);
-  await other.stop();
+  try {
+    const r = await api(other, 'DELETE', '/v1/clusters');
+    assert.deepEqual(r.json, { result: true });
+    const exit = await Promise.race([other.exited, sleep(20000).then(() => null)]);
+    assert.ok(exit, 'the service exited');
+    assert.equal(exit.code, 0);
+  } finally {
+    await other.stop();
+  }
 });
 
 test('autostart: the client\'s list, summary, add and remove map onto models that come back at each start', async () => {

@@ -163,14 +163,17 @@ test('vllm-models, login, cal-model-mem, -e and -ak', async () => {
 
 test('stop-cluster asks first, and with --check stops the service', async () => {
   const other = await startServer();
-  const env = { XINFERENCE_ENDPOINT: other.url };
-  const no = execFileSync('sh', ['-c', `echo n | '${XINFERENCE}' stop-cluster -e ${other.url} || true`], { env: { ...process.env, ...env }, encoding: 'utf8' });
-  assert.match(no, /Supervisor information:/);
-  assert.equal((await api(other, 'GET', '/status')).status, 200, 'still running after "n"');
-  const r = cli(other, ['stop-cluster', '-e', other.url, '--check'], { bin: XINFERENCE });
-  assert.equal(r.code, 0);
-  assert.match(r.stdout, /Cluster stopped: True/);
-  const exit = await Promise.race([other.exited, sleep(20000).then(() => null)]);
-  assert.equal(exit?.code, 0);
-  await other.stop();
+  try {
+    const env = { XINFERENCE_ENDPOINT: other.url };
+    const no = execFileSync('sh', ['-c', `echo n | '${XINFERENCE}' stop-cluster -e ${other.url} || true`], { env: { ...process.env, ...env }, encoding: 'utf8' });
+    assert.match(no, /Supervisor information:/);
+    assert.equal((await api(other, 'GET', '/status')).status, 200, 'still running after "n"');
+    const r = cli(other, ['stop-cluster', '-e', other.url, '--check'], { bin: XINFERENCE });
+    assert.equal(r.code, 0);
+    assert.match(r.stdout, /Cluster stopped: True/);
+    const exit = await Promise.race([other.exited, sleep(20000).then(() => null)]);
+    assert.equal(exit?.code, 0);
+  } finally {
+    await other.stop();
+  }
 });
