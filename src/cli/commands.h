@@ -13,5 +13,6 @@ void add_chat_commands(CLI::App& app);          // chat, generate (interactive)
 void add_cache_commands(CLI::App& app);         // cached, remove-cache
 void add_cluster_commands(CLI::App& app);       // engine, login, vllm-models, stop-cluster, cal-model-mem
 void add_host_command(CLI::App& app);           // host: one speech model replica
+void add_convert_command(CLI::App& app);        // convert: a Hugging Face folder to GGUF (local)
 
 }  // namespace xinfer::cli

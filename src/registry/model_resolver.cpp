@@ -5,6 +5,7 @@
 
 #include "common/errors.h"
 #include "common/paths.h"
+#include "convert/converter.h"
 
 namespace xinfer {
 
@@ -176,6 +177,27 @@ fs::path find_gguf_in_dir(const fs::path& dir, const std::string& quantization) 
     return candidates.front();
 }
 
+namespace {
+// A folder's GGUF, or, for a Hugging Face folder with none, the GGUF it converts to (planned
+// now, so what cannot be converted is a 400 before anything starts; made before the first start).
+fs::path gguf_or_conversion(ResolvedModel& r, const fs::path& dir, const std::string& quantization) {
+    if (!looks_like_hf_folder(dir)) return find_gguf_in_dir(dir, quantization);
+    try {
+        return find_gguf_in_dir(dir, quantization);
+    } catch (const std::runtime_error&) {
+    }
+    const std::string name = r.model_name.empty() ? dir.filename().string() : r.model_name;
+    PlannedConversion plan = plan_cached_conversion(dir, xinfer_home() / "cache" / "converted", name, ConvertOptions{});
+    const bool reranker = plan.kind == "rerank";
+    if (reranker != (r.type == ModelType::rerank) || (plan.kind == "embedding") != (r.type == ModelType::embedding))
+        throw std::runtime_error(dir.string() + " holds a " + plan.architecture + " (" + plan.kind +
+                                 " model); launch it with model_type " + (plan.kind == "LLM" ? "LLM" : plan.kind));
+    r.convert_from = dir;
+    r.gguf = plan.info;
+    return plan.target;
+}
+}  // namespace
+
 ResolvedModel resolve_model(const Registry& registry, const ModelChoice& c) {
     ResolvedModel r;
     r.model_name = c.model_name;
@@ -208,7 +230,7 @@ ResolvedModel resolve_model(const Registry& registry, const ModelChoice& c) {
         if (!c.model_path.empty()) {
             fs::path p = path_from_uri(c.model_path);
             if (!fs::exists(p, ec)) throw std::runtime_error("model_path does not exist: " + p.string());
-            file = fs::is_directory(p, ec) ? find_gguf_in_dir(p, c.quantization) : p;
+            file = fs::is_directory(p, ec) ? gguf_or_conversion(r, p, c.quantization) : p;
         } else {
             json entry = pick_spec_entry(r.spec, c);
             std::string uri = r.spec.value("model_uri", "");
@@ -219,7 +241,7 @@ ResolvedModel resolve_model(const Registry& registry, const ModelChoice& c) {
             if (!uri.empty()) {
                 fs::path p = path_from_uri(uri);
                 if (!fs::exists(p, ec)) throw std::runtime_error("the registered model_uri does not exist: " + p.string());
-                file = fs::is_directory(p, ec) ? find_gguf_in_dir(p, c.quantization) : p;
+                file = fs::is_directory(p, ec) ? gguf_or_conversion(r, p, c.quantization) : p;
             } else if (entry.is_object()) {
                 file = find_in_cache(r.model_name, entry, r.quantization);
             }
@@ -229,13 +251,13 @@ ResolvedModel resolve_model(const Registry& registry, const ModelChoice& c) {
                     (xinfer_home() / "cache" / r.model_name).string() +
                     ") and xinfer does not download; pass model_path pointing at the GGUF file or its folder");
         }
-        r.gguf = read_gguf_info(file);
+        if (r.convert_from.empty()) r.gguf = read_gguf_info(file);
     } catch (const std::runtime_error& e) {
         if (dynamic_cast<const ApiError*>(&e)) throw;
         throw bad_request(std::string("Cannot launch model: ") + e.what(), "model_path");
     }
     r.file = file;
-    if (r.model_name.empty()) r.model_name = file.stem().string();
+    if (r.model_name.empty()) r.model_name = r.convert_from.empty() ? file.stem().string() : r.convert_from.filename().string();
     if (r.model_format.empty()) r.model_format = "ggufv2";
     // The file is the truth for what was launched by path: its header names size and quantization.
     if (r.model_size_in_billions.empty()) {

@@ -27,6 +27,8 @@ struct ResolvedModel {
     json spec;                       // the family spec (null when launched by path alone)
     json ability = json::array();    // e.g. ["chat","tools"]
     std::filesystem::path file;      // the GGUF to serve
+    // A Hugging Face folder `file` is converted from before the first start (empty: none).
+    std::filesystem::path convert_from;
     GgufInfo gguf;                   // file_size is set for every file-backed model
     std::optional<WhisperHparams> whisper;  // whisper.cpp models whose header could be read
     std::string model_format, model_size_in_billions, quantization;

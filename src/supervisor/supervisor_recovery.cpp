@@ -5,12 +5,41 @@
 #include "common/errors.h"
 #include "common/log.h"
 #include "common/subprocess.h"
+#include "convert/converter.h"
 #include "supervisor/supervisor.h"
 
 namespace xinfer {
 
+// A model launched from a Hugging Face folder is converted to GGUF (once, into the cache) before
+// its first engine starts; the conversion is the first part of the launch progress. Returns the
+// failure, or "" when the GGUF is there.
+std::string Supervisor::ensure_converted(const std::shared_ptr<ModelRecord>& rec) {
+    const std::filesystem::path from = rec->model.convert_from, target = rec->model.file;
+    std::error_code ec;
+    if (from.empty() || std::filesystem::exists(target, ec)) return "";
+    {
+        std::lock_guard lock(rec->mu);
+        rec->add_event("converting", from.string() + " -> " + target.string());
+    }
+    try {
+        ConvertResult r = converted_into(from, target, ConvertOptions{}, [&](double f, const std::string&) {
+            std::lock_guard lock(rec->mu);
+            rec->progress = std::max(rec->progress, 0.05 + 0.45 * f);
+            rec->changed.notify_all();
+        });
+        std::lock_guard lock(rec->mu);
+        char note[160];
+        std::snprintf(note, sizeof note, "%s, %.1f MiB in %.1f s", r.reused ? "reused an earlier conversion" : "converted",
+                      r.bytes / 1048576.0, r.seconds);
+        rec->add_event("converted", note);
+        return "";
+    } catch (const std::exception& e) {
+        return std::string("cannot convert ") + from.string() + ": " + e.what();
+    }
+}
+
 void Supervisor::start_replicas(std::shared_ptr<ModelRecord> rec, std::vector<int> ids) {
-    std::string error;
+    std::string error = ensure_converted(rec);
     std::vector<std::shared_ptr<Replica>> starting;
     {
         std::lock_guard lock(rec->mu);

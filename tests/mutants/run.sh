@@ -28,6 +28,9 @@ mutants=(
   "decoder-returns-silence|src/audio/decode.cpp|s/^    if (out.samples.empty())$/    std::fill(out.samples.begin(), out.samples.end(), 0.0f);\\n    if (out.samples.empty())/|e2e_speech"
   "pcm-not-24khz|src/audio/encode.cpp|s/return s16le(resample(pcm, 24000));/return s16le(pcm);/|e2e_speech"
   "aac-made-as-mp3|src/audio/encode.cpp|s/ffmpeg_encode(pcm, \"adts\", AV_CODEC_ID_AAC/ffmpeg_encode(pcm, \"mp3\", AV_CODEC_ID_MP3/|e2e_speech"
+  "wordpiece-without-word-start-marker|src/convert/tokenizer_wordpiece.cpp|s/else pieces.push_back(\"\\\\xe2\\\\x96\\\\x81\" + t);/else pieces.push_back(t);/|e2e_convert"
+  "rerank-pair-without-last-sep|src/convert/arch_bert.cpp|s/vocab.sep + \"{document}\" + vocab.sep/vocab.sep + \"{document}\"/|e2e_convert"
+  "conversion-cache-ignores-changes|src/convert/hf_folder.cpp|s/mix(std::to_string(fs::last_write_time/(void)(std::to_string(fs::last_write_time/|e2e_convert"
 )
 
 killed=0 survived=0

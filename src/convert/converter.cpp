@@ -1,0 +1,158 @@
+#include "convert/converter.h"
+
+#include <gguf.h>
+
+#include <unistd.h>
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+
+#include "convert/architectures.h"
+#include "convert/gguf_stream_writer.h"
+#include "convert/safetensors.h"
+
+namespace xinfer {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+namespace {
+
+uint32_t file_type_of(const std::string& outtype) {
+    if (outtype == "f32") return 0;
+    if (outtype == "q8_0") return 7;
+    return 1;  // mostly f16
+}
+
+}  // namespace
+
+namespace {
+
+// Everything a conversion needs, planned: the folder, its mapped weights and a writer whose
+// metadata and tensor list are complete. Members are destroyed in reverse: the writer's
+// producers refer to the weights, so the weights are declared first.
+struct Prepared {
+    HfFolder folder;
+    SafetensorsSet weights;
+    std::unique_ptr<GgufStreamWriter> writer;
+    ConversionPlan plan;
+    std::string source_architecture() const {
+        return folder.architecture.empty() ? folder.model_type : folder.architecture;
+    }
+};
+
+std::unique_ptr<Prepared> prepare(const fs::path& dir, const ConvertOptions& options) {
+    if (options.outtype != "f16" && options.outtype != "f32" && options.outtype != "q8_0")
+        throw ConvertError("unknown output type '" + options.outtype + "' (use f16, q8_0 or f32)");
+    auto p = std::make_unique<Prepared>();
+    p->folder = read_hf_folder(dir);
+    const Architecture& arch = architecture_for(p->folder);
+    if (!has_safetensors(dir)) {
+        if (p->folder.has("pytorch_model.bin"))
+            throw ConvertError("pytorch_model.bin weights are not converted yet; save the model as safetensors (" + dir.string() + ")");
+        throw ConvertError("no weights in " + dir.string() + " (model.safetensors or pytorch_model.bin)");
+    }
+    p->weights = SafetensorsSet::open(dir);
+    gguf_context* meta = gguf_init_empty();
+    p->writer = std::make_unique<GgufStreamWriter>(meta);  // owns meta from here
+    const fs::path named = dir.filename().empty() ? dir.parent_path() : dir;
+    gguf_set_val_str(meta, "general.name", named.filename().c_str());
+    gguf_set_val_u32(meta, "general.file_type", file_type_of(options.outtype));
+    p->plan = arch.plan(p->folder, p->weights, meta, *p->writer, options.outtype);
+    const json& tc = p->folder.tokenizer_config;
+    if (tc.contains("chat_template") && tc["chat_template"].is_string())
+        gguf_set_val_str(meta, "tokenizer.chat_template", tc["chat_template"].get<std::string>().c_str());
+    return p;
+}
+
+fs::path cache_target(const fs::path& dir, const fs::path& cache_root, const std::string& name, const ConvertOptions& options) {
+    return cache_root / (name + "-" + source_digest(dir)) / ("model-" + options.outtype + ".gguf");
+}
+
+}  // namespace
+
+ConvertResult convert_hf_folder(const fs::path& dir, const fs::path& out, const ConvertOptions& options,
+                                const ConvertProgress& progress) {
+    const auto began = std::chrono::steady_clock::now();
+    auto p = prepare(dir, options);
+    fs::create_directories(out.parent_path().empty() ? fs::path(".") : out.parent_path());
+    const fs::path partial = out.string() + ".incomplete";
+    try {
+        p->writer->write(partial, [&](double f) {
+            if (progress) progress(f, "converting " + dir.filename().string() + " to GGUF");
+        }, options.threads);
+        fs::rename(partial, out);
+    } catch (...) {
+        std::error_code ec;
+        fs::remove(partial, ec);
+        throw;
+    }
+    ConvertResult r;
+    r.gguf = out;
+    r.architecture = p->source_architecture();
+    r.kind = p->plan.kind;
+    r.bytes = p->writer->bytes_written();
+    r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count();
+    return r;
+}
+
+PlannedConversion plan_cached_conversion(const fs::path& dir, const fs::path& cache_root, const std::string& name,
+                                         const ConvertOptions& options) {
+    auto p = prepare(dir, options);
+    PlannedConversion out;
+    out.target = cache_target(dir, cache_root, name, options);
+    out.architecture = p->source_architecture();
+    out.kind = p->plan.kind;
+    // ggml reads GGUF headers from files only: the planned header goes through a scratch file.
+    const std::vector<uint8_t> head = p->writer->header();
+    char scratch[] = "/tmp/xinfer-plan-XXXXXX";
+    int fd = mkstemp(scratch);
+    if (fd < 0) throw std::runtime_error("cannot create a scratch file in /tmp");
+    const bool written = ::write(fd, head.data(), head.size()) == static_cast<ssize_t>(head.size());
+    ::close(fd);
+    try {
+        if (!written) throw std::runtime_error("cannot write a scratch file in /tmp");
+        out.info = read_gguf_info(scratch);
+    } catch (...) {
+        ::unlink(scratch);
+        throw;
+    }
+    ::unlink(scratch);
+    out.info.file_size = p->writer->planned_bytes();
+    return out;
+}
+
+ConvertResult converted_from_cache(const fs::path& dir, const fs::path& cache_root, const std::string& name,
+                                   const ConvertOptions& options, const ConvertProgress& progress) {
+    return converted_into(dir, cache_target(dir, cache_root, name, options), options, progress);
+}
+
+ConvertResult converted_into(const fs::path& dir, const fs::path& target, const ConvertOptions& options,
+                             const ConvertProgress& progress) {
+    // One conversion per target at a time in this process: a second launch waits, then reuses.
+    static std::mutex table_mu;
+    static std::map<std::string, std::shared_ptr<std::mutex>> locks;
+    std::shared_ptr<std::mutex> lock;
+    {
+        std::lock_guard g(table_mu);
+        auto& l = locks[target.string()];
+        if (!l) l = std::make_shared<std::mutex>();
+        lock = l;
+    }
+    std::lock_guard g(*lock);
+    std::error_code ec;
+    if (fs::exists(target, ec)) {
+        ConvertResult r;
+        r.gguf = target;
+        r.reused = true;
+        r.bytes = fs::file_size(target, ec);
+        HfFolder folder = read_hf_folder(dir);
+        r.architecture = folder.architecture.empty() ? folder.model_type : folder.architecture;
+        return r;
+    }
+    return convert_hf_folder(dir, target, options, progress);
+}
+
+}  // namespace xinfer

@@ -1,0 +1,152 @@
+// Hugging Face folders launched as they are: converted natively to GGUF, then served. The
+// folders are made at test time (random weights, real configs, bge's real WordPiece vocabulary);
+// the oracles are independent of the converter: an HF tokenizer implementation in JavaScript
+// (@lenml/tokenizers, a port of transformers.js) for token ids, and a NumPy forward pass over the
+// safetensors for embeddings and rerank scores.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, existsSync, rmSync, writeFileSync, utimesSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { TokenizerLoader } from '@lenml/tokenizers';
+import { startServer, launch, api, cli, engine, BIN } from './helpers.mjs';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const FIXTURES = join(HERE, '..', 'fixtures', 'hf');
+const LLAMA_SRC = process.env.LLAMA_SRC;
+const scratch = mkdtempSync(join(tmpdir(), 'xinfer-hf-'));
+const PYTHON = '/usr/bin/python3';
+
+// English, Chinese, code, emoji, accents and whitespace edge cases.
+const CORPUS = ['Hello world', 'Héllo WORLD, naïve café!', '巴黎是法国的首都。', 'def f(x): return x**2  # code',
+  '🙂 emoji  and\ttabs\n\nnewlines', 'unaffable tokenization', '   leading and trailing   ', 'e-mail: someone@example.com',
+  'The quick brown fox jumps over the lazy dog.', '数字 123 and 4.56%'];
+
+function makeFolder(name, args = []) {
+  const dir = join(scratch, name);
+  execFileSync(PYTHON, [join(FIXTURES, 'make_hf_bert.py'), dir, join(LLAMA_SRC, 'models', 'ggml-vocab-bert-bge.gguf'),
+    join(LLAMA_SRC, 'gguf-py'), ...args]);
+  return dir;
+}
+function reference(dir, ids) {
+  return JSON.parse(execFileSync(PYTHON, [join(FIXTURES, 'bert_reference.py'), dir], { input: JSON.stringify({ ids }), maxBuffer: 1 << 26 }));
+}
+function oracleTokenizer(dir) {
+  return TokenizerLoader.fromPreTrained({
+    tokenizerJSON: JSON.parse(readFileSync(join(dir, 'tokenizer.json'), 'utf8')),
+    tokenizerConfig: JSON.parse(readFileSync(join(dir, 'tokenizer_config.json'), 'utf8')),
+  });
+}
+const cosine = (a, b) => a.reduce((s, x, i) => s + x * b[i], 0) / Math.sqrt(a.reduce((s, x) => s + x * x, 0) * b.reduce((s, x) => s + x * x, 0));
+const describe = async (server, uid) => (await api(server, 'GET', `/v1/models/${uid}`)).json;
+const converted = (server) => {
+  const root = join(server.home, 'cache', 'converted');
+  return existsSync(root) ? readdirSync(root) : [];
+};
+
+let server, embedDir, rerankDir;
+before(async () => {
+  embedDir = makeFolder('bge-tiny-hf');
+  rerankDir = makeFolder('bge-reranker-tiny-hf', ['--rerank', '--dtype', 'bf16', '--shards', '2']);
+  server = await startServer();
+});
+after(async () => {
+  await server?.stop();
+  rmSync(scratch, { recursive: true, force: true });
+});
+
+test('xinfer convert writes a GGUF from a folder, and says what it cannot convert', () => {
+  const out = join(scratch, 'cli.gguf');
+  const r = cli(server, ['convert', embedDir, '-o', out, '--outtype', 'q8_0']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /BertModel, embedding/);
+  assert.equal(readFileSync(out).subarray(0, 4).toString(), 'GGUF');
+
+  const bad = join(scratch, 'unknown-arch');
+  execFileSync('cp', ['-r', embedDir, bad]);
+  const cfg = JSON.parse(readFileSync(join(bad, 'config.json'), 'utf8'));
+  writeFileSync(join(bad, 'config.json'), JSON.stringify({ ...cfg, architectures: ['MambaForCausalLM'], model_type: 'mamba' }));
+  const refused = cli(server, ['convert', bad, '-o', join(scratch, 'bad.gguf')]);
+  assert.equal(refused.code, 1);
+  assert.match(refused.stderr, /cannot convert architecture 'MambaForCausalLM'.*it converts: BERT/);
+  assert.ok(!existsSync(join(scratch, 'bad.gguf')) && !existsSync(join(scratch, 'bad.gguf.incomplete')), 'nothing half-written');
+});
+
+test('an HF embedding folder launches by path: converted once, tokens and vectors match the oracles', async () => {
+  const uid = await launch(server, { model_name: 'bge-tiny-hf', model_type: 'embedding', model_path: embedDir });
+  const d = await describe(server, uid);
+  const events = (await api(server, 'GET', `/v1/models/${uid}/events`)).json.map((e) => e.event);
+  assert.ok(events.includes('converting') && events.includes('converted'), JSON.stringify(events));
+  assert.equal(converted(server).length, 1, 'one conversion in the cache');
+
+  // Token ids: the converted GGUF splits every text as the HF tokenizer does.
+  const oracle = oracleTokenizer(embedDir);
+  const ids = [];
+  for (const text of CORPUS) {
+    const mine = await engine(d.replicas[0].address, 'POST', '/tokenize', { content: text, add_special: true });
+    const theirs = oracle.encode(text);
+    assert.deepEqual(mine.tokens, theirs, `tokens of ${JSON.stringify(text)}`);
+    ids.push(theirs);
+  }
+  // Vectors: what xinfer serves matches a NumPy forward pass over the original safetensors.
+  const served = (await api(server, 'POST', '/v1/embeddings', { model: uid, input: CORPUS })).json.data.map((e) => e.embedding);
+  const expected = reference(embedDir, ids).embeddings;
+  served.forEach((v, i) => assert.ok(cosine(v, expected[i]) >= 0.999, `cosine ${cosine(v, expected[i])} for ${JSON.stringify(CORPUS[i])}`));
+
+  // A second launch of the same folder reuses the conversion; a changed source converts again.
+  await api(server, 'DELETE', `/v1/models/${uid}`);
+  const again = await launch(server, { model_name: 'bge-tiny-hf', model_type: 'embedding', model_path: embedDir });
+  const ev2 = (await api(server, 'GET', `/v1/models/${again}/events`)).json.map((e) => e.event);
+  assert.ok(!ev2.includes('converting'), 'reused, not converted again');
+  assert.equal(converted(server).length, 1);
+  await api(server, 'DELETE', `/v1/models/${again}`);
+  const later = new Date(Date.now() + 5000);
+  utimesSync(join(embedDir, 'model.safetensors'), later, later);
+  const third = await launch(server, { model_name: 'bge-tiny-hf', model_type: 'embedding', model_path: embedDir });
+  assert.equal(converted(server).length, 2, 'a changed source converts again');
+  await api(server, 'DELETE', `/v1/models/${third}`);
+});
+
+test('an HF reranker folder (bf16, sharded) launches and scores as the reference does', async () => {
+  const uid = await launch(server, { model_name: 'bge-reranker-tiny-hf', model_type: 'rerank', model_path: rerankDir });
+  const query = 'what is the capital of France?';
+  const documents = ['Paris is the capital of France.', 'Bananas are yellow.', '巴黎是法国的首都。', 'def capital(): pass'];
+  const r = await api(server, 'POST', '/v1/rerank', { model: uid, query, documents, return_documents: false });
+  assert.equal(r.status, 200, r.text);
+  const oracle = oracleTokenizer(rerankDir);
+  const pairs = documents.map((doc) => oracle.encode(query, { text_pair: doc }));
+  const expected = reference(rerankDir, pairs).scores;
+  const got = new Map(r.json.results.map((x) => [x.index, x.relevance_score]));
+  const order = (scores) => scores.map((s, i) => [s, i]).sort((a, b) => b[0] - a[0]).map((x) => x[1]);
+  assert.deepEqual(r.json.results.map((x) => x.index), order(expected), `served ${JSON.stringify(r.json.results)} vs ${expected}`);
+  for (let i = 0; i < documents.length; i++)
+    assert.ok(Math.abs(got.get(i) - expected[i]) < 0.02 * Math.max(1, Math.abs(expected[i])), `score ${i}: ${got.get(i)} vs ${expected[i]}`);
+  await api(server, 'DELETE', `/v1/models/${uid}`);
+});
+
+test('a folder that cannot be converted is a 400 that says why, and the cache holds nothing of it', async () => {
+  const before = converted(server).length;
+  const bad = join(scratch, 'no-cls');
+  execFileSync('cp', ['-r', embedDir, bad]);
+  // A vocabulary without its [CLS] token cannot give BERT its input.
+  rmSync(join(bad, 'tokenizer.json'));
+  writeFileSync(join(bad, 'vocab.txt'), readFileSync(join(bad, 'vocab.txt'), 'utf8').replace('[CLS]\n', '[NOT_CLS]\n'));
+  const r = await api(server, 'POST', '/v1/models', { model_name: 'broken', model_type: 'embedding', model_path: bad, wait_ready: true });
+  assert.equal(r.status, 400, r.text);
+  assert.match(r.json.detail ?? r.json.error.message, /cls_token \(\[CLS\]\) is not in the vocabulary/);
+  const wrongType = await api(server, 'POST', '/v1/models', { model_name: 'typed', model_type: 'rerank', model_path: embedDir });
+  assert.equal(wrongType.status, 400);
+  assert.match(wrongType.text, /embedding model\); launch it with model_type embedding/);
+  assert.equal(converted(server).length, before);
+});
+
+test('the Xinference CLI launches an HF folder by path, as the seed deployment does', async () => {
+  const XINFERENCE = join(dirname(BIN), 'xinference');
+  const r = cli(server, ['launch', '--model-name', 'bge-tiny-hf', '--model-type', 'embedding', '--model-path', embedDir], { bin: XINFERENCE });
+  assert.equal(r.code, 0, r.stderr);
+  const e = await api(server, 'POST', '/v1/embeddings', { model: 'bge-tiny-hf', input: 'hello' });
+  assert.equal(e.status, 200, e.text);
+  assert.equal(e.json.data[0].embedding.length, 64);
+});

@@ -1,0 +1,160 @@
+// The converter's parts on small files made here: safetensors parsing and its refusals, the
+// streaming GGUF writer (read back through ggml's own reader), the output type rules and the
+// cache key.
+#include <ggml.h>
+#include <gguf.h>
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "convert/gguf_stream_writer.h"
+#include "convert/hf_folder.h"
+#include "convert/safetensors.h"
+
+using namespace xinfer;
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+namespace {
+
+fs::path scratch_dir(const std::string& name) {
+    fs::path d = fs::temp_directory_path() / ("xinfer-convert-" + std::to_string(::getpid()) + "-" + name);
+    fs::remove_all(d);
+    fs::create_directories(d);
+    return d;
+}
+
+// One safetensors file holding an f32 tensor "a" [2,3] and a bf16 tensor "b" [4].
+void write_safetensors(const fs::path& file, const std::string& header_override = "", size_t truncate_by = 0) {
+    std::vector<float> a = {1, 2, 3, 4, 5, 6};
+    std::vector<uint16_t> b = {0x3f80, 0x4000, 0xbf80, 0x0000};  // 1, 2, -1, 0 in bf16
+    json h = {{"a", {{"dtype", "F32"}, {"shape", {2, 3}}, {"data_offsets", {0, 24}}}},
+              {"b", {{"dtype", "BF16"}, {"shape", {4}}, {"data_offsets", {24, 32}}}},
+              {"__metadata__", {{"format", "pt"}}}};
+    std::string hs = header_override.empty() ? h.dump() : header_override;
+    uint64_t n = hs.size();
+    std::string bytes(reinterpret_cast<char*>(&n), 8);
+    bytes += hs;
+    bytes.append(reinterpret_cast<char*>(a.data()), 24);
+    bytes.append(reinterpret_cast<char*>(b.data()), 8);
+    bytes.resize(bytes.size() - truncate_by);
+    std::ofstream(file, std::ios::binary) << bytes;
+}
+
+}  // namespace
+
+TEST(Safetensors, ReadsTensorsAndConvertsDtypes) {
+    fs::path d = scratch_dir("read");
+    write_safetensors(d / "model.safetensors");
+    SafetensorsSet set = SafetensorsSet::open(d);
+    ASSERT_EQ(set.tensors().size(), 2u);
+    const SourceTensor* a = set.find("a");
+    ASSERT_NE(a, nullptr);
+    EXPECT_EQ(a->shape, (std::vector<int64_t>{2, 3}));
+    float row[3];
+    read_as_f32(*a, 3, 3, row);  // the second row
+    EXPECT_EQ(row[0], 4);
+    EXPECT_EQ(row[2], 6);
+    float b[4];
+    read_as_f32(*set.find("b"), 0, 4, b);
+    EXPECT_EQ(b[0], 1);
+    EXPECT_EQ(b[1], 2);
+    EXPECT_EQ(b[2], -1);
+    EXPECT_EQ(b[3], 0);
+    fs::remove_all(d);
+}
+
+TEST(Safetensors, RefusesBrokenFilesWithTheReason) {
+    fs::path d = scratch_dir("broken");
+    write_safetensors(d / "model.safetensors", "", 4);  // data cut short
+    try {
+        SafetensorsSet::open(d);
+        FAIL() << "a truncated file was accepted";
+    } catch (const std::runtime_error& e) {
+        EXPECT_NE(std::string(e.what()).find("tensor b"), std::string::npos) << e.what();
+    }
+    write_safetensors(d / "model.safetensors", R"({"a": {"dtype": "F32", "shape": [2, 3], "data_offsets": [0, 20]}})");
+    EXPECT_THROW(SafetensorsSet::open(d), std::runtime_error);  // 20 bytes cannot hold 6 floats
+    write_safetensors(d / "model.safetensors", R"({"a": {"dtype": "I8", "shape": [1], "data_offsets": [0, 1]}})");
+    try {
+        SafetensorsSet::open(d);
+        FAIL() << "an unsupported dtype was accepted";
+    } catch (const std::runtime_error& e) {
+        EXPECT_NE(std::string(e.what()).find("dtype I8"), std::string::npos) << e.what();
+    }
+    std::ofstream(d / "model.safetensors.index.json") << R"({"weight_map": {"a": "../elsewhere.safetensors"}})";
+    EXPECT_THROW(SafetensorsSet::open(d), std::runtime_error);  // shards stay inside the folder
+    fs::remove_all(d);
+}
+
+TEST(GgufStreamWriter, WritesWhatGgmlReadsBack) {
+    fs::path d = scratch_dir("writer");
+    gguf_context* meta = gguf_init_empty();
+    gguf_set_val_str(meta, "general.architecture", "test");
+    GgufStreamWriter w(meta);
+    const int64_t cols = 64, rows = 5;
+    auto value = [](int64_t r, int64_t c) { return static_cast<float>(r) - static_cast<float>(c) / 64.0f; };
+    for (ggml_type type : {GGML_TYPE_F32, GGML_TYPE_F16, GGML_TYPE_Q8_0}) {
+        OutputTensor t;
+        t.name = std::string("t.") + ggml_type_name(type);
+        t.ne = {cols, rows};
+        t.type = type;
+        t.produce = [&](int64_t first, int64_t n, float* out) {
+            for (int64_t r = 0; r < n; ++r)
+                for (int64_t c = 0; c < cols; ++c) out[r * cols + c] = value(first + r, c);
+        };
+        w.add(std::move(t));
+    }
+    const uint64_t planned = w.planned_bytes();
+    w.write(d / "out.gguf", {}, 3);
+    EXPECT_EQ(fs::file_size(d / "out.gguf"), planned);
+
+    ggml_context* data = nullptr;
+    gguf_init_params p{false, &data};
+    gguf_context* in = gguf_init_from_file((d / "out.gguf").c_str(), p);
+    ASSERT_NE(in, nullptr);
+    EXPECT_EQ(std::string(gguf_get_val_str(in, gguf_find_key(in, "general.architecture"))), "test");
+    for (ggml_type type : {GGML_TYPE_F32, GGML_TYPE_F16, GGML_TYPE_Q8_0}) {
+        ggml_tensor* t = ggml_get_tensor(data, (std::string("t.") + ggml_type_name(type)).c_str());
+        ASSERT_NE(t, nullptr);
+        EXPECT_EQ(t->type, type);
+        std::vector<float> back(cols * rows);
+        if (type == GGML_TYPE_F32) std::memcpy(back.data(), t->data, back.size() * 4);
+        else ggml_get_type_traits(type)->to_float(t->data, back.data(), cols * rows);
+        const float tolerance = type == GGML_TYPE_F32 ? 0 : type == GGML_TYPE_F16 ? 2e-3f : 0.03f;
+        for (int64_t r = 0; r < rows; ++r)
+            for (int64_t c = 0; c < cols; ++c)
+                ASSERT_NEAR(back[r * cols + c], value(r, c), tolerance) << ggml_type_name(type) << " row " << r << " col " << c;
+    }
+    gguf_free(in);
+    ggml_free(data);
+    fs::remove_all(d);
+}
+
+TEST(GgufStreamWriter, OutputTypes) {
+    EXPECT_EQ(output_type_for("q8_0", {64}), GGML_TYPE_F32);       // vectors stay f32
+    EXPECT_EQ(output_type_for("q8_0", {64, 8}), GGML_TYPE_Q8_0);
+    EXPECT_EQ(output_type_for("q8_0", {48, 8}), GGML_TYPE_F16);    // rows not a multiple of 32
+    EXPECT_EQ(output_type_for("f16", {64, 8}), GGML_TYPE_F16);
+    EXPECT_EQ(output_type_for("f32", {64, 8}), GGML_TYPE_F32);
+}
+
+TEST(HfFolder, DigestFollowsTheSourceFiles) {
+    fs::path d = scratch_dir("digest");
+    std::ofstream(d / "config.json") << R"({"architectures": ["BertModel"]})";
+    write_safetensors(d / "model.safetensors");
+    EXPECT_TRUE(looks_like_hf_folder(d));
+    const std::string first = source_digest(d);
+    EXPECT_EQ(source_digest(d), first);
+    fs::last_write_time(d / "model.safetensors", fs::last_write_time(d / "model.safetensors") + std::chrono::seconds(5));
+    EXPECT_NE(source_digest(d), first);
+    EXPECT_EQ(read_hf_folder(d).architecture, "BertModel");
+    std::ofstream(d / "config.json") << "{not json";
+    EXPECT_THROW(read_hf_folder(d), ConvertError);
+    fs::remove(d / "model.safetensors");
+    EXPECT_FALSE(looks_like_hf_folder(d));
+    fs::remove_all(d);
+}
