@@ -63,27 +63,15 @@ int main(int argc, char** argv) {
             return json{{"model", "embed"}, {"input", c.batch == 1 ? json(texts(1, w * 1000 + i)[0]) : texts(c.batch, w * 1000 + i)},
                         {"encoding_format", c.encoding}}.dump();
         };
-        std::vector<double> d, x;
         const int n = c.concurrency * per_worker * c.batch;
-        auto rate = [&](const std::string& address, int requests) {
+        auto rate = [&](int path, int requests) {
+            const std::string& address = path == 0 ? embed : svc.front();
             return n / bench::run_concurrent(c.concurrency, requests, [&](int w, int i) {
                 bench::post_or_die(address, "/v1/embeddings", body(w, i));
             });
         };
-        // Both paths warm up (connections, engine caches) before anything is timed, and the order
-        // alternates by round so that neither path always runs on a hotter machine.
-        rate(embed, 2);
-        rate(svc.front(), 2);
-        for (int r = 0; r < rounds; ++r) {
-            if (r % 2 == 0) {
-                d.push_back(rate(embed, per_worker));
-                x.push_back(rate(svc.front(), per_worker));
-            } else {
-                x.push_back(rate(svc.front(), per_worker));
-                d.push_back(rate(embed, per_worker));
-            }
-        }
-        double dm = bench::median(d), xm = bench::median(x);
+        const bench::PairedRates m = bench::interleaved_medians(rounds, per_worker, rate);
+        const double dm = m.reference, xm = m.xinfer;
         // Added time per request, with concurrency accounted: what the extra hop costs in itself.
         double added_us = (c.batch / xm - c.batch / dm) * c.concurrency * 1e6;
         std::printf("%-34s %12.1f %12.1f %8.3f %14.0f\n", c.name, dm, xm, xm / dm, added_us);
@@ -95,24 +83,14 @@ int main(int argc, char** argv) {
     json docs = texts(16, 7);
     std::string rbody = json{{"model", "rerank"}, {"query", "which document is about search?"}, {"documents", docs}}.dump();
     for (int conc : {1, 4}) {
-        std::vector<double> d, x;
         const int per_worker = 48 / conc;
-        auto rate = [&](const std::string& address, int requests) {
+        auto rate = [&](int path, int requests) {
+            const std::string& address = path == 0 ? rerank : svc.front();
             return conc * requests * 16 /
                    bench::run_concurrent(conc, requests, [&](int, int) { bench::post_or_die(address, "/v1/rerank", rbody); });
         };
-        rate(rerank, 2);
-        rate(svc.front(), 2);
-        for (int r = 0; r < rounds; ++r) {
-            if (r % 2 == 0) {
-                d.push_back(rate(rerank, per_worker));
-                x.push_back(rate(svc.front(), per_worker));
-            } else {
-                x.push_back(rate(svc.front(), per_worker));
-                d.push_back(rate(rerank, per_worker));
-            }
-        }
-        double dm = bench::median(d), xm = bench::median(x);
+        const bench::PairedRates m = bench::interleaved_medians(rounds, per_worker, rate);
+        const double dm = m.reference, xm = m.xinfer;
         std::printf("%-34s %12.1f %12.1f %8.3f %14.0f\n", (std::string("rerank 16 docs, concurrency ") + std::to_string(conc)).c_str(),
                     dm, xm, xm / dm, (16 / xm - 16 / dm) * conc * 1e6);
         ok = ok && xm / dm >= 0.95;

@@ -78,6 +78,18 @@ std::string post_or_die(const std::string& address, const std::string& path, con
     return r->body;
 }
 
+PairedRates interleaved_medians(int rounds, int requests, const std::function<double(int, int)>& rate) {
+    rate(0, 2);
+    rate(1, 2);
+    std::vector<double> rates[2];
+    for (int r = 0; r < rounds; ++r)
+        for (int k = 0; k < 2; ++k) {
+            const int path = (r + k) % 2;
+            rates[path].push_back(rate(path, requests));
+        }
+    return {median(rates[0]), median(rates[1])};
+}
+
 double median(std::vector<double> v) {
     std::sort(v.begin(), v.end());
     return v.empty() ? 0 : v[v.size() / 2];

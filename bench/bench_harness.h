@@ -31,4 +31,13 @@ std::string post_or_die(const std::string& address, const std::string& path, con
 
 double median(std::vector<double> v);
 
+// Two paths measured alike: rate(path, requests) runs `requests` per worker on path 0 (the
+// reference, e.g. the engine direct) or path 1 (through xinfer) and returns a rate. Both warm up
+// first; then `rounds` rounds, alternating which path goes first, so neither always runs on a
+// hotter machine. Returns the medians.
+struct PairedRates {
+    double reference, xinfer;
+};
+PairedRates interleaved_medians(int rounds, int requests, const std::function<double(int path, int requests)>& rate);
+
 }  // namespace bench
