@@ -1,5 +1,9 @@
-// BERT encoders (bge, e5, gte, …): BertModel for embeddings, BertForSequenceClassification with
-// one label for reranking (its pooler and classifier become llama.cpp's cls and cls.output).
+// BERT-family encoders, as llama.cpp's "bert" architecture runs them:
+//  - BERT (bge, e5, gte): BertModel for embeddings, BertForSequenceClassification with one label
+//    for reranking (its pooler and classifier become cls and cls.output); WordPiece tokenizer.
+//  - XLM-RoBERTa (bce-embedding, bge-m3, bce-reranker, bge-reranker-v2-m3): the same encoder with
+//    position ids that start after the padding id, a SentencePiece Unigram tokenizer, and a
+//    classification head of its own (classifier.dense, classifier.out_proj).
 #include <gguf.h>
 
 #include <fstream>
@@ -13,9 +17,16 @@ using json = nlohmann::json;
 
 namespace {
 
+bool is_xlm_roberta(const HfFolder& f) {
+    return f.architecture.rfind("XLMRoberta", 0) == 0 || (f.architecture.empty() && f.model_type == "xlm-roberta");
+}
+
 bool is_bert(const HfFolder& f) {
-    if (f.architecture == "BertModel" || f.architecture == "BertForSequenceClassification") return true;
-    return f.architecture.empty() && f.model_type == "bert";
+    static const char* known[] = {"BertModel", "BertForSequenceClassification", "XLMRobertaModel",
+                                  "XLMRobertaForSequenceClassification"};
+    for (const char* a : known)
+        if (f.architecture == a) return true;
+    return f.architecture.empty() && (f.model_type == "bert" || f.model_type == "xlm-roberta");
 }
 
 int64_t config_int(const HfFolder& f, const char* key) {
@@ -43,7 +54,8 @@ uint32_t pooling_of(const HfFolder& f) {
 
 ConversionPlan plan_bert(const HfFolder& f, const SafetensorsSet& w, gguf_context* meta, GgufStreamWriter& out,
                          const std::string& outtype) {
-    const bool rerank = f.architecture == "BertForSequenceClassification";
+    const bool rerank = f.architecture.size() > 25 && f.architecture.ends_with("ForSequenceClassification");
+    const bool xlmr = is_xlm_roberta(f);
     if (f.config.value("hidden_act", "gelu") != "gelu")
         throw ConvertError("config.json asks for activation '" + f.config.value("hidden_act", "") + "'; llama.cpp's BERT uses gelu");
     if (f.config.value("position_embedding_type", "absolute") != "absolute")
@@ -57,14 +69,24 @@ ConversionPlan plan_bert(const HfFolder& f, const SafetensorsSet& w, gguf_contex
             throw ConvertError("a sequence classifier with " + std::to_string(labels) + " labels is not a reranker (it needs exactly 1)");
     }
     const int64_t n_layer = config_int(f, "num_hidden_layers");
-    const WordPieceVocab vocab = add_wordpiece_tokenizer(f, meta);
-    const int64_t n_vocab = vocab.size;
-    // A pair as transformers builds it: [CLS] query [SEP] document [SEP]. llama-server's default
-    // for a WordPiece vocabulary leaves out the last [SEP]; its rerank template puts it back.
-    if (rerank)
-        gguf_set_val_str(meta, "tokenizer.chat_template.rerank", (vocab.cls + "{query}" + vocab.sep + "{document}" + vocab.sep).c_str());
+    // The tokenizer, and a reranking pair as transformers builds it: llama-server's default pair
+    // for these vocabularies leaves out a separator, so a rerank template spells it out.
+    int64_t n_vocab = 0;
+    std::string pair;
+    if (xlmr) {
+        const UnigramVocab vocab = add_unigram_tokenizer(f, meta);
+        n_vocab = vocab.size;
+        pair = vocab.bos + "{query}" + vocab.eos + vocab.eos + "{document}" + vocab.eos;  // <s> q </s></s> d </s>
+    } else {
+        const WordPieceVocab vocab = add_wordpiece_tokenizer(f, meta);
+        n_vocab = vocab.size;
+        pair = vocab.cls + "{query}" + vocab.sep + "{document}" + vocab.sep;  // [CLS] q [SEP] d [SEP]
+    }
+    if (rerank) gguf_set_val_str(meta, "tokenizer.chat_template.rerank", pair.c_str());
+    // RoBERTa numbers positions from padding_idx + 1; llama.cpp from 0: the first rows go.
+    const int64_t position_offset = xlmr ? f.config.value("pad_token_id", 1) + 1 : 0;
     gguf_set_val_str(meta, "general.architecture", "bert");
-    gguf_set_val_u32(meta, "bert.context_length", static_cast<uint32_t>(config_int(f, "max_position_embeddings")));
+    gguf_set_val_u32(meta, "bert.context_length", static_cast<uint32_t>(config_int(f, "max_position_embeddings") - position_offset));
     gguf_set_val_u32(meta, "bert.embedding_length", static_cast<uint32_t>(config_int(f, "hidden_size")));
     gguf_set_val_u32(meta, "bert.feed_forward_length", static_cast<uint32_t>(config_int(f, "intermediate_size")));
     gguf_set_val_u32(meta, "bert.block_count", static_cast<uint32_t>(n_layer));
@@ -72,10 +94,12 @@ ConversionPlan plan_bert(const HfFolder& f, const SafetensorsSet& w, gguf_contex
     gguf_set_val_f32(meta, "bert.attention.layer_norm_epsilon", f.config.value("layer_norm_eps", 1e-12f));
     gguf_set_val_bool(meta, "bert.attention.causal", false);
     gguf_set_val_u32(meta, "bert.pooling_type", rerank ? 4 : pooling_of(f));
-    gguf_set_val_u32(meta, "tokenizer.ggml.token_type_count", static_cast<uint32_t>(f.config.value("type_vocab_size", 2)));
+    gguf_set_val_u32(meta, "tokenizer.ggml.token_type_count", static_cast<uint32_t>(f.config.value("type_vocab_size", xlmr ? 1 : 2)));
 
     // Models saved from a task head carry a "bert." prefix on the encoder's tensors.
-    const std::string p = w.find("bert.embeddings.word_embeddings.weight") ? "bert." : "";
+    std::string p;
+    for (const char* prefix : {"bert.", "roberta."})
+        if (w.find(std::string(prefix) + "embeddings.word_embeddings.weight")) p = prefix;
     auto t = [&](const std::string& name) -> const SourceTensor& { return require_tensor(w, p + name, f); };
     const SourceTensor& words = t("embeddings.word_embeddings.weight");
     if (words.shape.size() != 2 || words.shape[0] < n_vocab)
@@ -84,7 +108,10 @@ ConversionPlan plan_bert(const HfFolder& f, const SafetensorsSet& w, gguf_contex
     add_copy(out, "token_embd.weight", words, outtype);
     // llama.cpp adds these two tables directly (not through a row lookup): they stay f32.
     add_copy(out, "token_types.weight", t("embeddings.token_type_embeddings.weight"), outtype, true);
-    add_copy(out, "position_embd.weight", t("embeddings.position_embeddings.weight"), outtype, true);
+    const SourceTensor& positions = t("embeddings.position_embeddings.weight");
+    if (positions.shape.size() != 2 || positions.shape[0] <= position_offset)
+        throw ConvertError("the position embeddings are too short for this model's position offset");
+    add_row_slice(out, "position_embd.weight", positions, position_offset, positions.shape[0] - position_offset, outtype, true);
     add_copy(out, "token_embd_norm.weight", t("embeddings.LayerNorm.weight"), outtype);
     add_copy(out, "token_embd_norm.bias", t("embeddings.LayerNorm.bias"), outtype);
     const std::pair<const char*, const char*> layer_map[] = {
@@ -99,7 +126,12 @@ ConversionPlan plan_bert(const HfFolder& f, const SafetensorsSet& w, gguf_contex
             add_copy(out, dst + gg + ".bias", t(src + hf + ".bias"), outtype);
         }
     }
-    if (rerank) {
+    if (rerank && xlmr) {  // RobertaClassificationHead: dense, tanh, out_proj
+        add_copy(out, "cls.weight", require_tensor(w, "classifier.dense.weight", f), outtype);
+        add_copy(out, "cls.bias", require_tensor(w, "classifier.dense.bias", f), outtype);
+        add_copy(out, "cls.output.weight", require_tensor(w, "classifier.out_proj.weight", f), outtype);
+        add_copy(out, "cls.output.bias", require_tensor(w, "classifier.out_proj.bias", f), outtype);
+    } else if (rerank) {  // BERT: the pooler (dense, tanh), then the classifier
         add_copy(out, "cls.weight", t("pooler.dense.weight"), outtype);
         add_copy(out, "cls.bias", t("pooler.dense.bias"), outtype);
         add_copy(out, "cls.output.weight", require_tensor(w, "classifier.weight", f), outtype);
@@ -111,6 +143,7 @@ ConversionPlan plan_bert(const HfFolder& f, const SafetensorsSet& w, gguf_contex
 }  // namespace
 
 extern const Architecture kBertArchitecture;
-const Architecture kBertArchitecture{"BERT (BertModel, BertForSequenceClassification)", is_bert, plan_bert};
+const Architecture kBertArchitecture{"BERT and XLM-RoBERTa encoders (BertModel, XLMRobertaModel and their ForSequenceClassification rerankers)",
+                                     is_bert, plan_bert};
 
 }  // namespace xinfer

@@ -21,4 +21,15 @@ struct WordPieceVocab {
 // ConvertError when the folder has no WordPiece vocabulary or lacks a required special token.
 WordPieceVocab add_wordpiece_tokenizer(const HfFolder& folder, gguf_context* out);
 
+struct UnigramVocab {
+    int64_t size = 0;
+    std::string bos, eos;  // texts of the sequence start and end tokens ("<s>", "</s>")
+};
+
+// SentencePiece Unigram (XLM-RoBERTa family) from tokenizer.json: pieces with their scores, the
+// normalizer's precompiled character map, the word-start prefix and the special tokens, as
+// llama.cpp's "t5" (UGM) tokenizer model reads them. Throws ConvertError when tokenizer.json is
+// missing or is not a Unigram model.
+UnigramVocab add_unigram_tokenizer(const HfFolder& folder, gguf_context* out);
+
 }  // namespace xinfer

@@ -31,6 +31,7 @@ mutants=(
   "wordpiece-without-word-start-marker|src/convert/tokenizer_wordpiece.cpp|s/else pieces.push_back(\"\\\\xe2\\\\x96\\\\x81\" + t);/else pieces.push_back(t);/|e2e_convert"
   "rerank-pair-without-last-sep|src/convert/arch_bert.cpp|s/vocab.sep + \"{document}\" + vocab.sep/vocab.sep + \"{document}\"/|e2e_convert"
   "conversion-cache-ignores-changes|src/convert/hf_folder.cpp|s/mix(std::to_string(fs::last_write_time/(void)(std::to_string(fs::last_write_time/|e2e_convert"
+  "xlmr-positions-not-offset|src/convert/arch_bert.cpp|s/const int64_t position_offset = xlmr ? f.config.value(\"pad_token_id\", 1) + 1 : 0;/const int64_t position_offset = 0;/|e2e_convert"
 )
 
 killed=0 survived=0

@@ -1,0 +1,131 @@
+// SentencePiece Unigram from a tokenizer.json, written as llama.cpp's UGM ("t5") tokenizer:
+// pieces, scores, token types, and the normalizer's precompiled character map (base64 in
+// tokenizer.json, raw bytes in GGUF) that turns text into SentencePiece's normal form.
+#include <gguf.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "convert/tokenizer_convert.h"
+
+namespace xinfer {
+
+using json = nlohmann::json;
+
+namespace {
+
+std::vector<uint8_t> base64_decode(const std::string& in) {
+    auto value = [](char c) -> int {
+        if (c >= 'A' && c <= 'Z') return c - 'A';
+        if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+        if (c >= '0' && c <= '9') return c - '0' + 52;
+        if (c == '+' || c == '-') return 62;
+        if (c == '/' || c == '_') return 63;
+        return -1;
+    };
+    std::vector<uint8_t> out;
+    uint32_t acc = 0;
+    int bits = 0;
+    for (char c : in) {
+        int v = value(c);
+        if (v < 0) continue;  // padding, line breaks
+        acc = (acc << 6) | static_cast<uint32_t>(v);
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out.push_back(static_cast<uint8_t>((acc >> bits) & 0xff));
+        }
+    }
+    return out;
+}
+
+// The first component of a given type, looking inside a Sequence.
+json find_component(const json& j, const std::string& type, const char* list_key) {
+    if (!j.is_object()) return nullptr;
+    if (j.value("type", "") == type) return j;
+    if (j.value("type", "") == "Sequence" && j.contains(list_key))
+        for (auto& part : j[list_key])
+            if (part.value("type", "") == type) return part;
+    return nullptr;
+}
+
+std::string special_text(const HfFolder& folder, const char* key, const char* fallback) {
+    const json& v = folder.tokenizer_config.contains(key) ? folder.tokenizer_config[key] : json(nullptr);
+    if (v.is_string()) return v;
+    if (v.is_object() && v.contains("content") && v["content"].is_string()) return v["content"];
+    return fallback;
+}
+
+}  // namespace
+
+UnigramVocab add_unigram_tokenizer(const HfFolder& folder, gguf_context* out) {
+    if (!folder.has("tokenizer.json")) {
+        if (folder.has("sentencepiece.bpe.model"))
+            throw ConvertError("only sentencepiece.bpe.model is in " + folder.dir.string() +
+                               "; xinfer converts this tokenizer from tokenizer.json (transformers writes it with save_pretrained)");
+        throw ConvertError("no tokenizer.json in " + folder.dir.string());
+    }
+    const json tj = folder.read_json("tokenizer.json");
+    const json model = tj.value("model", json::object());
+    if (model.value("type", "") != "Unigram" || !model.contains("vocab") || !model["vocab"].is_array())
+        throw ConvertError("tokenizer.json in " + folder.dir.string() + " is not a SentencePiece Unigram model");
+
+    std::vector<std::string> pieces;
+    std::vector<float> scores;
+    for (auto& entry : model["vocab"]) {
+        if (!entry.is_array() || entry.size() != 2 || !entry[0].is_string() || !entry[1].is_number())
+            throw ConvertError("tokenizer.json's Unigram vocabulary has an entry that is not [piece, score]");
+        pieces.push_back(entry[0]);
+        scores.push_back(entry[1].get<float>());
+    }
+    const int64_t unk = model.value("unk_id", 3);
+    std::vector<int32_t> types(pieces.size(), 1 /* normal */);
+    std::map<std::string, int64_t> id_of;
+    for (size_t i = 0; i < pieces.size(); ++i) id_of.emplace(pieces[i], static_cast<int64_t>(i));
+    for (auto& added : tj.value("added_tokens", json::array())) {
+        const int64_t id = added.value("id", -1);
+        if (id < 0 || id >= static_cast<int64_t>(pieces.size())) continue;
+        types[id] = added.value("special", false) ? 3 /* control */ : 4 /* user-defined */;
+    }
+    if (unk >= 0 && unk < static_cast<int64_t>(pieces.size())) types[unk] = 2;  // unknown
+
+    auto id_for = [&](const char* key, const char* fallback) -> int64_t {
+        auto it = id_of.find(special_text(folder, key, fallback));
+        return it == id_of.end() ? -1 : it->second;
+    };
+    const int64_t bos = id_for("bos_token", "<s>"), eos = id_for("eos_token", "</s>"), pad = id_for("pad_token", "<pad>"),
+                  mask = id_for("mask_token", "<mask>"), sep = id_for("sep_token", "</s>");
+    if (bos < 0 || eos < 0) throw ConvertError("the tokenizer's <s> and </s> tokens are not in its vocabulary");
+
+    const json precompiled = find_component(tj.value("normalizer", json(nullptr)), "Precompiled", "normalizers");
+    const json metaspace = find_component(tj.value("pre_tokenizer", json(nullptr)), "Metaspace", "pretokenizers");
+    if (metaspace.is_null())
+        throw ConvertError("tokenizer.json's pre-tokenizer is not SentencePiece's Metaspace; xinfer cannot reproduce it");
+    const std::string scheme = metaspace.value("prepend_scheme", metaspace.value("add_prefix_space", true) ? "always" : "never");
+
+    std::vector<const char*> ptrs;
+    for (auto& p : pieces) ptrs.push_back(p.c_str());
+    gguf_set_val_str(out, "tokenizer.ggml.model", "t5");
+    gguf_set_val_str(out, "tokenizer.ggml.pre", "default");
+    gguf_set_arr_str(out, "tokenizer.ggml.tokens", ptrs.data(), ptrs.size());
+    gguf_set_arr_data(out, "tokenizer.ggml.scores", GGUF_TYPE_FLOAT32, scores.data(), scores.size());
+    gguf_set_arr_data(out, "tokenizer.ggml.token_type", GGUF_TYPE_INT32, types.data(), types.size());
+    gguf_set_val_bool(out, "tokenizer.ggml.add_space_prefix", scheme != "never");
+    gguf_set_val_bool(out, "tokenizer.ggml.remove_extra_whitespaces", true);
+    if (precompiled.is_object() && precompiled.contains("precompiled_charsmap") && precompiled["precompiled_charsmap"].is_string()) {
+        std::vector<uint8_t> map = base64_decode(precompiled["precompiled_charsmap"]);
+        gguf_set_arr_data(out, "tokenizer.ggml.precompiled_charsmap", GGUF_TYPE_UINT8, map.data(), map.size());
+    }
+    gguf_set_val_u32(out, "tokenizer.ggml.bos_token_id", static_cast<uint32_t>(bos));
+    gguf_set_val_u32(out, "tokenizer.ggml.eos_token_id", static_cast<uint32_t>(eos));
+    if (unk >= 0) gguf_set_val_u32(out, "tokenizer.ggml.unknown_token_id", static_cast<uint32_t>(unk));
+    if (sep >= 0) gguf_set_val_u32(out, "tokenizer.ggml.seperator_token_id", static_cast<uint32_t>(sep));
+    if (pad >= 0) gguf_set_val_u32(out, "tokenizer.ggml.padding_token_id", static_cast<uint32_t>(pad));
+    if (mask >= 0) gguf_set_val_u32(out, "tokenizer.ggml.mask_token_id", static_cast<uint32_t>(mask));
+    gguf_set_val_bool(out, "tokenizer.ggml.add_bos_token", true);
+    gguf_set_val_bool(out, "tokenizer.ggml.add_eos_token", true);
+    return {static_cast<int64_t>(pieces.size()), pieces[bos], pieces[eos]};
+}
+
+}  // namespace xinfer
