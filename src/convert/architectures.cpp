@@ -41,6 +41,7 @@ void add_copy(GgufStreamWriter& out, const std::string& name, const SourceTensor
     const int64_t row = t.ne[0];
     const SourceTensor* s = &src;
     t.produce = [s, row](int64_t first, int64_t rows, float* dst) { read_as_f32(*s, first * row, rows * row, dst); };
+    t.written = [s] { release_pages(*s); };
     out.add(std::move(t));
 }
 
@@ -55,6 +56,7 @@ void add_row_slice(GgufStreamWriter& out, const std::string& name, const SourceT
     const int64_t row = src.shape[1];
     const SourceTensor* s = &src;
     t.produce = [s, row, skip](int64_t first, int64_t n, float* dst) { read_as_f32(*s, (skip + first) * row, n * row, dst); };
+    t.written = [s] { release_pages(*s); };
     out.add(std::move(t));
 }
 

@@ -141,6 +141,7 @@ void GgufStreamWriter::write(const std::filesystem::path& path, const WriteProgr
         }
         const size_t size = static_cast<size_t>(rows) * row_bytes;
         put(zeros.data(), (alignment - size % alignment) % alignment);
+        if (t.written) t.written();
     }
     if (std::fflush(f.get()) != 0 || std::ferror(f.get())) throw std::runtime_error("writing " + path.string() + " failed");
 }

@@ -25,6 +25,7 @@ struct OutputTensor {
     std::vector<int64_t> ne;  // GGUF order: ne[0] is the row length (PyTorch's last dimension)
     ggml_type type = GGML_TYPE_F16;
     RowProducer produce;
+    std::function<void()> written;  // optional: called once the tensor is in the file
     int64_t rows() const;
     int64_t row_length() const { return ne.empty() ? 1 : ne[0]; }
 };

@@ -172,6 +172,13 @@ const SourceTensor* SafetensorsSet::find(const std::string& name) const {
     return it == tensors_.end() ? nullptr : &it->second;
 }
 
+void release_pages(const SourceTensor& t) {
+    const long page = sysconf(_SC_PAGESIZE);
+    auto begin = reinterpret_cast<uintptr_t>(t.data) / page * page;
+    auto end = reinterpret_cast<uintptr_t>(t.data + t.bytes);
+    if (end > begin) madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
+}
+
 void read_as_f32(const SourceTensor& t, int64_t first, int64_t count, float* out) {
     switch (t.dtype) {
         case SourceDtype::f32: std::memcpy(out, t.data + first * 4, count * 4); return;

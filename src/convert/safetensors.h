@@ -59,6 +59,10 @@ private:
 // True when the folder holds safetensors weights (single or sharded).
 bool has_safetensors(const std::filesystem::path& folder);
 
+// Drops the tensor's pages from this process's memory once it has been read (they stay in the
+// page cache): converting a model then holds about one tensor at a time, not the whole file.
+void release_pages(const SourceTensor& t);
+
 // Converts `count` elements starting at element `first` of a tensor to f32.
 void read_as_f32(const SourceTensor& t, int64_t first, int64_t count, float* out);
 
