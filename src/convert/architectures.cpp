@@ -4,9 +4,10 @@ namespace xinfer {
 
 // Defined in arch_*.cpp.
 extern const Architecture kBertArchitecture;
+extern const Architecture kQwenArchitecture;
 
 const std::vector<Architecture>& architectures() {
-    static const std::vector<Architecture> all = {kBertArchitecture};
+    static const std::vector<Architecture> all = {kBertArchitecture, kQwenArchitecture};
     return all;
 }
 

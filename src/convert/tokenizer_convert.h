@@ -32,4 +32,14 @@ struct UnigramVocab {
 // missing or is not a Unigram model.
 UnigramVocab add_unigram_tokenizer(const HfFolder& folder, gguf_context* out);
 
+struct BpeVocab {
+    int64_t size = 0;
+    int64_t bos = -1, eos = -1;
+};
+
+// Byte-level BPE (Qwen2/Qwen3, Llama 3) from tokenizer.json: vocabulary, added tokens, merges and
+// the pre-tokenizer llama.cpp must run. The vocabulary is padded to `vocab_size` (the embedding's
+// rows) with unused tokens. Throws ConvertError when the split pattern is not one llama.cpp has.
+BpeVocab add_bpe_tokenizer(const HfFolder& folder, int64_t vocab_size, gguf_context* out);
+
 }  // namespace xinfer

