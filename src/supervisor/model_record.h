@@ -44,6 +44,7 @@ struct ModelRecord {
     // Requests: admitted (holding a replica) and waiting for a slot under request_limits.
     int active = 0;
     int waiting = 0;
+    int reload_waiters = 0;  // requests waiting for a reload or restart to finish
     uint64_t rejected = 0;
     SteadyClock::time_point last_used = SteadyClock::now();
 

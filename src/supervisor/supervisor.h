@@ -106,6 +106,9 @@ private:
     void on_replica_exit(std::weak_ptr<ModelRecord> rec, int id, std::shared_ptr<Replica> which, int status);
     void maintain();  // restarts due, idle unloads
     void unload(const std::shared_ptr<ModelRecord>& rec);
+    // Whether a model may be unloaded now: ready, past its keep_alive, no request in or waiting.
+    // Caller holds rec.mu.
+    bool idle_now(const ModelRecord& rec, SteadyClock::time_point now) const;
     void stop_model(ModelRecord& rec, const std::string& why);  // removed from models_ already
     void release_placement(const ModelRecord& rec);  // every replica's
     void release_replica(const ModelRecord& rec, const Replica& replica);

@@ -151,10 +151,18 @@ void Supervisor::on_replica_exit(std::weak_ptr<ModelRecord> weak, int id, std::s
     }
 }
 
+bool Supervisor::idle_now(const ModelRecord& rec, SteadyClock::time_point now) const {
+    const double ka = keep_alive(rec);
+    return rec.state == ModelState::ready && ka >= 0 && rec.active == 0 && rec.waiting == 0 && rec.reload_waiters == 0 &&
+           std::chrono::duration<double>(now - rec.last_used).count() >= ka;
+}
+
 void Supervisor::unload(const std::shared_ptr<ModelRecord>& rec) {
     std::vector<std::shared_ptr<Replica>> stopping;
     {
         std::lock_guard lock(rec->mu);
+        // Checked again under the lock: a request may have come in since the check that called us.
+        if (!idle_now(*rec, SteadyClock::now())) return;
         double idle = std::chrono::duration<double>(SteadyClock::now() - rec->last_used).count();
         if (!rec->move_to(ModelState::idle_unloaded, "idle for " + std::to_string(static_cast<int>(idle)) +
                                                          " s (keep_alive " + std::to_string(keep_alive(*rec)) + " s)"))
@@ -198,9 +206,7 @@ void Supervisor::maintain() {
                 }
                 rec->workers.emplace_back([this, rec, due] { start_replicas(rec, due); });
             }
-            const double ka = keep_alive(*rec);
-            idle = rec->state == ModelState::ready && ka >= 0 && rec->active == 0 && rec->waiting == 0 &&
-                   std::chrono::duration<double>(now - rec->last_used).count() >= ka;
+            idle = idle_now(*rec, now);
         }
         if (idle) unload(rec);
     }

@@ -101,8 +101,12 @@ Lease Supervisor::acquire(const std::string& model, Capability need) {
         rec->workers.emplace_back([this, rec, all] { start_replicas(rec, all); });
     }
     if (rec->state == ModelState::launching && rec->was_ready) {
-        // A reload or restart: wait for it rather than failing the request.
+        // A reload or restart: wait for it rather than failing the request. Waiting requests keep
+        // the model from counting as idle, so it is not unloaded again before they are served.
+        rec->reload_waiters++;
         rec->changed.wait_for(lock, config_.launch_timeout, [&] { return rec->state != ModelState::launching; });
+        rec->reload_waiters--;
+        rec->last_used = SteadyClock::now();
     }
     if (rec->state == ModelState::launching)
         throw ApiError(503, "Model '" + rec->uid + "' is still loading (" +

