@@ -4,10 +4,10 @@ namespace xinfer {
 
 // Defined in arch_*.cpp.
 extern const Architecture kBertArchitecture;
-extern const Architecture kQwenArchitecture;
+extern const Architecture kDecoderArchitecture;
 
 const std::vector<Architecture>& architectures() {
-    static const std::vector<Architecture> all = {kBertArchitecture, kQwenArchitecture};
+    static const std::vector<Architecture> all = {kBertArchitecture, kDecoderArchitecture};
     return all;
 }
 

@@ -103,7 +103,21 @@ BpeVocab add_bpe_tokenizer(const HfFolder& folder, int64_t vocab_size, gguf_cont
     if (v.bos >= 0) gguf_set_val_u32(out, "tokenizer.ggml.bos_token_id", static_cast<uint32_t>(v.bos));
     if (v.eos >= 0) gguf_set_val_u32(out, "tokenizer.ggml.eos_token_id", static_cast<uint32_t>(v.eos));
     if (pad >= 0) gguf_set_val_u32(out, "tokenizer.ggml.padding_token_id", static_cast<uint32_t>(pad));
-    gguf_set_val_bool(out, "tokenizer.ggml.add_bos_token", folder.tokenizer_config.value("add_bos_token", false));
+    // Whether a sequence starts with BOS: tokenizer_config says so, or (Llama 3) the post-processor
+    // template of tokenizer.json puts the BOS token first.
+    bool add_bos = folder.tokenizer_config.value("add_bos_token", false);
+    const json post = tj.value("post_processor", json(nullptr));
+    std::vector<json> processors;
+    if (post.is_object() && post.value("type", "") == "Sequence") processors = post.value("processors", json::array()).get<std::vector<json>>();
+    else if (post.is_object()) processors.push_back(post);
+    for (auto& p : processors) {
+        if (p.value("type", "") != "TemplateProcessing" || !p.contains("single") || p["single"].empty()) continue;
+        const json& first = p["single"][0];
+        if (first.contains("SpecialToken") && v.bos >= 0 && id_of.count(first["SpecialToken"].value("id", "")) &&
+            id_of[first["SpecialToken"].value("id", "")] == v.bos)
+            add_bos = true;
+    }
+    gguf_set_val_bool(out, "tokenizer.ggml.add_bos_token", add_bos);
     return v;
 }
 

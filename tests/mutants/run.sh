@@ -33,7 +33,9 @@ mutants=(
   "conversion-cache-ignores-changes|src/convert/hf_folder.cpp|s/mix(std::to_string(fs::last_write_time/(void)(std::to_string(fs::last_write_time/|e2e_convert"
   "xlmr-positions-not-offset|src/convert/arch_bert.cpp|s/const int64_t position_offset = xlmr ? f.config.value(\"pad_token_id\", 1) + 1 : 0;/const int64_t position_offset = 0;/|e2e_convert"
   "bpe-wrong-pre-tokenizer|src/convert/tokenizer_bpe.cpp|s/, \"qwen2\"},/, \"gpt-2\"},/|e2e_convert"
-  "qwen-rope-base-ignored|src/convert/arch_qwen.cpp|s/f.config.value(\"rope_theta\", 1000000.0f)/10000.0f/|e2e_convert"
+  "qwen-rope-base-ignored|src/convert/arch_decoder.cpp|s/f.config.value(\"rope_theta\", llama ? 500000.0f : 1000000.0f)/10000.0f/|e2e_convert"
+  "llama-heads-not-interleaved|src/convert/arch_decoder.cpp|s/if (llama \&\& std::string(hf) != \"v_proj\")/if (false)/|e2e_convert"
+  "bpe-bos-from-template-ignored|src/convert/tokenizer_bpe.cpp|s/            add_bos = true;/            (void)0;/|e2e_convert"
 )
 
 killed=0 survived=0

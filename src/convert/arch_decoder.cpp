@@ -1,6 +1,8 @@
-// Qwen2 / Qwen2.5 and Qwen3 chat models (Qwen2ForCausalLM, Qwen3ForCausalLM): llama.cpp's qwen2
-// and qwen3 architectures take the Hugging Face layout as it is (NeoX-style rotary, so no
-// permutation of the query and key weights); Qwen2 has q/k/v biases, Qwen3 per-head q/k norms.
+// Decoder-only chat models of the Llama family: Llama 3.x (LlamaForCausalLM), Qwen2 / Qwen2.5
+// (Qwen2ForCausalLM) and Qwen3 (Qwen3ForCausalLM). They share one tensor layout; they differ in
+// that Qwen2 has q/k/v biases, Qwen3 per-head q/k norms, and Llama's rotary pairs adjacent
+// values where transformers pairs the two halves of a head, so its query and key rows are
+// reordered (llama.cpp's qwen architectures use the halves, as transformers does).
 #include <gguf.h>
 
 #include "convert/architectures.h"
@@ -12,9 +14,31 @@ using json = nlohmann::json;
 
 namespace {
 
-bool is_qwen(const HfFolder& f) {
-    return f.architecture == "Qwen2ForCausalLM" || f.architecture == "Qwen3ForCausalLM" ||
-           (f.architecture.empty() && (f.model_type == "qwen2" || f.model_type == "qwen3"));
+bool is_decoder(const HfFolder& f) {
+    return f.architecture == "Qwen2ForCausalLM" || f.architecture == "Qwen3ForCausalLM" || f.architecture == "LlamaForCausalLM" ||
+           (f.architecture.empty() && (f.model_type == "qwen2" || f.model_type == "qwen3" || f.model_type == "llama"));
+}
+
+// A query or key projection with each head's rows reordered from transformers' halves
+// (0..d/2-1 | d/2..d-1) to llama.cpp's interleaved pairs (0, d/2, 1, d/2+1, ...).
+void add_interleaved_heads(GgufStreamWriter& out, const std::string& name, const SourceTensor& src, int64_t heads,
+                           const std::string& outtype) {
+    if (src.shape.size() != 2 || src.shape[0] % (2 * heads) != 0)
+        throw ConvertError("tensor " + src.name + " does not split into " + std::to_string(heads) + " heads");
+    OutputTensor t;
+    t.name = name;
+    t.ne = {src.shape[1], src.shape[0]};
+    t.type = output_type_for(outtype, t.ne);
+    const int64_t cols = src.shape[1], d = src.shape[0] / heads;
+    const SourceTensor* s = &src;
+    t.produce = [s, cols, d](int64_t first, int64_t rows, float* dst) {
+        for (int64_t k = 0; k < rows; ++k) {
+            const int64_t r = first + k, h = r / d, i = (r % d) / 2, j = r % 2;
+            read_as_f32(*s, (h * d + j * (d / 2) + i) * cols, cols, dst + k * cols);
+        }
+    };
+    t.written = [s] { release_pages(*s); };
+    out.add(std::move(t));
 }
 
 int64_t need_int(const HfFolder& f, const char* key) {
@@ -23,10 +47,12 @@ int64_t need_int(const HfFolder& f, const char* key) {
     return f.config[key].get<int64_t>();
 }
 
-ConversionPlan plan_qwen(const HfFolder& f, const SafetensorsSet& w, gguf_context* meta, GgufStreamWriter& out,
-                         const std::string& outtype) {
+ConversionPlan plan_decoder(const HfFolder& f, const SafetensorsSet& w, gguf_context* meta, GgufStreamWriter& out,
+                            const std::string& outtype) {
     const bool qwen3 = f.architecture == "Qwen3ForCausalLM" || f.model_type == "qwen3";
-    const std::string a = qwen3 ? "qwen3" : "qwen2";
+    const bool llama = f.architecture == "LlamaForCausalLM" || f.model_type == "llama";
+    const bool biases = !qwen3 && !llama;  // Qwen2's q/k/v
+    const std::string a = llama ? "llama" : qwen3 ? "qwen3" : "qwen2";
     if (f.config.value("hidden_act", "silu") != "silu")
         throw ConvertError("config.json asks for activation '" + f.config.value("hidden_act", "") + "'; " + a + " uses silu");
     if (f.config.contains("rope_scaling") && !f.config["rope_scaling"].is_null())
@@ -51,7 +77,11 @@ ConversionPlan plan_qwen(const HfFolder& f, const SafetensorsSet& w, gguf_contex
         u32("attention.key_length", head_dim);
         u32("attention.value_length", head_dim);
     }
-    gguf_set_val_f32(meta, (a + ".rope.freq_base").c_str(), f.config.value("rope_theta", 1000000.0f));
+    if (llama) {
+        u32("rope.dimension_count", head_dim);
+        u32("vocab_size", embed.shape[0]);
+    }
+    gguf_set_val_f32(meta, (a + ".rope.freq_base").c_str(), f.config.value("rope_theta", llama ? 500000.0f : 1000000.0f));
     gguf_set_val_f32(meta, (a + ".attention.layer_norm_rms_epsilon").c_str(), f.config.value("rms_norm_eps", 1e-6f));
 
     auto t = [&](const std::string& name) -> const SourceTensor& { return require_tensor(w, name, f); };
@@ -64,8 +94,12 @@ ConversionPlan plan_qwen(const HfFolder& f, const SafetensorsSet& w, gguf_contex
         const std::string s = "model.layers." + std::to_string(i) + ".", d = "blk." + std::to_string(i) + ".";
         add_copy(out, d + "attn_norm.weight", t(s + "input_layernorm.weight"), outtype);
         for (auto [hf, gg] : {std::pair{"q_proj", "attn_q"}, {"k_proj", "attn_k"}, {"v_proj", "attn_v"}}) {
-            add_copy(out, d + gg + ".weight", t(s + "self_attn." + hf + ".weight"), outtype);
-            if (!qwen3) add_copy(out, d + gg + ".bias", t(s + "self_attn." + hf + ".bias"), outtype);
+            const SourceTensor& proj = t(s + "self_attn." + hf + ".weight");
+            if (llama && std::string(hf) != "v_proj")
+                add_interleaved_heads(out, d + gg + ".weight", proj, std::string(hf) == "q_proj" ? n_head : n_head_kv, outtype);
+            else
+                add_copy(out, d + gg + ".weight", proj, outtype);
+            if (biases) add_copy(out, d + gg + ".bias", t(s + "self_attn." + hf + ".bias"), outtype);
         }
         add_copy(out, d + "attn_output.weight", t(s + "self_attn.o_proj.weight"), outtype);
         if (qwen3) {
@@ -82,7 +116,8 @@ ConversionPlan plan_qwen(const HfFolder& f, const SafetensorsSet& w, gguf_contex
 
 }  // namespace
 
-extern const Architecture kQwenArchitecture;
-const Architecture kQwenArchitecture{"Qwen2/Qwen2.5 and Qwen3 chat models (Qwen2ForCausalLM, Qwen3ForCausalLM)", is_qwen, plan_qwen};
+extern const Architecture kDecoderArchitecture;
+const Architecture kDecoderArchitecture{"Llama 3, Qwen2/Qwen2.5 and Qwen3 chat models (LlamaForCausalLM, Qwen2ForCausalLM, Qwen3ForCausalLM)",
+                                        is_decoder, plan_decoder};
 
 }  // namespace xinfer
