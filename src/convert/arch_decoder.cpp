@@ -5,6 +5,10 @@
 // reordered (llama.cpp's qwen architectures use the halves, as transformers does).
 #include <gguf.h>
 
+#include <cmath>
+#include <memory>
+#include <vector>
+
 #include "convert/architectures.h"
 #include "convert/tokenizer_convert.h"
 
@@ -47,6 +51,31 @@ int64_t need_int(const HfFolder& f, const char* key) {
     return f.config[key].get<int64_t>();
 }
 
+// Llama 3.1+'s long-context rotary: each frequency is divided by a factor that is 1 for short
+// wavelengths, `factor` for long ones and smoothly in between; llama.cpp reads the factors from a
+// rope_freqs tensor (transformers computes the same when it builds its inverse frequencies).
+void add_llama3_rope_factors(GgufStreamWriter& out, const json& scaling, double theta, int64_t head_dim) {
+    const double factor = scaling.value("factor", 8.0), low = scaling.value("low_freq_factor", 1.0),
+                 high = scaling.value("high_freq_factor", 4.0),
+                 context = scaling.value("original_max_position_embeddings", 8192.0);
+    auto factors = std::make_shared<std::vector<float>>();
+    for (int64_t i = 0; i < head_dim; i += 2) {
+        const double wavelen = 2 * M_PI * std::pow(theta, static_cast<double>(i) / head_dim);
+        if (wavelen < context / high) factors->push_back(1.0f);
+        else if (wavelen > context / low) factors->push_back(static_cast<float>(factor));
+        else {
+            const double smooth = (context / wavelen - low) / (high - low);
+            factors->push_back(static_cast<float>(1.0 / ((1 - smooth) / factor + smooth)));
+        }
+    }
+    OutputTensor t;
+    t.name = "rope_freqs.weight";
+    t.ne = {static_cast<int64_t>(factors->size())};
+    t.type = GGML_TYPE_F32;
+    t.produce = [factors](int64_t, int64_t, float* dst) { std::copy(factors->begin(), factors->end(), dst); };
+    out.add(std::move(t));
+}
+
 ConversionPlan plan_decoder(const HfFolder& f, const SafetensorsSet& w, gguf_context* meta, GgufStreamWriter& out,
                             const std::string& outtype) {
     const bool qwen3 = f.architecture == "Qwen3ForCausalLM" || f.model_type == "qwen3";
@@ -55,8 +84,10 @@ ConversionPlan plan_decoder(const HfFolder& f, const SafetensorsSet& w, gguf_con
     const std::string a = llama ? "llama" : qwen3 ? "qwen3" : "qwen2";
     if (f.config.value("hidden_act", "silu") != "silu")
         throw ConvertError("config.json asks for activation '" + f.config.value("hidden_act", "") + "'; " + a + " uses silu");
-    if (f.config.contains("rope_scaling") && !f.config["rope_scaling"].is_null())
-        throw ConvertError("rope_scaling in config.json is not converted yet");
+    const json scaling = f.config.value("rope_scaling", json(nullptr));
+    const std::string scaling_type = scaling.is_object() ? scaling.value("rope_type", scaling.value("type", "")) : "";
+    if (!scaling.is_null() && !(llama && scaling_type == "llama3"))
+        throw ConvertError("rope_scaling of type '" + scaling_type + "' in config.json is not converted yet (Llama 3's llama3 type is)");
     const int64_t n_layer = need_int(f, "num_hidden_layers"), n_embd = need_int(f, "hidden_size"),
                   n_head = need_int(f, "num_attention_heads");
     const int64_t n_head_kv = f.config.value("num_key_value_heads", n_head);
@@ -86,6 +117,7 @@ ConversionPlan plan_decoder(const HfFolder& f, const SafetensorsSet& w, gguf_con
 
     auto t = [&](const std::string& name) -> const SourceTensor& { return require_tensor(w, name, f); };
     add_copy(out, "token_embd.weight", embed, outtype);
+    if (scaling_type == "llama3") add_llama3_rope_factors(out, scaling, f.config.value("rope_theta", 500000.0), head_dim);
     add_copy(out, "output_norm.weight", t("model.norm.weight"), outtype);
     // Tied embeddings (small Qwen models) have no lm_head: llama.cpp then reuses token_embd.
     if (const SourceTensor* head = w.find("lm_head.weight"); head && !f.config.value("tie_word_embeddings", false))

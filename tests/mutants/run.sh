@@ -34,6 +34,7 @@ mutants=(
   "xlmr-positions-not-offset|src/convert/arch_bert.cpp|s/const int64_t position_offset = xlmr ? f.config.value(\"pad_token_id\", 1) + 1 : 0;/const int64_t position_offset = 0;/|e2e_convert"
   "bpe-wrong-pre-tokenizer|src/convert/tokenizer_bpe.cpp|s/, \"qwen2\"},/, \"gpt-2\"},/|e2e_convert"
   "qwen-rope-base-ignored|src/convert/arch_decoder.cpp|s/f.config.value(\"rope_theta\", llama ? 500000.0f : 1000000.0f)/10000.0f/|e2e_convert"
+  "llama3-rope-factors-dropped|src/convert/arch_decoder.cpp|s/    if (scaling_type == \"llama3\") add_llama3_rope_factors/    if (false) add_llama3_rope_factors/|e2e_convert"
   "llama-heads-not-interleaved|src/convert/arch_decoder.cpp|s/if (llama \&\& std::string(hf) != \"v_proj\")/if (false)/|e2e_convert"
   "bpe-bos-from-template-ignored|src/convert/tokenizer_bpe.cpp|s/            add_bos = true;/            (void)0;/|e2e_convert"
 )
