@@ -54,7 +54,7 @@ uint32_t pooling_of(const HfFolder& f) {
 
 ConversionPlan plan_bert(const HfFolder& f, const SafetensorsSet& w, gguf_context* meta, GgufStreamWriter& out,
                          const std::string& outtype) {
-    const bool rerank = f.architecture.size() > 25 && f.architecture.ends_with("ForSequenceClassification");
+    const bool rerank = f.architecture.ends_with("ForSequenceClassification");
     const bool xlmr = is_xlm_roberta(f);
     if (f.config.value("hidden_act", "gelu") != "gelu")
         throw ConvertError("config.json asks for activation '" + f.config.value("hidden_act", "") + "'; llama.cpp's BERT uses gelu");

@@ -20,6 +20,17 @@ json HfFolder::read_json(const std::string& file) const {
     }
 }
 
+std::string HfFolder::special_token(const std::string& key, const std::string& fallback) const {
+    const json map = has("special_tokens_map.json") ? read_json("special_tokens_map.json") : json::object();
+    for (const json* src : {&tokenizer_config, &map}) {
+        if (!src->is_object() || !src->contains(key)) continue;
+        const json& v = (*src)[key];
+        if (v.is_string()) return v;
+        if (v.is_object() && v.contains("content") && v["content"].is_string()) return v["content"];
+    }
+    return fallback;
+}
+
 bool looks_like_hf_folder(const fs::path& dir) {
     std::error_code ec;
     if (!fs::is_directory(dir, ec) || !fs::exists(dir / "config.json", ec)) return false;

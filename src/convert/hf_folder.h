@@ -24,6 +24,9 @@ struct HfFolder {
     bool has(const std::string& file) const { return std::filesystem::exists(dir / file); }
     // Reads a JSON file of the folder; ConvertError naming it when it is not valid JSON.
     nlohmann::json read_json(const std::string& file) const;
+    // A special token's text ("cls_token", "eos_token", …) from tokenizer_config.json, else
+    // special_tokens_map.json (a string or an AddedToken object); `fallback` when neither has it.
+    std::string special_token(const std::string& key, const std::string& fallback) const;
 };
 
 // True when `dir` is a folder with config.json and weights in a format the converter reads.

@@ -37,12 +37,6 @@ std::string split_regex(const json& pre) {
     return from(pre);
 }
 
-std::string token_text(const json& v) {
-    if (v.is_string()) return v;
-    if (v.is_object() && v.contains("content") && v["content"].is_string()) return v["content"];
-    return "";
-}
-
 }  // namespace
 
 BpeVocab add_bpe_tokenizer(const HfFolder& folder, int64_t vocab_size, gguf_context* out) {
@@ -87,11 +81,7 @@ BpeVocab add_bpe_tokenizer(const HfFolder& folder, int64_t vocab_size, gguf_cont
     std::map<std::string, int64_t> id_of;
     for (auto& [id, tt] : by_id) id_of.emplace(tt.first, id);
     auto special = [&](const char* key, const char* config_key) -> int64_t {
-        const json& tc = folder.tokenizer_config;
-        if (tc.contains(key)) {
-            auto it = id_of.find(token_text(tc[key]));
-            if (it != id_of.end()) return it->second;
-        }
+        if (auto it = id_of.find(folder.special_token(key, "")); it != id_of.end()) return it->second;
         if (folder.config.contains(config_key) && folder.config[config_key].is_number_integer()) return folder.config[config_key];
         return -1;
     };

@@ -50,13 +50,6 @@ json find_component(const json& j, const std::string& type, const char* list_key
     return nullptr;
 }
 
-std::string special_text(const HfFolder& folder, const char* key, const char* fallback) {
-    const json& v = folder.tokenizer_config.contains(key) ? folder.tokenizer_config[key] : json(nullptr);
-    if (v.is_string()) return v;
-    if (v.is_object() && v.contains("content") && v["content"].is_string()) return v["content"];
-    return fallback;
-}
-
 }  // namespace
 
 UnigramVocab add_unigram_tokenizer(const HfFolder& folder, gguf_context* out) {
@@ -91,7 +84,7 @@ UnigramVocab add_unigram_tokenizer(const HfFolder& folder, gguf_context* out) {
     if (unk >= 0 && unk < static_cast<int64_t>(pieces.size())) types[unk] = 2;  // unknown
 
     auto id_for = [&](const char* key, const char* fallback) -> int64_t {
-        auto it = id_of.find(special_text(folder, key, fallback));
+        auto it = id_of.find(folder.special_token(key, fallback));
         return it == id_of.end() ? -1 : it->second;
     };
     const int64_t bos = id_for("bos_token", "<s>"), eos = id_for("eos_token", "</s>"), pad = id_for("pad_token", "<pad>"),

@@ -41,29 +41,16 @@ std::vector<std::string> read_vocab(const HfFolder& folder) {
     return tokens;
 }
 
-// A special token's text from tokenizer_config.json / special_tokens_map.json (a string or an
-// AddedToken object), or the BERT default.
-std::string special(const HfFolder& folder, const json& map, const char* key, const char* fallback) {
-    for (const json* src : {&folder.tokenizer_config, &map}) {
-        if (!src->contains(key)) continue;
-        const json& v = (*src)[key];
-        if (v.is_string()) return v;
-        if (v.is_object() && v.contains("content")) return v["content"];
-    }
-    return fallback;
-}
-
 }  // namespace
 
 WordPieceVocab add_wordpiece_tokenizer(const HfFolder& folder, gguf_context* out) {
     std::vector<std::string> vocab = read_vocab(folder);
     if (vocab.empty()) throw ConvertError("the WordPiece vocabulary in " + folder.dir.string() + " is empty");
-    const json map = folder.has("special_tokens_map.json") ? folder.read_json("special_tokens_map.json") : json::object();
 
     std::map<std::string, int64_t> id_of;
     for (size_t i = 0; i < vocab.size(); ++i) id_of.emplace(vocab[i], static_cast<int64_t>(i));
     auto find = [&](const char* key, const char* fallback, bool required) -> int64_t {
-        std::string text = special(folder, map, key, fallback);
+        std::string text = folder.special_token(key, fallback);
         auto it = id_of.find(text);
         if (it != id_of.end()) return it->second;
         if (required) throw ConvertError("the special token " + std::string(key) + " (" + text + ") is not in the vocabulary");
