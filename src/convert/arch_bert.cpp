@@ -52,7 +52,7 @@ uint32_t pooling_of(const HfFolder& f) {
     return 1;
 }
 
-ConversionPlan plan_bert(const HfFolder& f, const SafetensorsSet& w, gguf_context* meta, GgufStreamWriter& out,
+ConversionPlan plan_bert(const HfFolder& f, const WeightSet& w, gguf_context* meta, GgufStreamWriter& out,
                          const std::string& outtype) {
     const bool rerank = f.architecture.ends_with("ForSequenceClassification");
     const bool xlmr = is_xlm_roberta(f);

@@ -76,7 +76,7 @@ void add_llama3_rope_factors(GgufStreamWriter& out, const json& scaling, double 
     out.add(std::move(t));
 }
 
-ConversionPlan plan_decoder(const HfFolder& f, const SafetensorsSet& w, gguf_context* meta, GgufStreamWriter& out,
+ConversionPlan plan_decoder(const HfFolder& f, const WeightSet& w, gguf_context* meta, GgufStreamWriter& out,
                             const std::string& outtype) {
     const bool qwen3 = f.architecture == "Qwen3ForCausalLM" || f.model_type == "qwen3";
     const bool llama = f.architecture == "LlamaForCausalLM" || f.model_type == "llama";

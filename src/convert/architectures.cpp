@@ -20,7 +20,7 @@ const Architecture& architecture_for(const HfFolder& folder) {
                        "' (" + folder.dir.string() + "); it converts: " + known);
 }
 
-const SourceTensor& require_tensor(const SafetensorsSet& w, const std::string& name, const HfFolder& folder) {
+const SourceTensor& require_tensor(const WeightSet& w, const std::string& name, const HfFolder& folder) {
     const SourceTensor* t = w.find(name);
     if (!t) throw ConvertError("the weights in " + folder.dir.string() + " have no tensor '" + name + "'");
     return *t;

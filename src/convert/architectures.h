@@ -7,7 +7,7 @@
 
 #include "convert/gguf_stream_writer.h"
 #include "convert/hf_folder.h"
-#include "convert/safetensors.h"
+#include "convert/weights.h"
 
 namespace xinfer {
 
@@ -20,7 +20,7 @@ struct Architecture {
     const char* name;                             // for messages
     bool (*matches)(const HfFolder&);
     // Sets metadata on `meta` (tokenizer included) and adds every output tensor to `out`.
-    ConversionPlan (*plan)(const HfFolder&, const SafetensorsSet&, gguf_context* meta, GgufStreamWriter& out,
+    ConversionPlan (*plan)(const HfFolder&, const WeightSet&, gguf_context* meta, GgufStreamWriter& out,
                            const std::string& outtype);
 };
 
@@ -31,7 +31,7 @@ const Architecture& architecture_for(const HfFolder& folder);
 
 // Helpers shared by the architectures.
 // A source tensor that must be there; ConvertError naming it (and the folder) when it is not.
-const SourceTensor& require_tensor(const SafetensorsSet& w, const std::string& name, const HfFolder& folder);
+const SourceTensor& require_tensor(const WeightSet& w, const std::string& name, const HfFolder& folder);
 // Adds `src` under `name` unchanged in layout (PyTorch [rows, cols] -> GGUF ne {cols, rows}).
 void add_copy(GgufStreamWriter& out, const std::string& name, const SourceTensor& src, const std::string& outtype,
               bool force_f32 = false);

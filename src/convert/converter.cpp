@@ -11,7 +11,7 @@
 
 #include "convert/architectures.h"
 #include "convert/gguf_stream_writer.h"
-#include "convert/safetensors.h"
+#include "convert/weights.h"
 
 namespace xinfer {
 
@@ -35,7 +35,7 @@ namespace {
 // producers refer to the weights, so the weights are declared first.
 struct Prepared {
     HfFolder folder;
-    SafetensorsSet weights;
+    WeightSet weights;
     std::unique_ptr<GgufStreamWriter> writer;
     ConversionPlan plan;
     std::string source_architecture() const {
@@ -49,12 +49,15 @@ std::unique_ptr<Prepared> prepare(const fs::path& dir, const ConvertOptions& opt
     auto p = std::make_unique<Prepared>();
     p->folder = read_hf_folder(dir);
     const Architecture& arch = architecture_for(p->folder);
-    if (!has_safetensors(dir)) {
-        if (p->folder.has("pytorch_model.bin"))
-            throw ConvertError("pytorch_model.bin weights are not converted yet; save the model as safetensors (" + dir.string() + ")");
+    if (!has_weights(dir))
         throw ConvertError("no weights in " + dir.string() + " (model.safetensors or pytorch_model.bin)");
+    try {
+        p->weights = WeightSet::open(dir);
+    } catch (const ConvertError&) {
+        throw;
+    } catch (const std::runtime_error& e) {
+        throw ConvertError(e.what());  // a broken or hostile weights file is the caller's input: a 400
     }
-    p->weights = SafetensorsSet::open(dir);
     gguf_context* meta = gguf_init_empty();
     p->writer = std::make_unique<GgufStreamWriter>(meta);  // owns meta from here
     const fs::path named = dir.filename().empty() ? dir.parent_path() : dir;

@@ -35,7 +35,7 @@ bool looks_like_hf_folder(const fs::path& dir) {
     std::error_code ec;
     if (!fs::is_directory(dir, ec) || !fs::exists(dir / "config.json", ec)) return false;
     return fs::exists(dir / "model.safetensors", ec) || fs::exists(dir / "model.safetensors.index.json", ec) ||
-           fs::exists(dir / "pytorch_model.bin", ec);
+           fs::exists(dir / "pytorch_model.bin", ec) || fs::exists(dir / "pytorch_model.bin.index.json", ec);
 }
 
 HfFolder read_hf_folder(const fs::path& dir) {

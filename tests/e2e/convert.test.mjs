@@ -25,14 +25,19 @@ const CORPUS = ['Hello world', 'Héllo WORLD, naïve café!', '巴黎是法国�
   'The quick brown fox jumps over the lazy dog.', '数字 123 and 4.56%'];
 
 // BERT folders take bge's WordPiece vocabulary; XLM-R folders (--xlmr) XLM-R's Unigram one.
-function makeFolder(name, args = []) {
-  const dir = join(scratch, name);
+// A folder with pytorch_model.bin (--format bin) gets a twin with the same weights as
+// safetensors, which the NumPy reference reads.
+function makeFolder(name, args = [], parent = scratch) {
+  const dir = join(parent, name);
   const vocab = args.includes('--xlmr') ? 'ggml-vocab-nomic-bert-moe.gguf' : 'ggml-vocab-bert-bge.gguf';
   execFileSync(PYTHON, [join(FIXTURES, 'make_hf_bert.py'), dir, join(LLAMA_SRC, 'models', vocab), join(LLAMA_SRC, 'gguf-py'), ...args]);
+  if (args.includes('bin')) makeFolder(name, args.map((a) => (a === 'bin' ? 'safetensors' : a)), join(scratch, 'safetensors-twins'));
   return dir;
 }
 function reference(dir, ids, script = 'bert_reference.py') {
-  return JSON.parse(execFileSync(PYTHON, [join(FIXTURES, script), dir], { input: JSON.stringify({ ids }), maxBuffer: 1 << 26 }));
+  const twin = join(scratch, 'safetensors-twins', dir.split('/').at(-1));
+  const weights = existsSync(join(dir, 'pytorch_model.bin')) ? twin : dir;
+  return JSON.parse(execFileSync(PYTHON, [join(FIXTURES, script), weights], { input: JSON.stringify({ ids }), maxBuffer: 1 << 26 }));
 }
 function oracleTokenizer(dir) {
   return TokenizerLoader.fromPreTrained({
@@ -88,7 +93,8 @@ before(async () => {
   embedDir = makeFolder('bge-tiny-hf');
   rerankDir = makeFolder('bge-reranker-tiny-hf', ['--rerank', '--dtype', 'bf16', '--shards', '2']);
   // Named as in the seed deployment's models folder.
-  bceDir = makeFolder('bce-embedding-base_v1', ['--xlmr', '--dtype', 'f16']);
+  // bce-embedding-base_v1 ships its weights as pytorch_model.bin.
+  bceDir = makeFolder('bce-embedding-base_v1', ['--xlmr', '--dtype', 'f16', '--format', 'bin']);
   bceRerankDir = makeFolder('bce-reranker-base_v1', ['--xlmr', '--rerank']);
   server = await startServer();
 });
@@ -183,6 +189,41 @@ for (const [family, extra] of [['qwen3', []], ['qwen2', []], ['llama', []], ['ll
   } finally {
     await api(server, 'DELETE', `/v1/models/${uid}`);
   }
+});
+
+test('pytorch_model.bin (torch.save\'s zip, sharded) converts to the very GGUF its safetensors twin gives', () => {
+  const twins = [];
+  for (const format of ['bin', 'safetensors']) {
+    // Same folder name, so the GGUFs' general.name agrees too.
+    const dir = makeFolder('bge-bin', ['--dtype', 'bf16', '--shards', '2', '--format', format], mkdtempSync(join(scratch, format)));
+    const out = join(scratch, `bge-${format}.gguf`);
+    const r = cli(server, ['convert', dir, '-o', out]);
+    assert.equal(r.code, 0, r.stderr);
+    twins.push(readFileSync(out));
+  }
+  assert.ok(twins[0].equals(twins[1]), 'byte-identical GGUFs');
+});
+
+test('a hostile pytorch_model.bin is refused by name, and nothing in it runs', async () => {
+  const bad = join(scratch, 'hostile-bin');
+  execFileSync('cp', ['-r', embedDir, bad]);
+  rmSync(join(bad, 'model.safetensors'));
+  const marker = join(scratch, 'pwned');
+  // What a malicious checkpoint does: data.pkl calls os.system when unpickled.
+  execFileSync(PYTHON, ['-c', `
+import pickle, os, sys, zipfile
+class Evil:
+    def __reduce__(self):
+        return (os.system, ("touch " + sys.argv[2],))
+with zipfile.ZipFile(sys.argv[1], "w") as z:
+    z.writestr("archive/data.pkl", pickle.dumps({"embeddings.word_embeddings.weight": Evil()}, protocol=2))
+`, join(bad, 'pytorch_model.bin'), marker]);
+  const before = converted(server).length;
+  const r = await api(server, 'POST', '/v1/models', { model_name: 'hostile', model_type: 'embedding', model_path: bad, wait_ready: true });
+  assert.equal(r.status, 400, r.text);
+  assert.match(r.json.detail ?? r.json.error.message, /refers to posix\.system, which is not part of a tensor record/);
+  assert.ok(!existsSync(marker), 'the pickled command never ran');
+  assert.equal(converted(server).length, before);
 });
 
 test('a folder that cannot be converted is a 400 that says why, and the cache holds nothing of it', async () => {

@@ -13,6 +13,7 @@
 #include "convert/gguf_stream_writer.h"
 #include "convert/hf_folder.h"
 #include "convert/safetensors.h"
+#include "convert/torch_pickle.h"
 
 using namespace xinfer;
 namespace fs = std::filesystem;
@@ -49,7 +50,7 @@ void write_safetensors(const fs::path& file, const std::string& header_override 
 TEST(Safetensors, ReadsTensorsAndConvertsDtypes) {
     fs::path d = scratch_dir("read");
     write_safetensors(d / "model.safetensors");
-    SafetensorsSet set = SafetensorsSet::open(d);
+    WeightSet set = WeightSet::open(d);
     ASSERT_EQ(set.tensors().size(), 2u);
     const SourceTensor* a = set.find("a");
     ASSERT_NE(a, nullptr);
@@ -71,22 +72,22 @@ TEST(Safetensors, RefusesBrokenFilesWithTheReason) {
     fs::path d = scratch_dir("broken");
     write_safetensors(d / "model.safetensors", "", 4);  // data cut short
     try {
-        SafetensorsSet::open(d);
+        WeightSet::open(d);
         FAIL() << "a truncated file was accepted";
     } catch (const std::runtime_error& e) {
         EXPECT_NE(std::string(e.what()).find("tensor b"), std::string::npos) << e.what();
     }
     write_safetensors(d / "model.safetensors", R"({"a": {"dtype": "F32", "shape": [2, 3], "data_offsets": [0, 20]}})");
-    EXPECT_THROW(SafetensorsSet::open(d), std::runtime_error);  // 20 bytes cannot hold 6 floats
+    EXPECT_THROW(WeightSet::open(d), std::runtime_error);  // 20 bytes cannot hold 6 floats
     write_safetensors(d / "model.safetensors", R"({"a": {"dtype": "I8", "shape": [1], "data_offsets": [0, 1]}})");
     try {
-        SafetensorsSet::open(d);
+        WeightSet::open(d);
         FAIL() << "an unsupported dtype was accepted";
     } catch (const std::runtime_error& e) {
         EXPECT_NE(std::string(e.what()).find("dtype I8"), std::string::npos) << e.what();
     }
     std::ofstream(d / "model.safetensors.index.json") << R"({"weight_map": {"a": "../elsewhere.safetensors"}})";
-    EXPECT_THROW(SafetensorsSet::open(d), std::runtime_error);  // shards stay inside the folder
+    EXPECT_THROW(WeightSet::open(d), std::runtime_error);  // shards stay inside the folder
     fs::remove_all(d);
 }
 
@@ -157,4 +158,38 @@ TEST(HfFolder, DigestFollowsTheSourceFiles) {
     fs::remove(d / "model.safetensors");
     EXPECT_FALSE(looks_like_hf_folder(d));
     fs::remove_all(d);
+}
+
+// A pickle written by hand, opcode by opcode, as torch.save writes a one-tensor state dict:
+// OrderedDict({"w": _rebuild_tensor_v2(('storage', FloatStorage, '0', 'cpu', 6), 2, (2, 2), (2, 1), False,
+// OrderedDict())}) followed by a BUILD of the dict's (empty) attributes.
+template <size_t N>
+std::string bytes_of(const char (&s)[N]) { return std::string(s, N - 1); }
+
+TEST(TorchPickle, ReadsTensorRecordsAndRefusesEverythingElse) {
+    const std::string pkl = bytes_of(
+        "\x80\x02" "ccollections\nOrderedDict\n)R"
+        "X\x01\x00\x00\x00w"
+        "ctorch._utils\n_rebuild_tensor_v2\n("
+        "(X\x07\x00\x00\x00storage" "ctorch\nFloatStorage\n" "X\x01\x00\x00\x00" "0" "X\x03\x00\x00\x00" "cpu" "K\x06tQ"
+        "K\x02" "K\x02K\x02\x86" "K\x02K\x01\x86" "\x89" "ccollections\nOrderedDict\n)R" "tR"
+        "s}b.");
+    auto records = read_torch_state_dict(reinterpret_cast<const uint8_t*>(pkl.data()), pkl.size(), "t");
+    ASSERT_EQ(records.size(), 1u);
+    EXPECT_EQ(records[0].name, "w");
+    EXPECT_EQ(records[0].storage_type, "FloatStorage");
+    EXPECT_EQ(records[0].storage_key, "0");
+    EXPECT_EQ(records[0].offset, 2);
+    EXPECT_EQ(records[0].shape, (std::vector<int64_t>{2, 2}));
+    EXPECT_EQ(records[0].stride, (std::vector<int64_t>{2, 1}));
+
+    const std::string evil = bytes_of("\x80\x02" "cposix\nsystem\nX\x02\x00\x00\x00idtR.");
+    try {
+        read_torch_state_dict(reinterpret_cast<const uint8_t*>(evil.data()), evil.size(), "t");
+        FAIL() << "os.system was accepted";
+    } catch (const std::runtime_error& e) {
+        EXPECT_NE(std::string(e.what()).find("refers to posix.system"), std::string::npos) << e.what();
+    }
+    for (size_t cut = 1; cut < pkl.size(); ++cut)  // every truncation is an error, never a crash
+        EXPECT_THROW(read_torch_state_dict(reinterpret_cast<const uint8_t*>(pkl.data()), cut, "t"), std::runtime_error) << cut;
 }
