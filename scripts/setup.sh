@@ -10,7 +10,7 @@ packages=(g++ cmake ninja-build ccache git pkg-config ca-certificates nlohmann-j
   libavformat-dev libavcodec-dev libswresample-dev libavutil-dev
   libpocketsphinx-dev libsphinxbase-dev pocketsphinx-en-us pocketsphinx-testdata flite1-dev flite espeak-ng
   ffmpeg   # the ffmpeg program only makes test uploads (m4a, webm); xinfer links the libraries
-  python3 python3-numpy)  # tests only: the NumPy reference forward pass for converted models
+  python3 python3-numpy python3-sentencepiece)  # tests only: reference forward passes and tokenizers for converted models
 command -v node >/dev/null || packages+=(nodejs)
 command -v npm >/dev/null || packages+=(npm)
 missing=()

@@ -26,10 +26,11 @@ struct UnigramVocab {
     std::string bos, eos;  // texts of the sequence start and end tokens ("<s>", "</s>")
 };
 
-// SentencePiece Unigram (XLM-RoBERTa family) from tokenizer.json: pieces with their scores, the
+// SentencePiece Unigram (XLM-RoBERTa family) from tokenizer.json, or else from
+// sentencepiece.bpe.model (renumbered as XLM-R's tokenizer does): pieces with their scores, the
 // normalizer's precompiled character map, the word-start prefix and the special tokens, as
-// llama.cpp's "t5" (UGM) tokenizer model reads them. Throws ConvertError when tokenizer.json is
-// missing or is not a Unigram model.
+// llama.cpp's "t5" (UGM) tokenizer model reads them. Throws ConvertError when neither file is
+// there or the model is not Unigram.
 UnigramVocab add_unigram_tokenizer(const HfFolder& folder, gguf_context* out);
 
 struct BpeVocab {
