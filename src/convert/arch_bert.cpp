@@ -69,19 +69,29 @@ ConversionPlan plan_bert(const HfFolder& f, const WeightSet& w, gguf_context* me
             throw ConvertError("a sequence classifier with " + std::to_string(labels) + " labels is not a reranker (it needs exactly 1)");
     }
     const int64_t n_layer = config_int(f, "num_hidden_layers");
+    // Models saved from a task head carry a "bert." prefix on the encoder's tensors.
+    std::string p;
+    for (const char* prefix : {"bert.", "roberta."})
+        if (w.find(std::string(prefix) + "embeddings.word_embeddings.weight")) p = prefix;
+    auto t = [&](const std::string& name) -> const SourceTensor& { return require_tensor(w, p + name, f); };
+    const SourceTensor& words = t("embeddings.word_embeddings.weight");
+    if (words.shape.size() != 2) throw ConvertError("the word embeddings are not a matrix");
     // The tokenizer, and a reranking pair as transformers builds it: llama-server's default pair
     // for these vocabularies leaves out a separator, so a rerank template spells it out.
     int64_t n_vocab = 0;
     std::string pair;
     if (xlmr) {
-        const UnigramVocab vocab = add_unigram_tokenizer(f, meta);
+        const UnigramVocab vocab = add_unigram_tokenizer(f, words.shape[0], meta);
         n_vocab = vocab.size;
         pair = vocab.bos + "{query}" + vocab.eos + vocab.eos + "{document}" + vocab.eos;  // <s> q </s></s> d </s>
     } else {
-        const WordPieceVocab vocab = add_wordpiece_tokenizer(f, meta);
+        const WordPieceVocab vocab = add_wordpiece_tokenizer(f, words.shape[0], meta);
         n_vocab = vocab.size;
         pair = vocab.cls + "{query}" + vocab.sep + "{document}" + vocab.sep;  // [CLS] q [SEP] d [SEP]
     }
+    if (words.shape[0] < n_vocab)
+        throw ConvertError("the word embeddings have " + std::to_string(words.shape[0]) + " rows but the vocabulary has " +
+                           std::to_string(n_vocab) + " tokens");
     if (rerank) gguf_set_val_str(meta, "tokenizer.chat_template.rerank", pair.c_str());
     // RoBERTa numbers positions from padding_idx + 1; llama.cpp from 0: the first rows go.
     const int64_t position_offset = xlmr ? f.config.value("pad_token_id", 1) + 1 : 0;
@@ -96,15 +106,6 @@ ConversionPlan plan_bert(const HfFolder& f, const WeightSet& w, gguf_context* me
     gguf_set_val_u32(meta, "bert.pooling_type", rerank ? 4 : pooling_of(f));
     gguf_set_val_u32(meta, "tokenizer.ggml.token_type_count", static_cast<uint32_t>(f.config.value("type_vocab_size", xlmr ? 1 : 2)));
 
-    // Models saved from a task head carry a "bert." prefix on the encoder's tensors.
-    std::string p;
-    for (const char* prefix : {"bert.", "roberta."})
-        if (w.find(std::string(prefix) + "embeddings.word_embeddings.weight")) p = prefix;
-    auto t = [&](const std::string& name) -> const SourceTensor& { return require_tensor(w, p + name, f); };
-    const SourceTensor& words = t("embeddings.word_embeddings.weight");
-    if (words.shape.size() != 2 || words.shape[0] < n_vocab)
-        throw ConvertError("the word embeddings have " + std::to_string(words.shape.empty() ? 0 : words.shape[0]) +
-                           " rows but the vocabulary has " + std::to_string(n_vocab) + " tokens");
     add_copy(out, "token_embd.weight", words, outtype);
     // llama.cpp adds these two tables directly (not through a row lookup): they stay f32.
     add_copy(out, "token_types.weight", t("embeddings.token_type_embeddings.weight"), outtype, true);

@@ -17,9 +17,10 @@ struct WordPieceVocab {
 };
 
 // WordPiece (BERT family: vocab.txt, or tokenizer.json with a WordPiece model), with the
-// normalizer options (lowercase, strip accents) and special tokens of the folder. Throws
+// normalizer options (lowercase, strip accents) and special tokens of the folder; padded with
+// unused tokens up to `rows` (the embedding's rows, which llama.cpp needs to equal the tokens). Throws
 // ConvertError when the folder has no WordPiece vocabulary or lacks a required special token.
-WordPieceVocab add_wordpiece_tokenizer(const HfFolder& folder, gguf_context* out);
+WordPieceVocab add_wordpiece_tokenizer(const HfFolder& folder, int64_t rows, gguf_context* out);
 
 struct UnigramVocab {
     int64_t size = 0;
@@ -29,9 +30,9 @@ struct UnigramVocab {
 // SentencePiece Unigram (XLM-RoBERTa family) from tokenizer.json, or else from
 // sentencepiece.bpe.model (renumbered as XLM-R's tokenizer does): pieces with their scores, the
 // normalizer's precompiled character map, the word-start prefix and the special tokens, as
-// llama.cpp's "t5" (UGM) tokenizer model reads them. Throws ConvertError when neither file is
+// llama.cpp's "t5" (UGM) tokenizer model reads them, padded to `rows` like WordPiece's. Throws ConvertError when neither file is
 // there or the model is not Unigram.
-UnigramVocab add_unigram_tokenizer(const HfFolder& folder, gguf_context* out);
+UnigramVocab add_unigram_tokenizer(const HfFolder& folder, int64_t rows, gguf_context* out);
 
 struct BpeVocab {
     int64_t size = 0;

@@ -139,7 +139,7 @@ UnigramSource from_sentencepiece(const HfFolder& folder, const std::string& file
 
 }  // namespace
 
-UnigramVocab add_unigram_tokenizer(const HfFolder& folder, gguf_context* out) {
+UnigramVocab add_unigram_tokenizer(const HfFolder& folder, int64_t rows, gguf_context* out) {
     UnigramSource u;
     if (folder.has("tokenizer.json"))
         u = from_tokenizer_json(folder);
@@ -147,6 +147,12 @@ UnigramVocab add_unigram_tokenizer(const HfFolder& folder, gguf_context* out) {
         u = from_sentencepiece(folder, "sentencepiece.bpe.model");
     else
         throw ConvertError("no tokenizer.json or sentencepiece.bpe.model in " + folder.dir.string());
+    // llama.cpp needs one token per embedding row; rows past the vocabulary are never produced.
+    for (auto i = static_cast<int64_t>(u.pieces.size()); i < rows; ++i) {
+        u.pieces.push_back("[PAD" + std::to_string(i) + "]");
+        u.scores.push_back(0);
+        u.types.push_back(5 /* unused */);
+    }
     const auto& pieces = u.pieces;
     if (u.unk >= 0 && u.unk < static_cast<int64_t>(pieces.size())) u.types[u.unk] = 2;  // unknown
     std::map<std::string, int64_t> id_of;

@@ -43,7 +43,7 @@ std::vector<std::string> read_vocab(const HfFolder& folder) {
 
 }  // namespace
 
-WordPieceVocab add_wordpiece_tokenizer(const HfFolder& folder, gguf_context* out) {
+WordPieceVocab add_wordpiece_tokenizer(const HfFolder& folder, int64_t rows, gguf_context* out) {
     std::vector<std::string> vocab = read_vocab(folder);
     if (vocab.empty()) throw ConvertError("the WordPiece vocabulary in " + folder.dir.string() + " is empty");
 
@@ -70,6 +70,11 @@ WordPieceVocab add_wordpiece_tokenizer(const HfFolder& folder, gguf_context* out
         else if (t.rfind("##", 0) == 0) pieces.push_back(t.substr(2));
         else pieces.push_back("\xe2\x96\x81" + t);
         types.push_back(is_special ? 3 /* control */ : 1 /* normal */);
+    }
+    // llama.cpp needs one token per embedding row; rows past the vocabulary are never produced.
+    for (auto i = static_cast<int64_t>(pieces.size()); i < rows; ++i) {
+        pieces.push_back("[PAD" + std::to_string(i) + "]");
+        types.push_back(5 /* unused */);
     }
     std::vector<const char*> ptrs;
     for (auto& p : pieces) ptrs.push_back(p.c_str());
