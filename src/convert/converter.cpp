@@ -11,6 +11,7 @@
 
 #include "convert/architectures.h"
 #include "convert/gguf_stream_writer.h"
+#include "convert/whisper_ggml.h"
 #include "convert/weights.h"
 
 namespace xinfer {
@@ -70,8 +71,48 @@ std::unique_ptr<Prepared> prepare(const fs::path& dir, const ConvertOptions& opt
     return p;
 }
 
+// Whisper folders become whisper.cpp's ggml file, everything else a GGUF.
+std::string output_file_name(const HfFolder& folder, const ConvertOptions& options) {
+    return is_whisper_folder(folder) ? "ggml-model-" + options.outtype + ".bin" : "model-" + options.outtype + ".gguf";
+}
+
 fs::path cache_target(const fs::path& dir, const fs::path& cache_root, const std::string& name, const ConvertOptions& options) {
-    return cache_root / (name + "-" + source_digest(dir)) / ("model-" + options.outtype + ".gguf");
+    return cache_root / (name + "-" + source_digest(dir)) / output_file_name(read_hf_folder(dir), options);
+}
+
+}  // namespace
+
+std::string converted_file_name(const fs::path& dir, const ConvertOptions& options) {
+    return output_file_name(read_hf_folder(dir), options);
+}
+
+namespace {
+
+std::string source_architecture(const HfFolder& f) { return f.architecture.empty() ? f.model_type : f.architecture; }
+
+ConvertResult convert_whisper(HfFolder folder, const fs::path& out, const ConvertOptions& options, const ConvertProgress& progress,
+                              std::chrono::steady_clock::time_point began) {
+    const std::string name = folder.dir.filename().string(), architecture = source_architecture(folder);
+    WhisperConversion conversion(std::move(folder), options.outtype);
+    fs::create_directories(out.parent_path().empty() ? fs::path(".") : out.parent_path());
+    const fs::path partial = out.string() + ".incomplete";
+    try {
+        conversion.write(partial, [&](double f) {
+            if (progress) progress(f, "converting " + name + " to whisper.cpp's format");
+        });
+        fs::rename(partial, out);
+    } catch (...) {
+        std::error_code ec;
+        fs::remove(partial, ec);
+        throw;
+    }
+    ConvertResult r;
+    r.gguf = out;
+    r.architecture = architecture;
+    r.kind = "audio";
+    r.bytes = conversion.planned_bytes();
+    r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count();
+    return r;
 }
 
 }  // namespace
@@ -79,6 +120,7 @@ fs::path cache_target(const fs::path& dir, const fs::path& cache_root, const std
 ConvertResult convert_hf_folder(const fs::path& dir, const fs::path& out, const ConvertOptions& options,
                                 const ConvertProgress& progress) {
     const auto began = std::chrono::steady_clock::now();
+    if (HfFolder folder = read_hf_folder(dir); is_whisper_folder(folder)) return convert_whisper(std::move(folder), out, options, progress, began);
     auto p = prepare(dir, options);
     fs::create_directories(out.parent_path().empty() ? fs::path(".") : out.parent_path());
     const fs::path partial = out.string() + ".incomplete";
@@ -103,6 +145,17 @@ ConvertResult convert_hf_folder(const fs::path& dir, const fs::path& out, const 
 
 PlannedConversion plan_cached_conversion(const fs::path& dir, const fs::path& cache_root, const std::string& name,
                                          const ConvertOptions& options) {
+    if (HfFolder folder = read_hf_folder(dir); is_whisper_folder(folder)) {
+        PlannedConversion out;
+        out.target = cache_target(dir, cache_root, name, options);
+        out.architecture = source_architecture(folder);
+        out.kind = "audio";
+        WhisperConversion conversion(std::move(folder), options.outtype);
+        out.info.file_size = conversion.planned_bytes();
+        out.whisper = WhisperHparams{conversion.n_audio_ctx(), conversion.n_audio_state(), conversion.n_audio_layer(),
+                                     conversion.n_text_ctx(), conversion.n_text_state(), conversion.n_text_layer()};
+        return out;
+    }
     auto p = prepare(dir, options);
     PlannedConversion out;
     out.target = cache_target(dir, cache_root, name, options);

@@ -1,5 +1,6 @@
 // Converts a Hugging Face model folder to one GGUF file, natively (no Python, no network):
-// reads config and tokenizer, maps the weights, writes the GGUF one tensor at a time.
+// reads config and tokenizer, maps the weights, writes the GGUF one tensor at a time. Whisper
+// folders become whisper.cpp's ggml model file instead (see whisper_ggml.h).
 #pragma once
 
 #include <filesystem>
@@ -8,6 +9,7 @@
 
 #include "convert/hf_folder.h"
 #include "registry/gguf_info.h"
+#include "registry/whisper_info.h"
 
 namespace xinfer {
 
@@ -19,7 +21,7 @@ struct ConvertOptions {
 struct ConvertResult {
     std::filesystem::path gguf;
     std::string architecture;  // the source's, e.g. "BertModel"
-    std::string kind;          // "embedding", "rerank" or "LLM"
+    std::string kind;          // "embedding", "rerank", "LLM" or "audio" (whisper)
     bool reused = false;       // an earlier conversion of the same source was found
     uint64_t bytes = 0;
     double seconds = 0;
@@ -33,6 +35,10 @@ using ConvertProgress = std::function<void(double, const std::string&)>;
 ConvertResult convert_hf_folder(const std::filesystem::path& dir, const std::filesystem::path& out,
                                 const ConvertOptions& options, const ConvertProgress& progress = {});
 
+// The file name a conversion of DIR writes by default: model-OUTTYPE.gguf, or
+// ggml-model-OUTTYPE.bin for whisper. Throws ConvertError when DIR has no usable config.json.
+std::string converted_file_name(const std::filesystem::path& dir, const ConvertOptions& options);
+
 // What a conversion will produce, checked without writing it: the whole plan is made (config,
 // tokenizer, every tensor found and sized), so anything that cannot be converted is a
 // ConvertError now, not halfway through. `info` describes the GGUF to be (its file_size is the
@@ -41,6 +47,7 @@ struct PlannedConversion {
     std::filesystem::path target;
     GgufInfo info;
     std::string architecture, kind;
+    std::optional<WhisperHparams> whisper;  // set for whisper folders (info then holds only file_size)
 };
 PlannedConversion plan_cached_conversion(const std::filesystem::path& dir, const std::filesystem::path& cache_root,
                                          const std::string& name, const ConvertOptions& options);

@@ -6,6 +6,7 @@
 #include "common/errors.h"
 #include "common/paths.h"
 #include "convert/converter.h"
+#include "convert/whisper_ggml.h"
 
 namespace xinfer {
 
@@ -70,6 +71,15 @@ fs::path find_in_cache(const std::string& model_name, const json& entry, std::st
 
 // whisper.cpp models are ggml files (ggml-base.bin, ...) the user brings: model_path (a file, or
 // a folder holding one), a registered model_uri, or the model cache.
+bool is_hf_whisper_folder(const fs::path& dir) {
+    if (!looks_like_hf_folder(dir)) return false;
+    try {
+        return is_whisper_folder(read_hf_folder(dir));
+    } catch (const std::exception&) {
+        return false;
+    }
+}
+
 ResolvedModel resolve_whisper_model(ResolvedModel r, const ModelChoice& c) {
     r.engine = "whisper";
     r.model_format = "ggml";
@@ -91,6 +101,25 @@ ResolvedModel resolve_whisper_model(ResolvedModel r, const ModelChoice& c) {
     if (!fs::exists(p, ec)) throw bad_request("Cannot launch model: model_path does not exist: " + p.string(), "model_path");
     if (fs::is_directory(p, ec)) {
         fs::path found = find_whisper_file(p);
+        if (found.empty() && looks_like_hf_folder(p)) {
+            // A transformers whisper folder: converted to whisper.cpp's format before the first start.
+            const std::string name = r.model_name.empty() ? p.filename().string() : r.model_name;
+            PlannedConversion plan;
+            try {
+                plan = plan_cached_conversion(p, xinfer_home() / "cache" / "converted", name, ConvertOptions{});
+            } catch (const std::runtime_error& e) {
+                throw bad_request(std::string("Cannot launch model: ") + e.what(), "model_path");
+            }
+            if (plan.kind != "audio")
+                throw bad_request(p.string() + " holds a " + plan.architecture + " (" + plan.kind + " model); launch it with model_type " +
+                                      plan.kind, "model_type");
+            r.convert_from = p;
+            r.file = plan.target;
+            r.gguf.file_size = plan.info.file_size;
+            r.whisper = plan.whisper;
+            if (r.ability.empty()) r.ability = json{"audio2text"};
+            return r;
+        }
         if (found.empty()) throw bad_request("Cannot launch model: no whisper.cpp model (ggml .bin) in " + where, "model_path");
         p = found;
     }
@@ -121,7 +150,8 @@ ResolvedModel resolve_speech_model(const Registry& registry, ResolvedModel r, co
         // An unregistered name with a path: whisper.cpp's format is the one xinfer can take as is.
         std::error_code ec;
         fs::path p = path_from_uri(c.model_path);
-        bool whisper = fs::is_directory(p, ec) ? !find_whisper_file(p).empty() : read_whisper_hparams(p).has_value();
+        bool whisper = fs::is_directory(p, ec) ? !find_whisper_file(p).empty() || is_hf_whisper_folder(p)
+                                               : read_whisper_hparams(p).has_value();
         if (!fs::exists(p, ec)) throw bad_request("Cannot launch model: model_path does not exist: " + p.string(), "model_path");
         if (!whisper)
             throw no_engine_for(registry, r.model_name.empty() ? p.filename().string() : r.model_name,

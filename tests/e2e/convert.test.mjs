@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TokenizerLoader } from '@lenml/tokenizers';
-import { startServer, launch, api, cli, engine, BIN } from './helpers.mjs';
+import { startServer, launch, api, cli, engine, BIN, WHISPER_MODEL } from './helpers.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const FIXTURES = join(HERE, '..', 'fixtures', 'hf');
@@ -256,6 +256,52 @@ with zipfile.ZipFile(sys.argv[1], "w") as z:
   assert.match(r.json.detail ?? r.json.error.message, /refers to posix\.system, which is not part of a tensor record/);
   assert.ok(!existsSync(marker), 'the pickled command never ran');
   assert.equal(converted(server).length, before);
+});
+
+// Whisper in transformers' format, made from the weights of the ggml test model: the conversion
+// must give back whisper.cpp's file (same header, vocabulary, mel filters and tensors), and both
+// must transcribe the same recording identically.
+test('a transformers whisper folder launches as an audio model: converted to whisper.cpp\'s own file, same transcripts', async () => {
+  const whisperHf = join(FIXTURES, 'whisper_hf.py');
+  const dir = join(scratch, 'whisper-tiny-hf');
+  execFileSync(PYTHON, [whisperHf, 'make', WHISPER_MODEL, dir]);
+  const hf = await launch(server, { model_name: 'whisper-tiny-hf', model_type: 'audio', model_path: dir });
+  const ggml = await launch(server, { model_name: 'whisper-tiny-ggml', model_type: 'audio', model_path: WHISPER_MODEL });
+  const flite = await launch(server, { model_name: 'flite', model_type: 'audio' });
+  try {
+    const events = (await api(server, 'GET', `/v1/models/${hf}/events`)).json.map((e) => e.event);
+    assert.ok(events.includes('converting') && events.includes('converted'), JSON.stringify(events));
+    const cached = converted(server).find((d) => d.startsWith('whisper-tiny-hf-'));
+    const file = join(server.home, 'cache', 'converted', cached, 'ggml-model-f16.bin');
+    execFileSync(PYTHON, [whisperHf, 'compare', WHISPER_MODEL, file]);  // throws unless "same"
+
+    const speech = await fetch(`${server.url}/v1/audio/speech`, { method: 'POST', headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ model: flite, input: 'Good morning everyone. The meeting will now begin.', response_format: 'wav' }) });
+    const wav = Buffer.from(await speech.arrayBuffer());
+    const transcribe = async (model) => {
+      const form = new FormData();
+      form.append('model', model);
+      form.append('file', new Blob([wav]), 'speech.wav');
+      form.append('temperature', '0');
+      form.append('response_format', 'verbose_json');
+      const res = await fetch(`${server.url}/v1/audio/transcriptions`, { method: 'POST', body: form });
+      assert.equal(res.status, 200);
+      return res.json();
+    };
+    const [a, b] = [await transcribe(hf), await transcribe(ggml)];
+    assert.ok(a.segments.length >= 1);
+    assert.deepEqual(a.segments.map((x) => [x.start, x.end, x.text]), b.segments.map((x) => [x.start, x.end, x.text]));
+  } finally {
+    for (const uid of [hf, ggml, flite]) await api(server, 'DELETE', `/v1/models/${uid}`);
+  }
+  // A folder whose preprocessor_config.json has no filter bank (newer transformers), weights in
+  // pytorch_model.bin: the filters are computed (checked against librosa's formula in NumPy).
+  const bare = join(scratch, 'whisper-bare');
+  execFileSync(PYTHON, [whisperHf, 'make', WHISPER_MODEL, bare, '--no-mel-filters', '--format', 'bin']);
+  const r = cli(server, ['convert', bare]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /WhisperForConditionalGeneration, audio/);
+  execFileSync(PYTHON, [whisperHf, 'compare', WHISPER_MODEL, join(bare, 'ggml-model-f16.bin'), '--filters-from-librosa']);
 });
 
 test('a folder that cannot be converted is a 400 that says why, and the cache holds nothing of it', async () => {
