@@ -22,10 +22,13 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
+// safetensors or pytorch_model.bin files: whichever the folder holds.
+bool is_weight_file(const fs::path& p) { return p.extension() == ".safetensors" || p.extension() == ".bin"; }
+
 uint64_t weight_bytes(const fs::path& dir) {
     uint64_t n = 0;
     for (auto& e : fs::directory_iterator(dir))
-        if (e.path().extension() == ".safetensors") n += e.file_size();
+        if (is_weight_file(e.path())) n += e.file_size();
     return n;
 }
 
@@ -35,7 +38,7 @@ double copy_seconds(const fs::path& dir, const fs::path& out) {
     std::ofstream o(out, std::ios::binary);
     std::vector<char> buf(8 << 20);
     for (auto& e : fs::directory_iterator(dir)) {
-        if (e.path().extension() != ".safetensors") continue;
+        if (!is_weight_file(e.path())) continue;
         std::ifstream in(e.path(), std::ios::binary);
         while (in.read(buf.data(), buf.size()) || in.gcount() > 0) o.write(buf.data(), in.gcount());
     }
@@ -63,7 +66,7 @@ int main(int argc, char** argv) {
     fs::create_directories(scratch);
     const double mib = weight_bytes(dir) / 1048576.0;
     setvbuf(stdout, nullptr, _IOLBF, 0);
-    std::printf("conversion benchmark: %s, %.1f MiB of safetensors, %d rounds, medians\n", dir.c_str(), mib, rounds);
+    std::printf("conversion benchmark: %s, %.1f MiB of weights, %d rounds, medians\n", dir.c_str(), mib, rounds);
     std::printf("%-10s %12s %12s %10s\n", "outtype", "copy MiB/s", "convert MiB/s", "ratio");
     for (const char* outtype : {"f16", "q8_0"}) {
         std::vector<double> copy, conv;
