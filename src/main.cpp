@@ -52,6 +52,7 @@ int main(int argc, char** argv) {
     xinfer::cli::add_cluster_commands(app);
     xinfer::cli::add_host_command(app);
     xinfer::cli::add_convert_command(app);
+    xinfer::cli::add_download_command(app);
 
     std::vector<std::string> rev(args.rbegin(), args.rend() - 1);
     try {

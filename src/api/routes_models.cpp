@@ -104,9 +104,17 @@ void add_model_routes(httplib::Server& server, Supervisor& sup) {
         json replicas = json::array();
         for (auto& r : d["replicas"])
             replicas.push_back({{"replica_id", r["index"]}, {"progress", d["progress"]}, {"stage", state}});
+        // Xinference lists the files being downloaded with their progress; xinfer adds bytes,
+        // speed and ETA for the whole download.
+        json files = json::array();
+        const json& dl = d["download"];
+        if (dl.is_object())
+            for (auto& f : dl["files"]) files.push_back(f);
+        const bool downloading = dl.is_object() && dl.value("state", "") == "downloading";
         send_json(res, {{"progress", d["progress"]},
-                        {"stage", state == "launching" ? "launching" : state},
-                        {"download_files", json::array()},
+                        {"stage", downloading ? "downloading" : state == "launching" ? "launching" : state},
+                        {"download", dl},
+                        {"download_files", files},
                         {"replicas", replicas},
                         {"status", state},
                         {"failure_reason", d["failure_reason"]}});

@@ -27,6 +27,7 @@ struct ServeArgs {
     std::string config;
     std::string keep_alive;
     int cpu_cores = 0;
+    std::vector<std::string> hub_mirrors;
     std::string cpu_budget = "shared";
     std::string ignored_flag;
     int drain_seconds = 30;
@@ -39,6 +40,11 @@ int run_serve(const ServeArgs& a) {
     else if (level == "warn" || level == "warning") log::set_level(log::Level::warn);
     else if (level == "error" || level == "critical") log::set_level(log::Level::error);
     if (a.cpu_cores > 0) setenv("XINFER_CPU_CORES", std::to_string(a.cpu_cores).c_str(), 1);
+    if (!a.hub_mirrors.empty()) {  // read where downloads are planned (hub_api.cpp)
+        std::string joined;
+        for (auto& m : a.hub_mirrors) joined += (joined.empty() ? "" : ",") + m;
+        setenv("XINFER_HUB_MIRRORS", joined.c_str(), 1);
+    }
 
     // Signals are taken by one waiting thread, so shutdown runs as ordinary code, not in a handler.
     sigset_t set;
@@ -123,6 +129,8 @@ void add_server_options(CLI::App* serve, ServeArgs& a) {
     serve->add_option("--config", a.config, "Deployment file: the models to run (JSON)")->envname("XINFER_CONFIG");
     serve->add_option("--keep-alive", a.keep_alive, "Unload models idle this long (seconds, or 5m / 1h); -1 never")
         ->envname("XINFER_KEEP_ALIVE");
+    serve->add_option("--hub-mirror", a.hub_mirrors, "Hugging Face mirror to download from, tried in order (repeatable)")
+        ->envname("XINFER_HUB_MIRRORS")->delimiter(',');
     serve->add_option("--cpu-cores", a.cpu_cores, "Cores in the CPU thread budget (default: this machine's)");
     serve->add_option("--cpu-budget", a.cpu_budget,
                       "shared: when every core is assigned, further models share cores; strict: refuse them (503)")

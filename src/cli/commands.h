@@ -14,5 +14,6 @@ void add_cache_commands(CLI::App& app);         // cached, remove-cache
 void add_cluster_commands(CLI::App& app);       // engine, login, vllm-models, stop-cluster, cal-model-mem
 void add_host_command(CLI::App& app);           // host: one speech model replica
 void add_convert_command(CLI::App& app);        // convert: a Hugging Face folder to GGUF (local)
+void add_download_command(CLI::App& app);       // download: a catalog model into the cache (local)
 
 }  // namespace xinfer::cli

@@ -1,5 +1,7 @@
 #include "registry/model_resolver.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <regex>
 
@@ -69,6 +71,42 @@ fs::path find_in_cache(const std::string& model_name, const json& entry, std::st
     return {};
 }
 
+// A catalog model whose files are not in the cache: the download is planned now (hub listed,
+// files found, sizes known, the GGUF header read with a ranged request), so a bad name, a gated
+// repo or an unreachable hub is an error before anything starts; the files come before the
+// first start, as the first part of the launch progress.
+fs::path planned_download(ResolvedModel& r, const json& entry, const ModelChoice& c, bool whisper) {
+    DownloadPlan plan;
+    try {
+        plan = plan_model_download(r.model_name, entry, c.quantization, c.download_hub, xinfer_home() / "cache");
+    } catch (const FetchError& e) {
+        if (e.status == 0) throw unavailable(std::string("Cannot download model: ") + e.what());
+        throw bad_request(std::string("Cannot download model: ") + e.what(), "model_name");
+    } catch (const std::runtime_error& e) {
+        throw bad_request(std::string("Cannot launch model: ") + e.what(), "model_name");
+    }
+    r.quantization = plan.quantization;
+    char scratch[] = "/tmp/xinfer-header-XXXXXX";
+    const int fd = mkstemp(scratch);
+    if (fd < 0) throw std::runtime_error("cannot create a scratch file in /tmp");
+    ::close(fd);
+    try {
+        fetch_file_head(plan, scratch, whisper ? 4096 : 16u << 20);
+        if (whisper) r.whisper = read_whisper_hparams(scratch);
+        else r.gguf = read_gguf_info(scratch);
+    } catch (const FetchError& e) {
+        ::unlink(scratch);
+        throw bad_request(std::string("Cannot download model: ") + e.what(), "model_name");
+    } catch (...) {
+        ::unlink(scratch);
+        throw;
+    }
+    ::unlink(scratch);
+    r.gguf.file_size = plan.total_bytes;
+    r.download = std::make_shared<DownloadPlan>(plan);
+    return plan.main_file;
+}
+
 // whisper.cpp models are ggml files (ggml-base.bin, ...) the user brings: model_path (a file, or
 // a folder holding one), a registered model_uri, or the model cache.
 bool is_hf_whisper_folder(const fs::path& dir) {
@@ -91,10 +129,15 @@ ResolvedModel resolve_whisper_model(ResolvedModel r, const ModelChoice& c) {
         std::error_code ec;
         if (src.contains("model_file_name") && fs::exists(cached, ec)) where = cached.string();
     }
+    if (where.empty() && r.spec.is_object() && r.spec.contains("model_src")) {
+        r.file = planned_download(r, r.spec, c, true);
+        if (r.ability.empty()) r.ability = json{"audio2text"};
+        return r;
+    }
     if (where.empty())
         throw bad_request("The whisper model files of '" + r.model_name + "' are not in the local cache (" +
                               (xinfer_home() / "cache" / r.model_name).string() +
-                              ") and xinfer does not download; pass model_path pointing at the ggml-*.bin file",
+                              ") and its catalog entry names no hub; pass model_path pointing at the ggml-*.bin file",
                           "model_path");
     std::error_code ec;
     fs::path p = path_from_uri(where);
@@ -274,14 +317,14 @@ ResolvedModel resolve_model(const Registry& registry, const ModelChoice& c) {
                 file = fs::is_directory(p, ec) ? gguf_or_conversion(r, p, c.quantization) : p;
             } else if (entry.is_object()) {
                 file = find_in_cache(r.model_name, entry, r.quantization);
+                if (file.empty() && entry.contains("model_src")) file = planned_download(r, entry, c, false);
             }
             if (file.empty())
-                throw std::runtime_error(
-                    "the files of model '" + r.model_name + "' are not in the local cache (" +
-                    (xinfer_home() / "cache" / r.model_name).string() +
-                    ") and xinfer does not download; pass model_path pointing at the GGUF file or its folder");
+                throw std::runtime_error("the files of model '" + r.model_name + "' are not in the local cache (" +
+                                         (xinfer_home() / "cache" / r.model_name).string() +
+                                         ") and its catalog entry names no hub to download them from; pass model_path");
         }
-        if (r.convert_from.empty()) r.gguf = read_gguf_info(file);
+        if (r.convert_from.empty() && !r.download) r.gguf = read_gguf_info(file);
     } catch (const std::runtime_error& e) {
         if (dynamic_cast<const ApiError*>(&e)) throw;
         throw bad_request(std::string("Cannot launch model: ") + e.what(), "model_path");
@@ -299,6 +342,24 @@ ResolvedModel resolve_model(const Registry& registry, const ModelChoice& c) {
         if (r.type == ModelType::llm) r.ability = r.gguf.has_chat_template ? json{"chat", "generate"} : json{"generate"};
     }
     return r;
+}
+
+DownloadPlan plan_catalog_download(const Registry& registry, const ModelChoice& c) {
+    std::optional<RegisteredSpec> reg = c.model_type ? registry.find(*c.model_type, c.model_name) : registry.find_any(c.model_name);
+    if (!reg) throw not_found("Model not found in the registry: '" + c.model_name + "'", "model_name");
+    json entry = reg->type == ModelType::audio ? reg->spec : pick_spec_entry(reg->spec, c);
+    if (!entry.is_object() || !entry.contains("model_src"))
+        throw bad_request("Model '" + c.model_name + "' has no" + (c.model_size_in_billions.empty() ? "" : " size " + c.model_size_in_billions) +
+                              (c.model_format.empty() ? "" : " format " + c.model_format) + " files on a hub to download",
+                          "model_name");
+    try {
+        return plan_model_download(c.model_name, entry, c.quantization, c.download_hub, xinfer_home() / "cache");
+    } catch (const FetchError& e) {
+        if (e.status == 0) throw unavailable(std::string("Cannot download model: ") + e.what());
+        throw bad_request(std::string("Cannot download model: ") + e.what(), "model_name");
+    } catch (const std::runtime_error& e) {
+        throw bad_request(std::string("Cannot download model: ") + e.what(), "model_name");
+    }
 }
 
 }  // namespace xinfer

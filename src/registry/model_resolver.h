@@ -4,9 +4,11 @@
 #pragma once
 
 #include <filesystem>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "hub/model_download.h"
 #include "registry/gguf_info.h"
 #include "registry/model_type.h"
 #include "registry/registry.h"
@@ -19,6 +21,7 @@ struct ModelChoice {
     std::optional<ModelType> model_type;
     std::string model_format, model_size_in_billions, quantization;
     std::string model_path;
+    std::string download_hub;  // for catalog models not in the cache: where to fetch them
 };
 
 struct ResolvedModel {
@@ -29,6 +32,8 @@ struct ResolvedModel {
     std::filesystem::path file;      // the GGUF to serve
     // A Hugging Face folder `file` is converted from before the first start (empty: none).
     std::filesystem::path convert_from;
+    // Catalog files not in the cache yet: fetched into the cache before the first start.
+    std::shared_ptr<DownloadPlan> download;
     GgufInfo gguf;                   // file_size is set for every file-backed model
     std::optional<WhisperHparams> whisper;  // whisper.cpp models whose header could be read
     std::string model_format, model_size_in_billions, quantization;
@@ -37,6 +42,11 @@ struct ResolvedModel {
 
 // Throws ApiError: 404 unknown model name with no path; 400 missing/invalid file with reason.
 ResolvedModel resolve_model(const Registry& registry, const ModelChoice& choice);
+
+// The download of a catalog (or registered) model's files for these choices, planned without
+// launching: what `xinfer download` fetches. Throws ApiError (404 unknown name, 400 no such
+// file or hub, 503 no hub reachable).
+DownloadPlan plan_catalog_download(const Registry& registry, const ModelChoice& choice);
 
 // The GGUF to use inside a directory (quantization preferred when given; split models' first
 // part; projector files skipped). Throws std::runtime_error when none is there.

@@ -31,7 +31,8 @@ std::string normalize_size(const json& v) {
 const std::set<std::string> kKnownKeys = {
     "model_uid", "model_name", "model_type", "model_engine", "model_format",
     "model_size_in_billions", "quantization", "model_path", "replica", "n_gpu", "gpu_idx",
-    "request_limits", "envs", "wait_ready", "keep_alive", "request_queue", "enable_thinking", "reasoning_content"};
+    "request_limits", "envs", "wait_ready", "keep_alive", "request_queue", "enable_thinking", "reasoning_content",
+    "download_hub"};
 
 // Keys Xinference's client and CLI send (often on every launch) for its Python engines. They are
 // accepted and reported, never a 400: the reason says why each one changes nothing here.
@@ -43,7 +44,6 @@ const std::map<std::string, std::string>& generic_keys() {
         {"virtual_env_packages", "xinfer's engines are native binaries; no Python packages are installed"},
         {"virtual_env_find_links", "xinfer's engines are native binaries; no Python packages are installed"},
         {"replica_config", "every replica runs with the model's launch settings"},
-        {"download_hub", "xinfer serves local files (model_path or the model cache)"},
         {"model_hub", "xinfer serves local files (model_path or the model cache)"},
         {"worker_ip", "this xinfer is a single node; models run here"},
         {"peft_model_config", "LoRA adapters are not applied by this xinfer"},
@@ -89,6 +89,10 @@ LaunchRequest LaunchRequest::from_json(const json& body) {
         r.model_size_in_billions = normalize_size(body["model_size_in_billions"]);
     r.quantization = opt_string(body, "quantization").value_or("");
     r.model_path = opt_string(body, "model_path").value_or("");
+    r.download_hub = opt_string(body, "download_hub").value_or("");
+    if (!r.download_hub.empty() && r.download_hub != "huggingface" && r.download_hub != "modelscope" && r.download_hub != "auto")
+        throw bad_request("download_hub '" + r.download_hub + "' is not one xinfer downloads from (huggingface, modelscope)",
+                          "download_hub");
     if (r.model_name.empty() && r.model_path.empty())
         throw bad_request("'model_name' is required (or give 'model_path')", "model_name");
     if (auto n = opt_int(body, "replica")) {
@@ -159,6 +163,7 @@ json LaunchRequest::to_json() const {
               {"model_size_in_billions", model_size_in_billions},
               {"quantization", quantization},
               {"model_path", model_path},
+              {"download_hub", download_hub.empty() ? json(nullptr) : json(download_hub)},
               {"replica", replica},
               {"n_gpu", n_gpu},
               {"gpu_idx", gpu_idx},

@@ -22,6 +22,7 @@ struct LaunchRequest {
     std::string model_size_in_billions;
     std::string quantization;
     std::string model_path;            // a GGUF file, or a directory holding one
+    std::string download_hub;          // "huggingface", "modelscope", or empty: the default order
     int replica = 1;
     json n_gpu;                        // "auto", integer, or null (CPU)
     std::vector<int> gpu_idx;

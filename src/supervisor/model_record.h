@@ -35,6 +35,8 @@ struct ModelRecord {
     ModelState state = ModelState::launching;
     std::string failure_reason;
     double progress = 0.0;
+    // A download in progress (or done) for this launch: bytes, speed, expected seconds left.
+    nlohmann::json download = nullptr;
     // Running copies, each with a stable id (Replica::index()): removing one leaves the others'
     // ids, addresses and logs alone. New replicas take next_replica_id.
     std::vector<std::shared_ptr<Replica>> replicas;

@@ -40,6 +40,7 @@ json describe_model(const ModelRecord& rec) {
         {"n_gpu", rec.request.n_gpu},
         {"status", to_string(visible_state(rec))},
         {"progress", rec.progress},
+        {"download", rec.download},
         {"failure_reason", rec.failure_reason.empty() ? json(nullptr) : json(rec.failure_reason)},
         {"created", std::chrono::duration_cast<std::chrono::seconds>(rec.created.time_since_epoch()).count()},
         {"launch_params", rec.request.to_json()},

@@ -123,7 +123,7 @@ std::string Supervisor::launch(const LaunchRequest& launch_request) {
     check_engine_and_format(req);
     auto rec = std::make_shared<ModelRecord>();
     rec->model = resolve_model(*registry_, {req.model_name, req.model_type, req.model_format,
-                                            req.model_size_in_billions, req.quantization, req.model_path});
+                                            req.model_size_in_billions, req.quantization, req.model_path, req.download_hub});
     if (req.enable_thinking && rec->model.type != ModelType::llm)
         req.ignored.push_back(std::string("enable_thinking=") + (*req.enable_thinking ? "true" : "false") +
                               ": only chat models think");

@@ -6,6 +6,7 @@
 #include "common/log.h"
 #include "common/subprocess.h"
 #include "convert/converter.h"
+#include "hub/model_download.h"
 #include "supervisor/supervisor.h"
 
 namespace xinfer {
@@ -38,8 +39,59 @@ std::string Supervisor::ensure_converted(const std::shared_ptr<ModelRecord>& rec
     }
 }
 
+// A catalog model not in the cache is downloaded (once, into the cache) before its first engine
+// starts: the first part of the launch progress, with bytes, speed and ETA; cancel or terminate
+// stops it and leaves no partial file. Returns the failure, or "" when the files are there.
+std::string Supervisor::ensure_downloaded(const std::shared_ptr<ModelRecord>& rec) {
+    const std::shared_ptr<DownloadPlan> plan = rec->model.download;
+    if (!plan || plan->missing_bytes() == 0) return "";
+    const auto began = std::chrono::steady_clock::now();
+    json files = json::array();
+    for (auto& f : plan->files) files.push_back({{"path", f.path}, {"size", f.size}});
+    {
+        std::lock_guard lock(rec->mu);
+        rec->add_event("downloading", plan->listing.repo + "@" + plan->listing.revision.substr(0, 12) + " from " +
+                                          plan->listing.endpoint.base + ": " + std::to_string(plan->missing_bytes() >> 20) + " MiB");
+        rec->download = {{"state", "downloading"}, {"hub", plan->listing.endpoint.hub}, {"endpoint", plan->listing.endpoint.base},
+                         {"repo", plan->listing.repo}, {"revision", plan->listing.revision}, {"files", files},
+                         {"bytes_done", 0}, {"bytes_total", plan->total_bytes}, {"bytes_per_second", 0}, {"eta_seconds", nullptr}};
+    }
+    uint64_t first_done = UINT64_MAX;
+    try {
+        run_model_download(*plan, [&](uint64_t done, uint64_t total) {
+            if (first_done == UINT64_MAX) first_done = done;  // resumed bytes do not count toward speed
+            const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count();
+            const double speed = s > 0.2 ? (done - first_done) / s : 0;
+            std::lock_guard lock(rec->mu);
+            rec->download["bytes_done"] = done;
+            rec->download["bytes_per_second"] = static_cast<uint64_t>(speed);
+            rec->download["eta_seconds"] = speed > 0 ? json(static_cast<int64_t>((total - done) / speed)) : json(nullptr);
+            rec->progress = std::max(rec->progress, 0.05 + 0.45 * (total ? static_cast<double>(done) / total : 1.0));
+            rec->changed.notify_all();
+        }, &rec->cancel);
+    } catch (const FetchCancelled&) {
+        std::lock_guard lock(rec->mu);
+        rec->download["state"] = "cancelled";
+        return "download cancelled";
+    } catch (const std::exception& e) {
+        std::lock_guard lock(rec->mu);
+        rec->download["state"] = "failed";
+        return std::string("cannot download ") + rec->model.model_name + ": " + e.what();
+    }
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count();
+    std::lock_guard lock(rec->mu);
+    rec->download["state"] = "downloaded";
+    rec->download["bytes_done"] = plan->total_bytes;
+    rec->download["eta_seconds"] = 0;
+    char note[160];
+    std::snprintf(note, sizeof note, "%.1f MiB in %.1f s", plan->total_bytes / 1048576.0, s);
+    rec->add_event("downloaded", note);
+    return "";
+}
+
 void Supervisor::start_replicas(std::shared_ptr<ModelRecord> rec, std::vector<int> ids) {
-    std::string error = ensure_converted(rec);
+    std::string error = ensure_downloaded(rec);
+    if (error.empty()) error = ensure_converted(rec);
     std::vector<std::shared_ptr<Replica>> starting;
     {
         std::lock_guard lock(rec->mu);
