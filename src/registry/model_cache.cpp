@@ -1,6 +1,7 @@
 #include "registry/model_cache.h"
 
 #include <algorithm>
+#include <fstream>
 #include <regex>
 
 #include "common/paths.h"
@@ -36,6 +37,12 @@ void scan_model_dir(const fs::path& dir, std::vector<CachedModel>& out) {
     std::vector<fs::path> entries;
     std::error_code ec;
     for (auto& e : fs::directory_iterator(dir, ec)) entries.push_back(e.path());
+    // What downloads recorded (hub_api / model_download): one record per model file.
+    nlohmann::json manifest = nlohmann::json::object();
+    if (fs::exists(dir / ".xinfer-download.json", ec)) {
+        manifest = nlohmann::json::parse(std::ifstream(dir / ".xinfer-download.json"), nullptr, false);
+        if (!manifest.is_object()) manifest = nlohmann::json::object();
+    }
     std::sort(entries.begin(), entries.end());
     for (auto& p : entries) {
         const std::string file = p.filename().string();
@@ -74,6 +81,11 @@ void scan_model_dir(const fs::path& dir, std::vector<CachedModel>& out) {
             continue;  // not a model file (a README, a config copied beside a GGUF)
         }
         m.model_version = name + "--" + file;
+        if (manifest.contains(file) && manifest[file].is_object()) {
+            const nlohmann::json& r = manifest[file];
+            m.source = {{"hub", r.value("hub", "")}, {"endpoint", r.value("endpoint", "")}, {"repo", r.value("repo", "")},
+                        {"revision", r.value("revision", "")}};
+        }
         for (auto& q : m.paths) m.size_bytes += bytes_under(q);
         out.push_back(std::move(m));
     }
@@ -109,6 +121,8 @@ nlohmann::json to_json(const CachedModel& m) {
                         {"size_bytes", m.size_bytes},
                         {"paths", paths}};
     if (fs::is_symlink(main, ec)) j["real_path"] = fs::canonical(main, ec).string();
+    if (m.source.is_object())
+        for (auto& [k, v] : m.source.items()) j[k] = v;
     return j;
 }
 
@@ -120,7 +134,22 @@ void remove_cached_model(const CachedModel& m) {
     }
     std::error_code ec;
     const fs::path dir = model_cache_dir() / m.model_name;
-    if (fs::is_directory(dir, ec) && fs::is_empty(dir, ec)) fs::remove(dir, ec);
+    if (!fs::is_directory(dir, ec)) return;
+    // The download record of the removed file goes too; a folder left with only xinfer's own
+    // bookkeeping (the manifest, the download lock) goes as a whole.
+    bool only_bookkeeping = true;
+    for (auto& e : fs::directory_iterator(dir, ec))
+        if (e.path().filename().string().rfind(".xinfer-download", 0) != 0) only_bookkeeping = false;
+    if (only_bookkeeping) {
+        fs::remove_all(dir, ec);
+        return;
+    }
+    const fs::path manifest_path = dir / ".xinfer-download.json";
+    if (fs::exists(manifest_path, ec) && !m.paths.empty()) {
+        nlohmann::json manifest = nlohmann::json::parse(std::ifstream(manifest_path), nullptr, false);
+        if (manifest.is_object() && manifest.erase(m.paths.front().filename().string()) > 0)
+            std::ofstream(manifest_path) << manifest.dump(2);
+    }
 }
 
 }  // namespace xinfer

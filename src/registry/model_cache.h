@@ -19,6 +19,7 @@ struct CachedModel {
     std::string quantization;
     std::vector<std::filesystem::path> paths;  // every file or folder that belongs to it
     uint64_t size_bytes = 0;
+    nlohmann::json source = nullptr;  // for downloaded files: hub, endpoint, repo, revision (the manifest's)
 };
 
 std::filesystem::path model_cache_dir();
@@ -27,7 +28,8 @@ std::filesystem::path model_cache_dir();
 std::vector<CachedModel> list_cached_models(const std::string& model_name = "");
 
 // Xinference's cached-model entry: model_name, model_size_in_billions, model_format, quantization,
-// model_version, path, real_path, actor_ip_address, plus size_bytes and paths.
+// model_version, path, real_path, actor_ip_address, plus size_bytes, paths and, for downloaded
+// files, hub, repo and revision.
 nlohmann::json to_json(const CachedModel& m);
 
 // Deletes the entry's files (and the model's folder once it is empty). Throws std::runtime_error.

@@ -3,6 +3,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
+#include <fstream>
 #include <regex>
 
 #include "common/errors.h"
@@ -51,15 +53,52 @@ json source_of(const json& entry) {
     return entry;
 }
 
+// Hugging Face's own cache (huggingface_hub's layout: HF_HUB_CACHE, or HF_HOME/hub, or
+// ~/.cache/huggingface/hub; models--ORG--NAME/snapshots/COMMIT/FILE), so files a user already
+// fetched with huggingface-cli or transformers are used where they are, without a copy.
+fs::path find_in_hf_cache(const json& entry, const std::string& quantization) {
+    if (!entry.contains("model_src") || !entry["model_src"].contains("huggingface")) return {};
+    const json& src = entry["model_src"]["huggingface"];
+    const std::string id = src.value("model_id", "");
+    if (id.empty()) return {};
+    fs::path root;
+    if (const char* c = std::getenv("HF_HUB_CACHE")) root = c;
+    else if (const char* h = std::getenv("HF_HOME")) root = fs::path(h) / "hub";
+    else if (const char* home = std::getenv("HOME")) root = fs::path(home) / ".cache" / "huggingface" / "hub";
+    std::string folder = "models--" + id;
+    for (size_t at; (at = folder.find('/')) != std::string::npos;) folder.replace(at, 1, "--");
+    const fs::path repo = root / folder;
+    std::error_code ec;
+    if (root.empty() || !fs::is_directory(repo / "snapshots", ec)) return {};
+    std::vector<std::string> names = files_for_quantization(src, match_quantization(src, quantization));
+    if (names.empty()) return {};
+    // The commit refs/main names first, then any other snapshot.
+    std::vector<fs::path> snapshots;
+    std::string main_commit;
+    std::ifstream(repo / "refs" / "main") >> main_commit;
+    if (!main_commit.empty()) snapshots.push_back(repo / "snapshots" / main_commit);
+    for (auto& e : fs::directory_iterator(repo / "snapshots", ec)) snapshots.push_back(e.path());
+    for (auto& snap : snapshots) {
+        bool all = true;
+        for (auto& n : names) all = all && fs::exists(snap / n, ec);
+        if (all) return snap / names.front();
+    }
+    return {};
+}
+
 fs::path find_in_cache(const std::string& model_name, const json& entry, std::string& quantization) {
     json src = source_of(entry);
     std::string tmpl = src.value("model_file_name_template", "");
     fs::path dir = xinfer_home() / "cache" / model_name;
     std::error_code ec;
-    if (!fs::is_directory(dir, ec)) return {};
+    if (!fs::is_directory(dir, ec)) {
+        fs::path found = find_in_hf_cache(entry, quantization);
+        if (!found.empty()) quantization = match_quantization(entry["model_src"]["huggingface"], quantization);
+        return found;
+    }
     if (tmpl.empty()) return find_gguf_in_dir(dir, quantization);
     std::vector<std::string> quants;
-    if (!quantization.empty()) quants.push_back(quantization);
+    if (!quantization.empty()) quants.push_back(match_quantization(src, quantization));  // the catalog's spelling
     else if (src.contains("quantizations")) quants = src["quantizations"].get<std::vector<std::string>>();
     for (auto& q : quants) {
         std::string name = std::regex_replace(tmpl, std::regex("\\{quantization\\}"), q);
@@ -68,7 +107,9 @@ fs::path find_in_cache(const std::string& model_name, const json& entry, std::st
             return dir / name;
         }
     }
-    return {};
+    fs::path found = find_in_hf_cache(entry, quantization);
+    if (!found.empty()) quantization = match_quantization(entry["model_src"]["huggingface"], quantization);
+    return found;
 }
 
 // A catalog model whose files are not in the cache: the download is planned now (hub listed,

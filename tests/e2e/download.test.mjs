@@ -5,7 +5,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, mkdirSync, mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { startServer, launch, api, waitFor, BIN, CHAT_MODEL, EMBED_MODEL } from './helpers.mjs';
@@ -13,6 +14,7 @@ import { startFakeHub } from './fake_hub.mjs';
 
 const run = promisify(execFile);
 let hub, server;
+const hfCache = mkdtempSync(join(tmpdir(), 'xinfer-hf-cache-'));
 const chat = readFileSync(CHAT_MODEL);
 const embed = readFileSync(EMBED_MODEL);
 
@@ -38,11 +40,12 @@ before(async () => {
   });
   // Retries and the stall timeout short, so the failure cases finish quickly.
   server = await startServer({ env: { HF_ENDPOINT: hub.url, MODELSCOPE_ENDPOINT: hub.url, XINFER_HUB_STALL_TIMEOUT: '2',
-    XINFER_HUB_RETRIES: '3', HF_TOKEN: '', LANG: 'C.UTF-8', XINFERENCE_MODEL_SRC: '' } });
+    XINFER_HUB_RETRIES: '3', HF_TOKEN: '', LANG: 'C.UTF-8', XINFERENCE_MODEL_SRC: '', HF_HUB_CACHE: hfCache } });
 });
 after(async () => {
   await server?.stop();
   await hub?.stop();
+  rmSync(hfCache, { recursive: true, force: true });
 });
 
 test('a launch by name downloads exactly the file it needs, then serves it; the next launch uses the cache', async () => {
@@ -63,12 +66,21 @@ test('a launch by name downloads exactly the file it needs, then serves it; the 
   const manifest = JSON.parse(readFileSync(join(cacheDir('tiny-chat'), '.xinfer-download.json'), 'utf8'))['tiny-chat-Q8_0.gguf'];
   assert.equal(manifest.revision, hub.commit);
   assert.equal(manifest.repo, 'test-org/tiny-chat-GGUF');
+  const cached = (await api(server, 'GET', '/v1/cache/models?model_name=tiny-chat')).json.list;
+  assert.equal(cached.length, 1);
+  assert.equal(cached[0].revision, hub.commit);
+  assert.equal(cached[0].hub, 'huggingface');
+  assert.equal(cached[0].size_bytes, chat.length);
   await api(server, 'DELETE', `/v1/models/${uid}`);
 
   hub.log.length = 0;
   const again = await launch(server, { model_name: 'tiny-chat', quantization: 'Q8_0' });
   assert.equal(hub.log.length, 0, 'found in the cache: no request to the hub');
   await api(server, 'DELETE', `/v1/models/${again}`);
+  // remove-cache takes the file and xinfer's bookkeeping with it.
+  const removed = await api(server, 'DELETE', '/v1/cache/models?model_version=tiny-chat--tiny-chat-Q8_0.gguf');
+  assert.equal(removed.status, 200, removed.text);
+  assert.ok(!existsSync(cacheDir('tiny-chat')));
 });
 
 test('a connection cut halfway resumes where it stopped; 429 (Retry-After) and 500 are retried', async () => {
@@ -168,6 +180,21 @@ test('ModelScope: download_hub picks it, with its own file API and SHA-256', asy
   const uid = await launch(server, { model_name: 'tiny-ms', download_hub: 'modelscope' });
   assert.ok(hub.log.every((e) => e.url.startsWith('/api/v1/models/')), JSON.stringify(hub.log.map((e) => e.url)));
   assert.equal((await api(server, 'GET', `/v1/models/${uid}`)).json.download.hub, 'modelscope');
+  await api(server, 'DELETE', `/v1/models/${uid}`);
+});
+
+test('files already in Hugging Face\'s own cache are used where they are, without a request', async () => {
+  const snapshot = join(hfCache, 'models--test-org--elsewhere-GGUF', 'snapshots', hub.commit);
+  mkdirSync(snapshot, { recursive: true });
+  mkdirSync(join(hfCache, 'models--test-org--elsewhere-GGUF', 'refs'), { recursive: true });
+  writeFileSync(join(hfCache, 'models--test-org--elsewhere-GGUF', 'refs', 'main'), hub.commit);
+  writeFileSync(join(snapshot, 'elsewhere-Q8_0.gguf'), chat);
+  await register('LLM', spec('elsewhere', 'test-org/elsewhere-GGUF'));
+  hub.log.length = 0;
+  const uid = await launch(server, { model_name: 'elsewhere', quantization: 'q8_0' });
+  assert.equal(hub.log.length, 0);
+  assert.equal((await api(server, 'GET', `/v1/models/${uid}`)).json.model_path, join(snapshot, 'elsewhere-Q8_0.gguf'));
+  assert.ok(!existsSync(cacheDir('elsewhere')), 'no copy in xinfer\'s cache');
   await api(server, 'DELETE', `/v1/models/${uid}`);
 });
 
