@@ -9,7 +9,7 @@ import { existsSync, readFileSync, readdirSync, mkdirSync, mkdtempSync, writeFil
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { startServer, launch, api, waitFor, BIN, CHAT_MODEL, EMBED_MODEL } from './helpers.mjs';
+import { startServer, launch, api, waitFor, BIN, CHAT_MODEL, EMBED_MODEL, WHISPER_MODEL } from './helpers.mjs';
 import { startFakeHub } from './fake_hub.mjs';
 
 const run = promisify(execFile);
@@ -37,6 +37,10 @@ before(async () => {
     'test-org/tiny-chat-GGUF': { files: { 'tiny-chat-Q8_0.gguf': chat, 'README.md': Buffer.from('# tiny chat\n') } },
     'test-org/tiny-embed-GGUF': { files: { 'tiny-embed-Q8_0.gguf': embed } },
     'test-org/gated-GGUF': { files: { 'gated-Q8_0.gguf': chat }, gated: true },
+    // Repositories xinfer's built-in catalog names, holding the tiny test models under the real
+    // file names: the exact commands Xinference users type work against them.
+    'Qwen/Qwen2.5-0.5B-Instruct-GGUF': { files: { 'qwen2.5-0.5b-instruct-q4_k_m.gguf': chat } },
+    'ggerganov/whisper.cpp': { files: { 'ggml-tiny.bin': readFileSync(WHISPER_MODEL) } },
   });
   // Retries and the stall timeout short, so the failure cases finish quickly.
   server = await startServer({ env: { HF_ENDPOINT: hub.url, MODELSCOPE_ENDPOINT: hub.url, XINFER_HUB_STALL_TIMEOUT: '2',
@@ -196,6 +200,32 @@ test('files already in Hugging Face\'s own cache are used where they are, withou
   assert.equal((await api(server, 'GET', `/v1/models/${uid}`)).json.model_path, join(snapshot, 'elsewhere-Q8_0.gguf'));
   assert.ok(!existsSync(cacheDir('elsewhere')), 'no copy in xinfer\'s cache');
   await api(server, 'DELETE', `/v1/models/${uid}`);
+});
+
+test('Xinference\'s own command launches a catalog LLM and a catalog whisper model straight from the hub', async () => {
+  hub.log.length = 0;
+  const XINFERENCE = join(BIN, '..', 'xinference');
+  const out = await run(XINFERENCE, ['launch', '--model-name', 'qwen2.5-instruct', '--model-type', 'LLM', '-s', '0_5', '-f', 'ggufv2', '-q', 'Q4_K_M'],
+    { env: { ...process.env, XINFERENCE_ENDPOINT: server.url } });
+  assert.match(out.stdout, /Model uid: qwen2.5-instruct/);
+  const d = (await api(server, 'GET', '/v1/models/qwen2.5-instruct')).json;
+  assert.equal(d.download.repo, 'Qwen/Qwen2.5-0.5B-Instruct-GGUF');
+  assert.equal(d.quantization, 'q4_k_m');
+  const w = await launch(server, { model_name: 'whisper-tiny', model_type: 'audio' });
+  assert.ok(existsSync(join(cacheDir('whisper-tiny'), 'ggml-tiny.bin')));
+  assert.equal((await api(server, 'GET', `/v1/models/${w}`)).json.model_engine, 'whisper');
+  for (const uid of ['qwen2.5-instruct', w]) await api(server, 'DELETE', `/v1/models/${uid}`);
+});
+
+test('mirrors are tried in order: an unreachable one gives way to the next', async () => {
+  const s = spec('tiny-mirror', 'test-org/tiny-chat-GGUF');
+  s.model_specs[0].model_src.huggingface.model_file_name_template = 'tiny-chat-{quantization}.gguf';
+  await register('LLM', s, true);  // persisted: the CLI reads the registrations too
+  // Port 9 (discard) refuses: the first mirror is unreachable, HF_ENDPOINT answers.
+  const ok = await run(BIN, ['download', 'tiny-mirror'], { env: { ...process.env, XINFER_HOME: server.home,
+    XINFER_HUB_MIRRORS: 'http://127.0.0.1:9', HF_ENDPOINT: hub.url, XINFER_HUB_RETRIES: '1' } });
+  assert.ok(ok.stdout.includes(`from huggingface (${hub.url})`), ok.stdout);
+  assert.ok(readFileSync(join(cacheDir('tiny-mirror'), 'tiny-chat-Q8_0.gguf')).equals(chat));
 });
 
 test('offline mode opens no connection and names the missing file', async () => {
