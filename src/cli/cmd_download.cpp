@@ -46,8 +46,13 @@ void run_download(const DownloadArgs& a) {
     ProgressBar bar(std::cerr, "Downloading", ProgressBar::stderr_is_terminal());
     const auto began = std::chrono::steady_clock::now();
     try {
-        run_model_download(plan, [&](uint64_t done, uint64_t total) { bar.update(total ? static_cast<double>(done) / total : 1); },
-                           nullptr);
+        uint64_t first = UINT64_MAX;  // bytes resumed from an earlier attempt do not count toward speed
+        run_model_download(plan, [&](uint64_t done, uint64_t total) {
+            if (first == UINT64_MAX) first = done;
+            const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count();
+            bar.set_note(download_note(done, total, s > 0.2 ? (done - first) / s : 0));
+            bar.update(total ? static_cast<double>(done) / total : 1);
+        }, nullptr);
     } catch (const std::exception& e) {
         throw CliError(std::string("download failed: ") + e.what());
     }

@@ -188,7 +188,14 @@ void run_launch(const LaunchArgs& a) {
             throw CliError("launch of " + uid + " failed: " + reason);
         }
         if (done) break;
-        bar.update(api.get("/v1/models/" + uid + "/progress").value("progress", 0.0));
+        const json progress = api.get("/v1/models/" + uid + "/progress");
+        const json dl = progress.value("download", json(nullptr));
+        if (dl.is_object() && dl.value("state", "") == "downloading")
+            bar.set_note(download_note(dl.value("bytes_done", uint64_t{0}), dl.value("bytes_total", uint64_t{0}),
+                                       dl.value("bytes_per_second", 0.0)));
+        else
+            bar.set_note("");
+        bar.update(progress.value("progress", 0.0));
         std::this_thread::sleep_for(std::chrono::milliseconds(200));
     }
     bar.finish();

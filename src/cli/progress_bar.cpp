@@ -36,7 +36,7 @@ void ProgressBar::draw() {
         const int tenths = static_cast<int>(std::floor(fraction_ * 10 + 1e-9));
         if (tenths == printed_tenths_) return;
         printed_tenths_ = tenths;
-        out_ << description_ << ": " << pct << "\n" << std::flush;
+        out_ << description_ << ": " << pct << (note_.empty() ? "" : " (" + note_ + ")") << "\n" << std::flush;
         return;
     }
     // Ten cells, each split in eighths with the block characters tqdm uses.
@@ -49,7 +49,22 @@ void ProgressBar::draw() {
     bar += std::string(10 - cells, ' ');
     char head[16];
     std::snprintf(head, sizeof head, "%3.0f%%", fraction_ * 100);
-    out_ << "\r" << description_ << ": " << head << "|" << bar << "| " << pct << std::flush;
+    // Padded, so a shorter note leaves no characters of a longer one behind.
+    std::string tail = note_.empty() ? "" : " " + note_;
+    if (tail.size() < last_tail_) tail += std::string(last_tail_ - tail.size(), ' ');
+    last_tail_ = tail.size();
+    out_ << "\r" << description_ << ": " << head << "|" << bar << "| " << pct << tail << std::flush;
+}
+
+std::string download_note(uint64_t done, uint64_t total, double bytes_per_second) {
+    char buf[128];
+    const double mib = 1048576.0;
+    int n = std::snprintf(buf, sizeof buf, "%.1f/%.1f MiB", done / mib, total / mib);
+    if (bytes_per_second > 0) {
+        n += std::snprintf(buf + n, sizeof buf - n, ", %.1f MiB/s", bytes_per_second / mib);
+        if (total > done) std::snprintf(buf + n, sizeof buf - n, ", %.0f s left", (total - done) / bytes_per_second);
+    }
+    return buf;
 }
 
 }  // namespace xinfer::cli
