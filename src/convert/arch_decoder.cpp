@@ -1,8 +1,9 @@
 // Decoder-only chat models of the Llama family: Llama 3.x (LlamaForCausalLM), Qwen2 / Qwen2.5
 // (Qwen2ForCausalLM), Qwen3 (Qwen3ForCausalLM) and GLM-4 (Glm4ForCausalLM, the GLM-4-0414
-// series). They share one tensor layout; they differ in that Qwen2 and GLM-4 have q/k/v biases,
-// Qwen3 per-head q/k norms, GLM-4 a fused gate/up projection, norms after attention and after
-// the MLP, and a rotary over part of each head only; and Llama's rotary pairs adjacent values
+// series; GlmForCausalLM, glm-4-9b-chat-hf, llama.cpp's "chatglm"). They share one tensor
+// layout; they differ in that Qwen2 and GLM-4 have q/k/v biases, Qwen3 per-head q/k norms, GLM-4
+// a fused gate/up projection and a rotary over part of each head only (GLM-4-0414 also norms
+// after attention and after the MLP); and Llama's rotary pairs adjacent values
 // where transformers pairs the two halves of a head, so its query and key rows are reordered
 // (llama.cpp's qwen architectures use the halves, as transformers does; GLM-4 pairs adjacent
 // values in both).
@@ -23,9 +24,9 @@ namespace {
 
 bool is_decoder(const HfFolder& f) {
     return f.architecture == "Qwen2ForCausalLM" || f.architecture == "Qwen3ForCausalLM" || f.architecture == "LlamaForCausalLM" ||
-           f.architecture == "Glm4ForCausalLM" ||
-           (f.architecture.empty() &&
-            (f.model_type == "qwen2" || f.model_type == "qwen3" || f.model_type == "llama" || f.model_type == "glm4"));
+           f.architecture == "Glm4ForCausalLM" || f.architecture == "GlmForCausalLM" ||
+           (f.architecture.empty() && (f.model_type == "qwen2" || f.model_type == "qwen3" || f.model_type == "llama" ||
+                                       f.model_type == "glm4" || f.model_type == "glm"));
 }
 
 // A query or key projection with each head's rows reordered from transformers' halves
@@ -98,9 +99,10 @@ ConversionPlan plan_decoder(const HfFolder& f, const WeightSet& w, gguf_context*
     const bool qwen3 = f.architecture == "Qwen3ForCausalLM" || f.model_type == "qwen3";
     const bool llama = f.architecture == "LlamaForCausalLM" || f.model_type == "llama";
     const bool glm4 = f.architecture == "Glm4ForCausalLM" || f.model_type == "glm4";
+    const bool glm = f.architecture == "GlmForCausalLM" || f.model_type == "glm";  // GLM-4's first release, in HF format
     // Qwen2's q/k/v, and GLM-4's unless config.json turns them off.
-    const bool biases = glm4 ? f.config.value("attention_bias", true) : !qwen3 && !llama;
-    const std::string a = llama ? "llama" : qwen3 ? "qwen3" : glm4 ? "glm4" : "qwen2";
+    const bool biases = glm4 || glm ? f.config.value("attention_bias", true) : !qwen3 && !llama;
+    const std::string a = llama ? "llama" : qwen3 ? "qwen3" : glm4 ? "glm4" : glm ? "chatglm" : "qwen2";
     if (f.config.value("hidden_act", "silu") != "silu")
         throw ConvertError("config.json asks for activation '" + f.config.value("hidden_act", "") + "'; " + a + " uses silu");
     const json scaling = f.config.value("rope_scaling", json(nullptr));
@@ -114,7 +116,7 @@ ConversionPlan plan_decoder(const HfFolder& f, const WeightSet& w, gguf_context*
     const SourceTensor& embed = require_tensor(w, "model.embed_tokens.weight", f);
     if (embed.shape.size() != 2) throw ConvertError("model.embed_tokens.weight is not a matrix");
     add_bpe_tokenizer(f, embed.shape[0], meta);
-    if (glm4) add_glm4_tokens(f, meta);
+    if (glm4 || glm) add_glm4_tokens(f, meta);
 
     gguf_set_val_str(meta, "general.architecture", a.c_str());
     auto u32 = [&](const std::string& key, int64_t v) { gguf_set_val_u32(meta, (a + "." + key).c_str(), static_cast<uint32_t>(v)); };
@@ -128,7 +130,7 @@ ConversionPlan plan_decoder(const HfFolder& f, const WeightSet& w, gguf_context*
         u32("attention.key_length", head_dim);
         u32("attention.value_length", head_dim);
     }
-    if (glm4) {
+    if (glm4 || glm) {
         const double partial = f.config.value("partial_rotary_factor", 0.5);
         u32("rope.dimension_count", static_cast<int64_t>(head_dim * partial));
     }
@@ -137,7 +139,7 @@ ConversionPlan plan_decoder(const HfFolder& f, const WeightSet& w, gguf_context*
         u32("vocab_size", embed.shape[0]);
     }
     gguf_set_val_f32(meta, (a + ".rope.freq_base").c_str(),
-                     f.config.value("rope_theta", llama ? 500000.0f : glm4 ? 10000.0f : 1000000.0f));
+                     f.config.value("rope_theta", llama ? 500000.0f : glm4 || glm ? 10000.0f : 1000000.0f));
     gguf_set_val_f32(meta, (a + ".attention.layer_norm_rms_epsilon").c_str(), f.config.value("rms_norm_eps", 1e-6f));
 
     auto t = [&](const std::string& name) -> const SourceTensor& { return require_tensor(w, name, f); };
@@ -164,11 +166,13 @@ ConversionPlan plan_decoder(const HfFolder& f, const WeightSet& w, gguf_context*
             add_copy(out, d + "attn_k_norm.weight", t(s + "self_attn.k_norm.weight"), outtype);
         }
         add_copy(out, d + "ffn_norm.weight", t(s + "post_attention_layernorm.weight"), outtype);
-        if (glm4) {
+        if (glm4 || glm) {
             // gate and up in one matrix (gate rows first), as llama.cpp's fused SwiGLU reads it.
             add_copy(out, d + "ffn_up.weight", t(s + "mlp.gate_up_proj.weight"), outtype);
-            add_copy(out, d + "post_attention_norm.weight", t(s + "post_self_attn_layernorm.weight"), outtype);
-            add_copy(out, d + "post_ffw_norm.weight", t(s + "post_mlp_layernorm.weight"), outtype);
+            if (glm4) {
+                add_copy(out, d + "post_attention_norm.weight", t(s + "post_self_attn_layernorm.weight"), outtype);
+                add_copy(out, d + "post_ffw_norm.weight", t(s + "post_mlp_layernorm.weight"), outtype);
+            }
         } else {
             add_copy(out, d + "ffn_gate.weight", t(s + "mlp.gate_proj.weight"), outtype);
             add_copy(out, d + "ffn_up.weight", t(s + "mlp.up_proj.weight"), outtype);
@@ -182,7 +186,7 @@ ConversionPlan plan_decoder(const HfFolder& f, const WeightSet& w, gguf_context*
 
 extern const Architecture kDecoderArchitecture;
 const Architecture kDecoderArchitecture{"Llama 3, Qwen2/Qwen2.5, Qwen3 and GLM-4 chat models (LlamaForCausalLM, Qwen2ForCausalLM, "
-                                        "Qwen3ForCausalLM, Glm4ForCausalLM)",
+                                        "Qwen3ForCausalLM, Glm4ForCausalLM, GlmForCausalLM)",
                                         is_decoder, plan_decoder};
 
 }  // namespace xinfer

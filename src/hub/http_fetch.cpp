@@ -184,7 +184,11 @@ HttpResponse http_get(const std::string& url, const FetchOptions& o, const std::
         perform(t, url, o, range, head, to_string, &body);
         const bool transport_failed = t.code != CURLE_OK;
         if (!transport_failed && !retryable(t.status)) return {t.status, std::move(body), std::move(t.headers), t.url};
-        if (attempt + 1 >= o.attempts)
+        // A name that does not resolve or a host that refuses is not going to answer in a few
+        // seconds: say so at once (an offline machine must not wait through every back-off).
+        const bool unreachable = t.code == CURLE_COULDNT_RESOLVE_HOST || t.code == CURLE_COULDNT_RESOLVE_PROXY ||
+                                 t.code == CURLE_COULDNT_CONNECT;
+        if (unreachable || attempt + 1 >= o.attempts)
             throw FetchError(describe(t, url) + " (after " + std::to_string(attempt + 1) + " attempts)", transport_failed ? 0 : t.status);
         wait_or_cancel(backoff_seconds(t, o, attempt), o);
     }

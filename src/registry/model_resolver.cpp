@@ -121,7 +121,10 @@ fs::path planned_download(ResolvedModel& r, const json& entry, const ModelChoice
     try {
         plan = plan_model_download(r.model_name, entry, c.quantization, c.download_hub, xinfer_home() / "cache");
     } catch (const FetchError& e) {
-        if (e.status == 0) throw unavailable(std::string("Cannot download model: ") + e.what());
+        if (e.status == 0)
+            throw unavailable("Cannot download model '" + r.model_name + "': " + e.what() + ". Its files are not in the cache (" +
+                              (xinfer_home() / "cache" / r.model_name).string() +
+                              "): pass model_path, or point HF_ENDPOINT / serve --hub-mirror at a hub this machine can reach");
         throw bad_request(std::string("Cannot download model: ") + e.what(), "model_name");
     } catch (const std::runtime_error& e) {
         throw bad_request(std::string("Cannot launch model: ") + e.what(), "model_name");

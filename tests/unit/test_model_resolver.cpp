@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <chrono>
 #include <fstream>
 
 #include "common/errors.h"
@@ -65,14 +66,31 @@ TEST(ModelResolver, ClearErrors) {
     EXPECT_EQ(status_of([&] { resolve_model(reg, {"no-such-model", std::nullopt, "", "", "", ""}); }), 404);
     EXPECT_EQ(status_of([&] { resolve_model(reg, {"x", std::nullopt, "", "", "", "/no/such/file.gguf"}); }), 400);
     EXPECT_EQ(status_of([&] { resolve_model(reg, {"x", std::nullopt, "", "", "", (d.path / "fake.gguf").string()}); }), 400);
-    // A catalog model whose files are not on this machine: 400 telling to pass model_path.
+    // A catalog model whose files are not on this machine, and no hub it can reach (the hubs'
+    // names do not resolve here): 503 at once, telling to pass model_path or name a mirror.
+    setenv("HF_ENDPOINT", "http://no-such-host.invalid", 1);
+    setenv("MODELSCOPE_ENDPOINT", "http://no-such-host.invalid", 1);
+    const auto t0 = std::chrono::steady_clock::now();
+    try {
+        resolve_model(reg, {"qwen3", std::nullopt, "", "", "", ""});
+        FAIL();
+    } catch (const ApiError& e) {
+        EXPECT_EQ(e.status(), 503);
+        EXPECT_NE(std::string(e.what()).find("pass model_path"), std::string::npos) << e.what();
+    }
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(5)) << "an unreachable hub fails fast";
+    // Offline mode: no connection at all, and a 400 naming the missing file.
+    setenv("XINFER_OFFLINE", "1", 1);
     try {
         resolve_model(reg, {"qwen3", std::nullopt, "", "", "", ""});
         FAIL();
     } catch (const ApiError& e) {
         EXPECT_EQ(e.status(), 400);
-        EXPECT_NE(std::string(e.what()).find("model_path"), std::string::npos);
+        EXPECT_NE(std::string(e.what()).find("offline mode"), std::string::npos) << e.what();
     }
+    unsetenv("XINFER_OFFLINE");
+    unsetenv("HF_ENDPOINT");
+    unsetenv("MODELSCOPE_ENDPOINT");
 }
 
 TEST(LlamaServerCommand, ChatDefaultsAndEngineOptions) {
