@@ -53,6 +53,7 @@ int main(int argc, char** argv) {
     xinfer::cli::add_host_command(app);
     xinfer::cli::add_convert_command(app);
     xinfer::cli::add_download_command(app);
+    xinfer::cli::add_bundle_commands(app);
 
     std::vector<std::string> rev(args.rbegin(), args.rend() - 1);
     try {

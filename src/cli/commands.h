@@ -15,5 +15,6 @@ void add_cluster_commands(CLI::App& app);       // engine, login, vllm-models, s
 void add_host_command(CLI::App& app);           // host: one speech model replica
 void add_convert_command(CLI::App& app);        // convert: a Hugging Face folder to GGUF (local)
 void add_download_command(CLI::App& app);       // download: a catalog model into the cache (local)
+void add_bundle_commands(CLI::App& app);        // bundle create|install: offline archives (local)
 
 }  // namespace xinfer::cli
