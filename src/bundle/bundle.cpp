@@ -19,12 +19,14 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// glibc and the loader: on every Linux system, and tied to its kernel interface; never bundled.
-bool is_glibc(const std::string& soname) {
+// Never bundled: glibc and the loader (on every Linux system, tied to its kernel interface), and
+// the NVIDIA driver's libraries (they must match the target's driver; the NVIDIA container
+// runtime or the driver install provides them).
+bool never_bundled(const std::string& soname) {
     static const std::set<std::string> names = {"libc.so.6", "libm.so.6", "libpthread.so.0", "libdl.so.2", "librt.so.1",
                                                 "libresolv.so.2", "libutil.so.1", "ld-linux-x86-64.so.2", "linux-vdso.so.1",
-                                                "ld-linux-aarch64.so.1", "linux-vdso.so.1"};
-    return names.count(soname) > 0;
+                                                "ld-linux-aarch64.so.1", "libcuda.so.1"};
+    return names.count(soname) > 0 || soname.rfind("libnvidia-", 0) == 0;
 }
 
 // Runs a program to completion; its stdout when `capture`. Throws on a failed start or exit.
@@ -118,7 +120,7 @@ std::vector<fs::path> shared_libraries(const fs::path& binary) {
         std::istringstream words(line);
         std::string soname, arrow, path;
         words >> soname >> arrow >> path;
-        if (is_glibc(fs::path(soname).filename().string())) continue;
+        if (never_bundled(fs::path(soname).filename().string())) continue;
         if (arrow != "=>") continue;  // the loader itself, or the vdso
         if (path == "not") throw std::runtime_error(binary.string() + " needs " + soname + ", which is not found on this machine");
         libs.push_back(path);
