@@ -24,6 +24,8 @@ std::string Supervisor::ensure_converted(const std::shared_ptr<ModelRecord>& rec
     }
     try {
         ConvertResult r = converted_into(from, target, ConvertOptions{}, [&](double f, const std::string&) {
+            // Cancel or terminate: the conversion stops at the next tensor and leaves nothing.
+            if (rec->cancel) throw std::runtime_error("conversion cancelled");
             std::lock_guard lock(rec->mu);
             rec->progress = std::max(rec->progress, 0.05 + 0.45 * f);
             rec->changed.notify_all();

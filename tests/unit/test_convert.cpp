@@ -10,6 +10,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "convert/converter.h"
 #include "convert/gguf_stream_writer.h"
 #include "convert/hf_folder.h"
 #include "convert/safetensors.h"
@@ -192,4 +193,67 @@ TEST(TorchPickle, ReadsTensorRecordsAndRefusesEverythingElse) {
     }
     for (size_t cut = 1; cut < pkl.size(); ++cut)  // every truncation is an error, never a crash
         EXPECT_THROW(read_torch_state_dict(reinterpret_cast<const uint8_t*>(pkl.data()), cut, "t"), std::runtime_error) << cut;
+}
+
+namespace {
+
+// A complete, tiny BERT folder (zeros for weights): config.json, vocab.txt, model.safetensors.
+void write_tiny_bert(const fs::path& d) {
+    fs::create_directories(d);
+    const int64_t H = 8, F = 16, V = 6, P = 8;
+    std::vector<std::pair<std::string, std::vector<int64_t>>> shapes = {
+        {"embeddings.word_embeddings.weight", {V, H}}, {"embeddings.position_embeddings.weight", {P, H}},
+        {"embeddings.token_type_embeddings.weight", {2, H}}, {"embeddings.LayerNorm.weight", {H}}, {"embeddings.LayerNorm.bias", {H}}};
+    const std::string l = "encoder.layer.0.";
+    for (auto m : {"attention.self.query", "attention.self.key", "attention.self.value", "attention.output.dense"}) {
+        shapes.push_back({l + m + ".weight", {H, H}});
+        shapes.push_back({l + m + ".bias", {H}});
+    }
+    for (auto m : {"attention.output.LayerNorm", "output.LayerNorm"}) {
+        shapes.push_back({l + m + ".weight", {H}});
+        shapes.push_back({l + m + ".bias", {H}});
+    }
+    shapes.push_back({l + "intermediate.dense.weight", {F, H}});
+    shapes.push_back({l + "intermediate.dense.bias", {F}});
+    shapes.push_back({l + "output.dense.weight", {H, F}});
+    shapes.push_back({l + "output.dense.bias", {H}});
+    json header = json::object();
+    uint64_t offset = 0;
+    for (auto& [name, shape] : shapes) {
+        uint64_t n = 4;
+        for (int64_t s : shape) n *= s;
+        header[name] = {{"dtype", "F32"}, {"shape", shape}, {"data_offsets", {offset, offset + n}}};
+        offset += n;
+    }
+    const std::string hs = header.dump();
+    const uint64_t len = hs.size();
+    std::string bytes(reinterpret_cast<const char*>(&len), 8);
+    bytes += hs + std::string(offset, '\0');
+    std::ofstream(d / "model.safetensors", std::ios::binary) << bytes;
+    std::ofstream(d / "vocab.txt") << "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\nhello\n";
+    std::ofstream(d / "config.json") << json{{"architectures", {"BertModel"}}, {"model_type", "bert"}, {"hidden_size", H},
+                                             {"num_hidden_layers", 1}, {"num_attention_heads", 2}, {"intermediate_size", F},
+                                             {"max_position_embeddings", P}, {"type_vocab_size", 2}, {"vocab_size", V}}
+                                                .dump();
+}
+
+}  // namespace
+
+// What the supervisor does on cancel or terminate: its progress callback throws, and the
+// conversion stops there, leaving neither the target nor a partial file.
+TEST(Converter, StoppedMidwayLeavesNothing) {
+    fs::path d = scratch_dir("cancel");
+    write_tiny_bert(d / "src");
+    const fs::path target = d / "cache" / "model-f16.gguf";
+    int calls = 0;
+    EXPECT_THROW(converted_into(d / "src", target, ConvertOptions{}, [&](double, const std::string&) {
+        if (++calls == 2) throw std::runtime_error("conversion cancelled");
+    }), std::runtime_error);
+    EXPECT_EQ(calls, 2);
+    EXPECT_FALSE(fs::exists(target));
+    EXPECT_FALSE(fs::exists(target.string() + ".incomplete"));
+    // The same folder converts when nothing stops it: the stop above was the only reason.
+    EXPECT_NO_THROW(converted_into(d / "src", target, ConvertOptions{}, {}));
+    EXPECT_TRUE(fs::exists(target));
+    fs::remove_all(d);
 }
