@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -208,7 +209,13 @@ ConvertResult converted_into(const fs::path& dir, const fs::path& target, const 
         r.architecture = folder.architecture.empty() ? folder.model_type : folder.architecture;
         return r;
     }
-    return convert_hf_folder(dir, target, options, progress);
+    ConvertResult r = convert_hf_folder(dir, target, options, progress);
+    // What the cache listing shows for this conversion: where it came from.
+    std::ofstream(target.parent_path() / ".xinfer-converted.json")
+        << json{{"source", fs::absolute(dir).string()}, {"architecture", r.architecture}, {"kind", r.kind},
+                {"outtype", options.outtype}}
+               .dump(2);
+    return r;
 }
 
 }  // namespace xinfer

@@ -102,7 +102,35 @@ std::vector<CachedModel> list_cached_models(const std::string& model_name) {
     for (auto& e : fs::directory_iterator(root, ec))
         if (e.is_directory(ec) && (model_name.empty() || e.path().filename() == model_name)) dirs.push_back(e.path());
     std::sort(dirs.begin(), dirs.end());
-    for (auto& d : dirs) scan_model_dir(d, out);
+    for (auto& d : dirs) {
+        if (d.filename() == "converted") continue;
+        scan_model_dir(d, out);
+    }
+    // Conversions of Hugging Face folders (cache/converted/<name>-<digest>/): listed under the
+    // model's name, with the folder they came from.
+    const fs::path converted = root / "converted";
+    std::vector<fs::path> conversions;
+    if (fs::is_directory(converted, ec))
+        for (auto& e : fs::directory_iterator(converted, ec))
+            if (e.is_directory(ec)) conversions.push_back(e.path());
+    std::sort(conversions.begin(), conversions.end());
+    for (auto& c : conversions) {
+        const std::string folder = c.filename().string();
+        const auto dash = folder.rfind('-');
+        const std::string name = dash == std::string::npos ? folder : folder.substr(0, dash);
+        if (!model_name.empty() && name != model_name) continue;
+        const size_t first = out.size();
+        scan_model_dir(c, out);
+        nlohmann::json origin = nullptr;
+        if (fs::exists(c / ".xinfer-converted.json", ec))
+            origin = nlohmann::json::parse(std::ifstream(c / ".xinfer-converted.json"), nullptr, false);
+        for (size_t i = first; i < out.size(); ++i) {
+            out[i].model_name = name;
+            out[i].model_version = "converted--" + folder + "--" + out[i].paths.front().filename().string();
+            if (origin.is_object())
+                out[i].source = {{"converted_from", origin.value("source", "")}, {"architecture", origin.value("architecture", "")}};
+        }
+    }
     return out;
 }
 
@@ -133,13 +161,14 @@ void remove_cached_model(const CachedModel& m) {
         if (ec) throw std::runtime_error("cannot delete " + p.string() + ": " + ec.message());
     }
     std::error_code ec;
-    const fs::path dir = model_cache_dir() / m.model_name;
+    const fs::path dir = m.model_version.rfind("converted--", 0) == 0 ? m.paths.front().parent_path()
+                                                                      : model_cache_dir() / m.model_name;
     if (!fs::is_directory(dir, ec)) return;
     // The download record of the removed file goes too; a folder left with only xinfer's own
     // bookkeeping (the manifest, the download lock) goes as a whole.
     bool only_bookkeeping = true;
     for (auto& e : fs::directory_iterator(dir, ec))
-        if (e.path().filename().string().rfind(".xinfer-download", 0) != 0) only_bookkeeping = false;
+        if (e.path().filename().string().rfind(".xinfer-", 0) != 0) only_bookkeeping = false;
     if (only_bookkeeping) {
         fs::remove_all(dir, ec);
         return;

@@ -140,6 +140,18 @@ test('an HF embedding folder launches by path: converted once, tokens and vector
   const third = await launch(server, { model_name: 'bge-tiny-hf', model_type: 'embedding', model_path: embedDir });
   assert.equal(converted(server).length, 2, 'a changed source converts again');
   await api(server, 'DELETE', `/v1/models/${third}`);
+  // The cache lists the conversions under the model's name, with the folder they came from,
+  // and removes one with its folder.
+  const list = (await api(server, 'GET', '/v1/cache/models?model_name=bge-tiny-hf')).json.list;
+  assert.equal(list.length, 2, JSON.stringify(list));
+  for (const m of list) {
+    assert.equal(m.converted_from, embedDir);
+    assert.equal(m.architecture, 'BertModel');
+    assert.equal(m.model_format, 'ggufv2');
+  }
+  const del = await api(server, 'DELETE', `/v1/cache/models?model_version=${encodeURIComponent(list[0].model_version)}`);
+  assert.equal(del.status, 200, del.text);
+  assert.equal(converted(server).length, 1);
 });
 
 test('an HF BERT reranker folder (bf16, sharded) launches and scores as the reference does', async () => {
