@@ -91,22 +91,30 @@ namespace {
 
 std::string source_architecture(const HfFolder& f) { return f.architecture.empty() ? f.model_type : f.architecture; }
 
-ConvertResult convert_whisper(HfFolder folder, const fs::path& out, const ConvertOptions& options, const ConvertProgress& progress,
-                              std::chrono::steady_clock::time_point began) {
-    const std::string name = folder.dir.filename().string(), architecture = source_architecture(folder);
-    WhisperConversion conversion(std::move(folder), options.outtype);
+// Writes OUT through OUT.incomplete, renamed when `write` returns: a failure (or a cancel,
+// thrown from a progress callback) removes the partial file and leaves nothing at OUT.
+void write_atomically(const fs::path& out, const std::function<void(const fs::path&)>& write) {
     fs::create_directories(out.parent_path().empty() ? fs::path(".") : out.parent_path());
     const fs::path partial = out.string() + ".incomplete";
     try {
-        conversion.write(partial, [&](double f) {
-            if (progress) progress(f, "converting " + name + " to whisper.cpp's format");
-        });
+        write(partial);
         fs::rename(partial, out);
     } catch (...) {
         std::error_code ec;
         fs::remove(partial, ec);
         throw;
     }
+}
+
+ConvertResult convert_whisper(HfFolder folder, const fs::path& out, const ConvertOptions& options, const ConvertProgress& progress,
+                              std::chrono::steady_clock::time_point began) {
+    const std::string name = folder.dir.filename().string(), architecture = source_architecture(folder);
+    WhisperConversion conversion(std::move(folder), options.outtype);
+    write_atomically(out, [&](const fs::path& partial) {
+        conversion.write(partial, [&](double f) {
+            if (progress) progress(f, "converting " + name + " to whisper.cpp's format");
+        });
+    });
     ConvertResult r;
     r.gguf = out;
     r.architecture = architecture;
@@ -123,18 +131,11 @@ ConvertResult convert_hf_folder(const fs::path& dir, const fs::path& out, const 
     const auto began = std::chrono::steady_clock::now();
     if (HfFolder folder = read_hf_folder(dir); is_whisper_folder(folder)) return convert_whisper(std::move(folder), out, options, progress, began);
     auto p = prepare(dir, options);
-    fs::create_directories(out.parent_path().empty() ? fs::path(".") : out.parent_path());
-    const fs::path partial = out.string() + ".incomplete";
-    try {
+    write_atomically(out, [&](const fs::path& partial) {
         p->writer->write(partial, [&](double f) {
             if (progress) progress(f, "converting " + dir.filename().string() + " to GGUF");
         }, options.threads);
-        fs::rename(partial, out);
-    } catch (...) {
-        std::error_code ec;
-        fs::remove(partial, ec);
-        throw;
-    }
+    });
     ConvertResult r;
     r.gguf = out;
     r.architecture = p->source_architecture();
