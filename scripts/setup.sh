@@ -10,7 +10,8 @@ packages=(g++ cmake ninja-build ccache git pkg-config ca-certificates nlohmann-j
   libavformat-dev libavcodec-dev libswresample-dev libavutil-dev
   libpocketsphinx-dev libsphinxbase-dev pocketsphinx-en-us pocketsphinx-testdata flite1-dev flite espeak-ng
   ffmpeg   # the ffmpeg program only makes test uploads (m4a, webm); xinfer links the libraries
-  python3 python3-numpy python3-sentencepiece)  # tests only: reference forward passes and tokenizers for converted models
+  python3 python3-numpy python3-sentencepiece  # tests only: reference forward passes and tokenizers for converted models
+  chromium fonts-wqy-microhei)  # tests only: the web UI in a real browser (and Chinese glyphs in its screenshots)
 command -v node >/dev/null || packages+=(nodejs)
 command -v npm >/dev/null || packages+=(npm)
 missing=()
@@ -24,6 +25,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
+# The web UI's toolchain (esbuild, Preact), pinned by web/package-lock.json; built into the binary.
+(cd web && npm ci --no-audit --no-fund --silent)
 bash scripts/deps-llama.sh
 bash scripts/deps-whisper.sh
 

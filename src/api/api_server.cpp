@@ -27,6 +27,7 @@ ApiServer::ApiServer(Supervisor& supervisor, Registry& registry, ApiServerConfig
     add_replica_routes(server_, supervisor);
     add_engine_routes(server_, registry);
     add_cache_routes(server_, supervisor);
+    add_ui_routes(server_);
     add_autostart_routes(server_, supervisor);
     add_registration_routes(server_, registry);
     add_openai_routes(server_, supervisor);

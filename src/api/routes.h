@@ -24,5 +24,6 @@ void add_openai_routes(httplib::Server& server, Supervisor& supervisor);
 void add_embedding_routes(httplib::Server& server, Supervisor& supervisor);
 void add_audio_routes(httplib::Server& server, Supervisor& supervisor);
 void add_cluster_routes(httplib::Server& server, Supervisor& supervisor);
+void add_ui_routes(httplib::Server& server);  // the web UI under /ui/
 
 }  // namespace xinfer
