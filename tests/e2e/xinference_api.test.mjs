@@ -253,10 +253,14 @@ test('convert_ids_to_tokens, vllm-supported, supervisor, address, workers, regis
   const llms = (await api(server, 'GET', '/v1/model_registrations/LLM?detailed=false')).json;
   assert.ok(llms.some((m) => m.model_name === 'qwen2.5-instruct' && m.is_builtin === true));
 
+  // `/` leads to the web UI (a redirect still passes `curl -f` health checks).
   const root = await api(server, 'GET', '/');
-  assert.equal(root.status, 200);
-  assert.match(root.headers['content-type'], /text\/html/);
-  assert.match(root.text, /xinfer is running/);
+  assert.equal(root.status, 307);
+  assert.equal(root.headers.location, '/ui/');
+  const ui = await api(server, 'GET', '/ui/');
+  assert.equal(ui.status, 200);
+  assert.match(ui.headers['content-type'], /text\/html/);
+  assert.match(ui.text, /<title>xinfer<\/title>/);
 });
 
 test('clear 400s: a model xinfer cannot run, a GPU the machine lacks, a content part of the wrong type', async () => {
