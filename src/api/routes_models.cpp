@@ -1,9 +1,13 @@
 // Xinference's model management: launch, list, describe, instances, progress, events, cancel,
 // terminate. Fixed paths (/v1/models/instances, /v1/models/vllm-supported) are registered before
 // /v1/models/:uid so the parameter does not swallow them.
+#include <algorithm>
+#include <cstdlib>
+
 #include "api/http_util.h"
 #include "api/routes.h"
 #include "common/json_util.h"
+#include "common/subprocess.h"
 
 namespace xinfer {
 
@@ -121,6 +125,18 @@ void add_model_routes(httplib::Server& server, Supervisor& sup) {
     }));
     server.Get("/v1/models/:uid/events", guarded([&sup](const httplib::Request& req, httplib::Response& res) {
         send_json(res, sup.events(req.path_params.at("uid")));
+    }));
+    // The last lines of one replica's engine log (for the web UI's "logs"): ?replica=N&lines=K.
+    server.Get("/v1/models/:uid/logs", guarded([&sup](const httplib::Request& req, httplib::Response& res) {
+        const json d = sup.describe(req.path_params.at("uid"));
+        const int replica = req.has_param("replica") ? std::atoi(req.get_param_value("replica").c_str()) : 0;
+        const int lines = req.has_param("lines") ? std::clamp(std::atoi(req.get_param_value("lines").c_str()), 1, 5000) : 200;
+        for (auto& r : d["replicas"])
+            if (r.value("index", -1) == replica) {
+                send_json(res, {{"replica", replica}, {"log", tail_lines(r.value("log", ""), static_cast<size_t>(lines))}});
+                return;
+            }
+        throw not_found("Model '" + d["model_uid"].get<std::string>() + "' has no replica " + std::to_string(replica), "replica");
     }));
     server.Post("/v1/models/:uid/cancel", guarded([&sup](const httplib::Request& req, httplib::Response& res) {
         sup.cancel(req.path_params.at("uid"));

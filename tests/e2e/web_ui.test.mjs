@@ -81,11 +81,31 @@ test('running models: chat streams its answer, with token counts and speed', { s
   await page.fill('.chat input[type=number][step="0.1"]', '0');
   await page.click('.composer button.primary');
   await page.locator('.stats').waitFor({ timeout: 60000 });
-  const answer = await page.locator('.message.assistant pre').innerText();
+  const answer = await page.locator('.message.assistant').innerText();
   assert.ok(answer.length > 0, 'an answer');
   assert.ok(await page.evaluate(() => window.__updates) > 3, 'the answer arrived in pieces');
   assert.match(await page.locator('.stats').innerText(), /\d+ tokens, [\d.]+ tokens\/s/);
   await shot('running-chat');
+});
+
+test('running models: events, engine logs, and scaling replicas up and down', { skip: !existsSync(CHROMIUM) && 'no chromium' }, async () => {
+  await open('#/running_models/LLM');
+  const row = page.locator('tr[data-uid="ui-chat"]');
+  await row.locator('button:has-text("Events")').click();
+  await page.locator('pre.events:has-text("launch")').waitFor();
+  await row.locator('button:has-text("Logs")').click();
+  await page.locator('pre.logs:has-text("llama")').waitFor();  // llama-server's own log lines
+  await row.locator('button[aria-label="more replicas"]').click();
+  await row.locator('td.replicas span:has-text("2")').waitFor();
+  assert.equal((await api(server, 'GET', '/v1/models/ui-chat')).json.replica, 2);
+  await shot('running-scaled');
+  await row.locator('button[aria-label="fewer replicas"]').click();
+  await row.locator('td.replicas span:has-text("1")').waitFor();
+  await open('#/monitor');
+  // A sample every two seconds: the lines grow (an idle model's line is flat at zero).
+  await page.waitForFunction(() => (document.querySelector('.monitor[data-model="ui-chat"] svg path')?.getAttribute('d') ?? '').split('L').length >= 3);
+  assert.match(await page.locator('.monitor[data-model="ui-chat"] figcaption').first().innerText(), /In flight: 0/);
+  await shot('monitor');
 });
 
 test('embeddings and rerank panels show a similarity matrix and ranked documents', { skip: !existsSync(CHROMIUM) && 'no chromium' }, async () => {

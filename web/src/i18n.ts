@@ -18,6 +18,7 @@ const en = {
   doRegister: 'Register', unregister: 'Unregister', machine: 'This machine', cores: 'CPU cores', memory: 'Memory',
   gpus: 'GPUs', none: 'none', reservations: 'Reservations', events: 'Events', logs: 'Logs', dark: 'Dark', light: 'Light',
   progress: 'Progress', left: 'left', refresh: 'Refresh', clear: 'Clear',
+  monitor: 'Monitor', inFlight: 'In flight', queued: 'Queued', rejected: 'Rejected (429) per 2 s',
 };
 export type Key = keyof typeof en;
 const zh: Record<Key, string> = {
@@ -39,6 +40,7 @@ const zh: Record<Key, string> = {
   doRegister: '注册', unregister: '取消注册', machine: '本机', cores: 'CPU 核心', memory: '内存',
   gpus: 'GPU', none: '无', reservations: '资源占用', events: '事件', logs: '日志', dark: '深色', light: '浅色',
   progress: '进度', left: '剩余', refresh: '刷新', clear: '清空',
+  monitor: '监控', inFlight: '处理中', queued: '排队中', rejected: '拒绝（429）/2 秒',
 };
 const dictionaries = { en, zh };
 export type Lang = keyof typeof dictionaries;

@@ -6,6 +6,7 @@ import { LaunchPage } from './pages/launch';
 import { RunningPage } from './pages/running';
 import { RegisterPage } from './pages/register';
 import { ClusterPage } from './pages/cluster';
+import { MonitorPage } from './pages/monitor';
 
 function useHash() {
   const [hash, setHash] = useState(location.hash);
@@ -42,11 +43,13 @@ function App() {
     ['running_models', '#/running_models/LLM', t('running')],
     ['register_model', '#/register_model', t('register')],
     ['cluster_info', '#/cluster_info', t('cluster')],
+    ['monitor', '#/monitor', t('monitor')],
   ];
   let page;
   if (parts[0] === 'launch_model') page = <LaunchPage kind={parts[1] ?? 'llm'} />;
   else if (parts[0] === 'running_models') page = <RunningPage kind={parts[1] ?? 'LLM'} />;
   else if (parts[0] === 'register_model') page = <RegisterPage />;
+  else if (parts[0] === 'monitor') page = <MonitorPage />;
   else page = <ClusterPage />;
   return (
     <div class="shell" key={language}>

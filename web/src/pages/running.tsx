@@ -13,6 +13,7 @@ export function RunningPage({ kind }: { kind: string }) {
   const [models, setModels] = useState<any[]>([]);
   const [error, setError] = useState('');
   const [trying, setTrying] = useState<string | null>(null);
+  const [details, setDetails] = useState<{ uid: string; what: 'events' | 'logs' } | null>(null);
   const [tick, setTick] = useState(0);
   useEffect(() => {
     let live = true;
@@ -25,6 +26,12 @@ export function RunningPage({ kind }: { kind: string }) {
     try {
       await api('DELETE', `/v1/models/${encodeURIComponent(uid)}`);
       if (trying === uid) setTrying(null);
+      setTick(tick + 1);
+    } catch (e: any) { setError(e.message); }
+  }
+  async function scale(uid: string, replicas: number) {
+    try {
+      await api('POST', `/v1/models/${encodeURIComponent(uid)}/replicas`, { replica: replicas });
       setTick(tick + 1);
     } catch (e: any) { setError(e.message); }
   }
@@ -42,10 +49,16 @@ export function RunningPage({ kind }: { kind: string }) {
                 <td>{m.id}</td>
                 <td>{m.model_name}</td>
                 <td><span class={`state ${m.status}`}>{m.status}</span></td>
-                <td>{m.replica}</td>
+                <td class="replicas">
+                  <button class="ghost small" aria-label="fewer replicas" disabled={m.replica <= 1} onClick={() => scale(m.id, m.replica - 1)}>−</button>
+                  <span>{m.replica}</span>
+                  <button class="ghost small" aria-label="more replicas" onClick={() => scale(m.id, m.replica + 1)}>+</button>
+                </td>
                 <td>{m.requests ? `${m.requests.active} / ${m.requests.waiting}` : '-'}</td>
                 <td>
                   <button class="ghost" onClick={() => setTrying(trying === m.id ? null : m.id)}>{t('tryIt')}</button>
+                  <button class="ghost" onClick={() => setDetails(details?.uid === m.id && details.what === 'events' ? null : { uid: m.id, what: 'events' })}>{t('events')}</button>
+                  <button class="ghost" onClick={() => setDetails(details?.uid === m.id && details.what === 'logs' ? null : { uid: m.id, what: 'logs' })}>{t('logs')}</button>
                   <button class="danger" onClick={() => terminate(m.id)}>{t('terminate')}</button>
                 </td>
               </tr>
@@ -53,6 +66,7 @@ export function RunningPage({ kind }: { kind: string }) {
           </tbody>
         </table>
       )}
+      {details && <Details uid={details.uid} what={details.what} tick={tick} />}
       {model && (
         <div class="panel">
           <h3>{t('tryIt')}: {model.id}</h3>
@@ -63,5 +77,22 @@ export function RunningPage({ kind }: { kind: string }) {
         </div>
       )}
     </section>
+  );
+}
+
+// A model's life-cycle events, or the tail of its first replica's engine log; refreshed live.
+function Details({ uid, what, tick }: { uid: string; what: 'events' | 'logs'; tick: number }) {
+  const [text, setText] = useState('');
+  useEffect(() => {
+    const path = what === 'events' ? `/v1/models/${encodeURIComponent(uid)}/events` : `/v1/models/${encodeURIComponent(uid)}/logs?lines=200`;
+    api<any>('GET', path).then((r) => setText(what === 'events'
+      ? r.map((e: any) => `${new Date(e.time * 1000).toLocaleTimeString()}  ${e.event}  ${e.detail ?? ''}`).join('\n')
+      : r.log)).catch((e) => setText(e.message));
+  }, [uid, what, tick]);
+  return (
+    <div class="panel">
+      <h3>{t(what)}: {uid}</h3>
+      <pre class={`json ${what}`}>{text}</pre>
+    </div>
   );
 }

@@ -3,6 +3,7 @@
 import { useRef, useState } from 'preact/hooks';
 import { streamChat } from '../api';
 import { t } from '../i18n';
+import { renderMarkdown } from '../markdown';
 
 type Message = { role: 'user' | 'assistant'; content: string };
 
@@ -53,7 +54,10 @@ export function ChatPanel({ uid }: { uid: string }) {
         <label>{t('maxTokens')}<input type="number" min="1" value={maxTokens} onInput={(e) => setMaxTokens(Number((e.target as HTMLInputElement).value))} /></label>
       </div>
       <div class="messages">
-        {messages.map((m) => <div class={`message ${m.role}`}><pre>{m.content}</pre></div>)}
+        {messages.map((m) => m.role === 'user'
+          ? <div class="message user"><pre>{m.content}</pre></div>
+          // Rendered by a renderer that escapes everything first (markdown.ts): no raw HTML gets through.
+          : <div class="message assistant markdown" dangerouslySetInnerHTML={{ __html: renderMarkdown(m.content) }} />)}
       </div>
       {error && <p class="error">{error}</p>}
       {stats && <p class="muted stats">{stats}</p>}
