@@ -1,5 +1,9 @@
 #include "api/proxy.h"
 
+#include <chrono>
+#include <cstdlib>
+#include <string_view>
+
 #include <nlohmann/json.hpp>
 
 #include "api/http_util.h"
@@ -65,8 +69,33 @@ struct StreamState {
     std::unique_ptr<httplib::Client> client;
     httplib::ClientImpl::StreamHandle handle;
     std::string uid;
+    std::chrono::steady_clock::time_point began;
+    bool first_seen = false;
+    std::string partial_line;  // an SSE line cut by a read boundary
     SocketRelease release;  // last: destroyed first, while the handle's socket is still open
 };
+
+// Counts the generated tokens in relayed SSE bytes: llama-server sends one token per event, as
+// a `data: {…}` line whose delta (chat) or `content` (completion) text is not empty.
+uint64_t count_token_events(StreamState& st, const char* data, size_t n) {
+    uint64_t tokens = 0;
+    st.partial_line.append(data, n);
+    size_t start = 0;
+    for (size_t nl; (nl = st.partial_line.find('\n', start)) != std::string::npos; start = nl + 1) {
+        const std::string_view line(st.partial_line.data() + start, nl - start);
+        if (line.rfind("data: {", 0) != 0) continue;
+        const size_t at = line.find("\"content\":\"");
+        if (at != std::string_view::npos && at + 11 < line.size() && line[at + 11] != '"') ++tokens;
+    }
+    st.partial_line.erase(0, start);
+    return tokens;
+}
+
+// A whole (non-streamed) answer's completion tokens, from its usage block; 0 when it has none.
+uint64_t completion_tokens(const std::string& body) {
+    const size_t at = body.find("\"completion_tokens\":");
+    return at == std::string::npos ? 0 : std::strtoull(body.c_str() + at + 20, nullptr, 10);
+}
 
 }  // namespace
 
@@ -101,12 +130,16 @@ std::string post_to_engine(const Lease& lease, const std::string& path, const st
 }
 
 void proxy_request(Lease lease, const std::string& body, const ProxyOptions& opts, httplib::Response& res) {
+    auto& stats = lease.model().stats;
     if (!opts.stream) {
         EngineReply reply =
             post_raw_to_engine(lease, opts.path, body, opts.content_type, opts.read_timeout_s, opts.tracked.get());
+        stats.requests++;
+        if (reply.content_type.find("json") != std::string::npos) stats.generated_tokens += completion_tokens(reply.body);
         res.set_content(std::move(reply.body), reply.content_type);
         return;
     }
+    const auto began = std::chrono::steady_clock::now();
     const std::string uid = lease.model().uid;
     auto client = make_client(lease.address());
     client->set_read_timeout(opts.read_timeout_s, 0);
@@ -125,7 +158,8 @@ void proxy_request(Lease lease, const std::string& body, const ProxyOptions& opt
         for (ssize_t n; (n = handle.read(buf, sizeof buf)) > 0;) err_body.append(buf, static_cast<size_t>(n));
         throw engine_error(handle.response->status, err_body, uid);
     }
-    auto st = std::make_shared<StreamState>(StreamState{std::move(lease), std::move(client), std::move(handle), uid, SocketRelease(opts.tracked)});
+    auto st = std::make_shared<StreamState>(
+        StreamState{std::move(lease), std::move(client), std::move(handle), uid, began, false, {}, SocketRelease(opts.tracked)});
     res.status = 200;
     res.set_header("Cache-Control", "no-cache");
     res.set_header("X-Accel-Buffering", "no");
@@ -133,7 +167,18 @@ void proxy_request(Lease lease, const std::string& body, const ProxyOptions& opt
     res.set_chunked_content_provider(type, [st](size_t, httplib::DataSink& sink) {
         char buf[16384];
         ssize_t n = st->handle.read(buf, sizeof buf);
-        if (n > 0) return sink.write(buf, static_cast<size_t>(n));
+        auto& stats = st->lease.model().stats;
+        if (n > 0) {
+            if (!st->first_seen) {
+                st->first_seen = true;
+                stats.first_token_us_sum += std::chrono::duration_cast<std::chrono::microseconds>(
+                                                std::chrono::steady_clock::now() - st->began).count();
+                stats.first_token_count++;
+            }
+            stats.generated_tokens += count_token_events(*st, buf, static_cast<size_t>(n));
+            return sink.write(buf, static_cast<size_t>(n));
+        }
+        stats.requests++;
         if (st->release.tracked && st->release.tracked->aborted()) {
             // Aborted: the engine connection is shut down (the engine stops generating); the
             // client learns why in-band, as Xinference ends an aborted stream.

@@ -55,6 +55,13 @@ void add_cluster_routes(httplib::Server& server, Supervisor& sup) {
         family("xinfer_requests_rejected_total", "Requests refused with 429", "counter", "rejected");
         family("xinfer_engine_restarts_total", "Engine processes restarted after dying", "counter", "restarts");
         family("xinfer_replicas", "Replicas of the model", "gauge", "replicas");
+        family("xinfer_requests_total", "Requests answered by the model's engines", "counter", "requests");
+        family("xinfer_generated_tokens_total", "Tokens generated (streams: one per token event llama-server sends)", "counter",
+               "generated_tokens");
+        family("xinfer_time_to_first_token_seconds_sum", "Time from a streamed request to its first token event, summed",
+               "counter", "first_token_seconds_sum");
+        family("xinfer_time_to_first_token_seconds_count", "Streamed requests that sent a first token event", "counter",
+               "first_token_count");
         res.set_content(m.str(), "text/plain; version=0.0.4");
     }));
 }

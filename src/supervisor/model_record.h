@@ -56,6 +56,16 @@ struct ModelRecord {
     bool was_ready = false;  // has served before: requests wait through reloads and restarts
 
     std::atomic<bool> cancel{false};
+
+    // What the proxy served, counted without the record's lock (the monitoring view and /metrics
+    // read it): answered requests, generated tokens, and time to the first streamed token.
+    struct ServingStats {
+        std::atomic<uint64_t> requests{0};
+        std::atomic<uint64_t> generated_tokens{0};
+        std::atomic<uint64_t> first_token_us_sum{0};
+        std::atomic<uint64_t> first_token_count{0};
+    };
+    mutable ServingStats stats;
     std::vector<std::thread> workers;  // launch, reload and restart threads
 
     // Caller holds mu.

@@ -257,7 +257,10 @@ json Supervisor::metrics() const {
         std::lock_guard rl(r->mu);
         out.push_back({{"model", uid}, {"type", to_string(r->model.type)}, {"state", to_string(visible_state(*r))},
                        {"active", r->active}, {"waiting", r->waiting}, {"rejected", r->rejected},
-                       {"restarts", r->restarts}, {"replicas", r->replicas.size()}});
+                       {"restarts", r->restarts}, {"replicas", r->replicas.size()},
+                       {"requests", r->stats.requests.load()}, {"generated_tokens", r->stats.generated_tokens.load()},
+                       {"first_token_seconds_sum", r->stats.first_token_us_sum.load() / 1e6},
+                       {"first_token_count", r->stats.first_token_count.load()}});
     }
     return out;
 }

@@ -139,3 +139,25 @@ test('the model answers by uid and by name through GET /v1/models', async () => 
   assert.equal(r.json.model_type, 'LLM');
   assert.equal(r.json.status, 'ready');
 });
+
+// /metrics counts what the service answered: requests, generated tokens (a streamed answer's token
+// events, a whole answer's usage) and the time to a stream's first token.
+test('/metrics counts requests, generated tokens and time to first token per model', async () => {
+  const read = async () => {
+    const text = (await api(server, 'GET', '/metrics')).text;
+    const value = (name) => Number(new RegExp(`^${name}\\{model="tiny-chat",type="LLM"\\} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+    return { requests: value('xinfer_requests_total'), tokens: value('xinfer_generated_tokens_total'),
+      ttftCount: value('xinfer_time_to_first_token_seconds_count'), ttftSum: value('xinfer_time_to_first_token_seconds_sum') };
+  };
+  const before = await read();
+  let pieces = 0;
+  const stream = await client.chat.completions.create({ model: 'tiny-chat', messages: [{ role: 'user', content: 'count' }],
+    max_tokens: 12, stream: true });
+  for await (const chunk of stream) if (chunk.choices[0]?.delta?.content) pieces++;
+  const whole = await client.chat.completions.create({ model: 'tiny-chat', messages: [{ role: 'user', content: 'count' }], max_tokens: 7 });
+  const after = await read();
+  assert.equal(after.requests - before.requests, 2);
+  assert.equal(after.tokens - before.tokens, pieces + whole.usage.completion_tokens);
+  assert.equal(after.ttftCount - before.ttftCount, 1);
+  assert.ok(after.ttftSum > before.ttftSum);
+});

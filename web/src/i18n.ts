@@ -19,6 +19,7 @@ const en = {
   gpus: 'GPUs', none: 'none', reservations: 'Reservations', events: 'Events', logs: 'Logs', dark: 'Dark', light: 'Light',
   progress: 'Progress', left: 'left', refresh: 'Refresh', clear: 'Clear',
   monitor: 'Monitor', inFlight: 'In flight', queued: 'Queued', rejected: 'Rejected (429) per 2 s',
+  requestsPerSecond: 'Requests/s', ttft: 'Time to first token (ms)',
 };
 export type Key = keyof typeof en;
 const zh: Record<Key, string> = {
@@ -41,6 +42,7 @@ const zh: Record<Key, string> = {
   gpus: 'GPU', none: '无', reservations: '资源占用', events: '事件', logs: '日志', dark: '深色', light: '浅色',
   progress: '进度', left: '剩余', refresh: '刷新', clear: '清空',
   monitor: '监控', inFlight: '处理中', queued: '排队中', rejected: '拒绝（429）/2 秒',
+  requestsPerSecond: '请求/秒', ttft: '首 token 时间（毫秒）',
 };
 const dictionaries = { en, zh };
 export type Lang = keyof typeof dictionaries;

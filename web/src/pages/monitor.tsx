@@ -1,6 +1,6 @@
 // A small monitoring view: the service's own metrics (/metrics, Prometheus text) sampled every two
-// seconds while the page is open; per model, requests in flight and queued, and 429s, over the
-// last five minutes.
+// seconds while the page is open; per model over the last five minutes: requests per second,
+// tokens per second, time to first token, requests in flight and queued, and 429s.
 import { useEffect, useState } from 'preact/hooks';
 import { t } from '../i18n';
 
@@ -52,6 +52,12 @@ export function MonitorPage() {
     const v = series(metric, model);
     return v.map((x, i) => (i === 0 ? 0 : Math.max(0, x - v[i - 1])));
   };
+  const perSecond = (metric: string, model: string) =>  // a counter as a rate, per second
+    rate(metric, model).map((d, i) => (i === 0 ? 0 : Math.round((d / ((samples[i].at - samples[i - 1].at) / 1000)) * 10) / 10));
+  const ttftMs = (model: string) => {  // mean time to first token of the requests of each interval
+    const sum = rate('xinfer_time_to_first_token_seconds_sum', model), count = rate('xinfer_time_to_first_token_seconds_count', model);
+    return sum.map((s, i) => (count[i] > 0 ? Math.round((s / count[i]) * 1000) : 0));
+  };
   return (
     <section>
       <h2>{t('monitor')}</h2>
@@ -61,6 +67,9 @@ export function MonitorPage() {
         <div class="panel monitor" data-model={m}>
           <h3>{m}</h3>
           <div class="sparks">
+            <Spark points={perSecond('xinfer_requests_total', m)} label={t('requestsPerSecond')} />
+            <Spark points={perSecond('xinfer_generated_tokens_total', m)} label={t('tokensPerSecond')} />
+            <Spark points={ttftMs(m)} label={t('ttft')} />
             <Spark points={series('xinfer_requests_in_flight', m)} label={t('inFlight')} />
             <Spark points={series('xinfer_requests_queued', m)} label={t('queued')} />
             <Spark points={rate('xinfer_requests_rejected_total', m)} label={t('rejected')} />
