@@ -6,7 +6,7 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
 
 packages=(g++ cmake ninja-build ccache git pkg-config ca-certificates nlohmann-json3-dev libcli11-dev
-  libsqlite3-dev libgtest-dev curl pkg-config libcurl4-openssl-dev libssl-dev
+  libsqlite3-dev libgtest-dev curl pkg-config libcurl4-openssl-dev libssl-dev libargon2-dev
   libavformat-dev libavcodec-dev libswresample-dev libavutil-dev
   libpocketsphinx-dev libsphinxbase-dev pocketsphinx-en-us pocketsphinx-testdata flite1-dev flite espeak-ng
   ffmpeg   # the ffmpeg program only makes test uploads (m4a, webm); xinfer links the libraries

@@ -16,13 +16,36 @@ ApiServer::ApiServer(Supervisor& supervisor, Registry& registry, ApiServerConfig
     server_.set_write_timeout(600, 0);
     server_.set_keep_alive_max_count(10000);
 
-    server_.set_pre_routing_handler([this](const httplib::Request&, httplib::Response& res) {
-        if (!draining_) return httplib::Server::HandlerResponse::Unhandled;
-        send_error(res, ApiError(503, "xinfer is shutting down", "", "", "shutting_down"));
-        return httplib::Server::HandlerResponse::Handled;
+    auto auth = config.auth;
+    server_.set_pre_routing_handler([this, auth](const httplib::Request& req, httplib::Response& res) {
+        if (draining_) {
+            send_error(res, ApiError(503, "xinfer is shutting down", "", "", "shutting_down"));
+            return httplib::Server::HandlerResponse::Handled;
+        }
+        if (!auth) return httplib::Server::HandlerResponse::Unhandled;
+        // Deny by default: every route but the public ones needs a credential with its permission.
+        const std::string permission = required_permission(req.method, req.path);
+        if (permission.empty()) return httplib::Server::HandlerResponse::Unhandled;
+        const std::string header = req.get_header_value("Authorization");
+        const std::string bearer = header.rfind("Bearer ", 0) == 0 ? header.substr(7) : "";
+        const auto who = bearer.empty() ? std::nullopt : auth->authenticate(bearer);
+        if (!who) {
+            res.set_header("WWW-Authenticate", "Bearer");
+            send_error(res, ApiError(401, bearer.empty() ? "Not authenticated: send Authorization: Bearer <API key or token>"
+                                                         : "Invalid or expired credentials", "authentication_error"));
+            return httplib::Server::HandlerResponse::Handled;
+        }
+        if (!who->allows(permission)) {
+            send_error(res, ApiError(403, "User '" + who->user + "' lacks the permission '" + permission + "' for " + req.method + " " +
+                                              req.path, "permission_error"));
+            return httplib::Server::HandlerResponse::Handled;
+        }
+        return httplib::Server::HandlerResponse::Unhandled;
     });
     address_ = config.address;
-    add_status_routes(server_, [this] { return address_; }, config.request_shutdown ? config.request_shutdown : [] {});
+    add_status_routes(server_, [this] { return address_; }, config.request_shutdown ? config.request_shutdown : [] {},
+                      auth != nullptr);
+    if (auth) add_auth_routes(server_, auth);
     add_model_routes(server_, supervisor);
     add_replica_routes(server_, supervisor);
     add_engine_routes(server_, registry);

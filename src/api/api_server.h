@@ -11,6 +11,7 @@
 #include <string>
 
 #include "registry/registry.h"
+#include "auth/authenticator.h"
 #include "supervisor/supervisor.h"
 
 namespace xinfer {
@@ -20,6 +21,7 @@ struct ApiServerConfig {
     int http_threads = 64;                // concurrent connections served (streams hold one each)
     std::string address = "127.0.0.1:9997";   // reported by /v1/address
     std::function<void()> request_shutdown;   // DELETE /v1/clusters (xinference stop-cluster)
+    std::shared_ptr<const Authenticator> auth;  // null: no authentication (the default)
 };
 
 class ApiServer {

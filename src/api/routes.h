@@ -6,6 +6,7 @@
 #include <functional>
 #include <string>
 
+#include "auth/authenticator.h"
 #include "registry/registry.h"
 #include "supervisor/supervisor.h"
 
@@ -13,7 +14,10 @@ namespace xinfer {
 
 // address: what /v1/address and /v1/supervisor report; request_shutdown: DELETE /v1/clusters.
 // `address` is asked at request time: with port 0 it is known only once the port is bound.
-void add_status_routes(httplib::Server& server, std::function<std::string()> address, std::function<void()> request_shutdown);
+void add_status_routes(httplib::Server& server, std::function<std::string()> address, std::function<void()> request_shutdown,
+                       bool auth_enabled);
+// POST /token (Xinference's login: username and password for a bearer token).
+void add_auth_routes(httplib::Server& server, std::shared_ptr<const Authenticator> auth);
 void add_model_routes(httplib::Server& server, Supervisor& supervisor);
 void add_replica_routes(httplib::Server& server, Supervisor& supervisor);
 void add_engine_routes(httplib::Server& server, Registry& registry);

@@ -8,7 +8,8 @@
 namespace xinfer {
 
 
-void add_status_routes(httplib::Server& server, std::function<std::string()> address, std::function<void()> request_shutdown) {
+void add_status_routes(httplib::Server& server, std::function<std::string()> address, std::function<void()> request_shutdown,
+                       bool auth_enabled) {
     server.Get("/status", guarded([](const httplib::Request&, httplib::Response& res) {
         send_json(res, {{"status", "ok"}, {"version", XINFER_VERSION}});
     }));
@@ -16,8 +17,8 @@ void add_status_routes(httplib::Server& server, std::function<std::string()> add
         send_json(res, {{"version", XINFER_VERSION}, {"full-revisionid", ""}, {"dirty", false}, {"error", nullptr}});
     }));
     // Xinference's client reads {"auth": bool} before anything else.
-    server.Get("/v1/cluster/auth", guarded([](const httplib::Request&, httplib::Response& res) {
-        send_json(res, {{"auth", false}});
+    server.Get("/v1/cluster/auth", guarded([auth_enabled](const httplib::Request&, httplib::Response& res) {
+        send_json(res, {{"auth", auth_enabled}});
     }));
     server.Get("/v1/supervisor", guarded([address](const httplib::Request&, httplib::Response& res) {
         send_json(res, {{"supervisor_ip", address()}});

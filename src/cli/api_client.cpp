@@ -1,5 +1,9 @@
 #include "cli/api_client.h"
 
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
 #include <iostream>
 
 #include "common/http_client.h"
@@ -17,7 +21,22 @@ Endpoint resolved(const Endpoint& ep) {
     if (r.url.empty()) r.url = env_or("XINFERENCE_ENDPOINT", env_or("XINFER_ENDPOINT", "http://127.0.0.1:9997"));
     while (r.url.size() > 1 && r.url.back() == '/') r.url.pop_back();
     if (r.api_key.empty()) r.api_key = env_or("XINFER_API_KEY", env_or("XINFERENCE_API_KEY"));
+    if (r.api_key.empty()) {  // a token `login` saved for this endpoint
+        const json tokens = json::parse(std::ifstream(xinfer_home() / "cli-tokens.json"), nullptr, false);
+        if (tokens.is_object() && tokens.contains(r.url) && tokens[r.url].is_string()) r.api_key = tokens[r.url];
+    }
     return r;
+}
+
+void save_login_token(const std::string& endpoint, const std::string& token) {
+    const auto path = xinfer_home() / "cli-tokens.json";
+    json tokens = json::parse(std::ifstream(path), nullptr, false);
+    if (!tokens.is_object()) tokens = json::object();
+    tokens[endpoint] = token;
+    std::filesystem::create_directories(path.parent_path());
+    { std::ofstream(path.string() + ".tmp") << tokens.dump(2); }
+    ::chmod((path.string() + ".tmp").c_str(), 0600);
+    std::filesystem::rename(path.string() + ".tmp", path);
 }
 
 std::string with_query(const std::string& path, const Query& query) {

@@ -25,6 +25,10 @@ struct Endpoint {
 // Query parameters; empty values are left out (as requests does with None).
 using Query = std::map<std::string, std::string>;
 
+// `xinference login` keeps a token per endpoint (in XINFER_HOME/cli-tokens.json, mode 0600);
+// commands without -ak then send it.
+void save_login_token(const std::string& endpoint, const std::string& token);
+
 // Adds -e/--endpoint and -ak/--api-key to a subcommand.
 void add_endpoint_options(CLI::App* cmd, Endpoint& ep);
 // Fills defaults from the environment once the command line is parsed.

@@ -114,7 +114,9 @@ void add_cluster_commands(CLI::App& app) {
                 std::cerr << "xinfer at " << api.url() << " has no authentication: nothing to log in to" << std::endl;
                 return;
             }
-            throw CliError("this xinfer does not issue tokens yet");
+            const json r = api.post("/token", {{"username", l->second.first}, {"password", l->second.second}});
+            save_login_token(api.url(), r.value("access_token", ""));
+            std::cout << "Logged in to " << api.url() << " as " << l->second.first << std::endl;
         });
     });
 

@@ -28,6 +28,7 @@ struct ServeArgs {
     std::string keep_alive;
     int cpu_cores = 0;
     std::vector<std::string> hub_mirrors;
+    std::string auth_config;
     std::string cpu_budget = "shared";
     std::string ignored_flag;
     int drain_seconds = 30;
@@ -79,6 +80,19 @@ int run_serve(const ServeArgs& a) {
     ac.address = a.host + ":" + std::to_string(a.port);
     // stop-cluster takes the same way out as SIGTERM: the signal thread below drains and stops.
     ac.request_shutdown = [] { kill(getpid(), SIGTERM); };
+    if (!a.auth_config.empty()) {
+        try {
+            ac.auth = std::make_shared<const Authenticator>(Authenticator::import_file(a.auth_config, home));
+        } catch (const std::exception& e) {
+            log::error(std::string("--auth-config: ") + e.what());
+            return 1;
+        }
+        log::info("authentication on: users, passwords (Argon2id) and API keys (HMAC-SHA256) from " + a.auth_config +
+                  " imported into " + (home / "auth.json").string());
+    } else if (a.host != "127.0.0.1" && a.host != "localhost" && a.host != "::1") {
+        log::warn("listening on " + a.host + " with authentication off: anyone who can reach this port can launch, stop and "
+                  "use every model (serve --auth-config FILE to require keys)");
+    }
     ApiServer server(supervisor, *registry, ac);
 
     std::thread signals([&, drain = a.drain_seconds] {
@@ -129,6 +143,8 @@ void add_server_options(CLI::App* serve, ServeArgs& a) {
     serve->add_option("--config", a.config, "Deployment file: the models to run (JSON)")->envname("XINFER_CONFIG");
     serve->add_option("--keep-alive", a.keep_alive, "Unload models idle this long (seconds, or 5m / 1h); -1 never")
         ->envname("XINFER_KEEP_ALIVE");
+    serve->add_option("--auth-config", a.auth_config, "Xinference's auth file: users, passwords, permissions, API keys")
+        ->envname("XINFER_AUTH_CONFIG");
     serve->add_option("--hub-mirror", a.hub_mirrors, "Hugging Face mirror to download from, tried in order (repeatable)")
         ->envname("XINFER_HUB_MIRRORS")->delimiter(',');
     serve->add_option("--cpu-cores", a.cpu_cores, "Cores in the CPU thread budget (default: this machine's)");

@@ -1,0 +1,31 @@
+// Xinference's login: POST /token with a username and password (JSON, or a form as OAuth2's
+// password flow sends it) answers {"access_token", "token_type": "bearer"}, a signed token that
+// expires as the auth config says. The same 401 for an unknown user as for a wrong password.
+#include "api/http_util.h"
+#include "api/routes.h"
+
+namespace xinfer {
+
+void add_auth_routes(httplib::Server& server, std::shared_ptr<const Authenticator> auth) {
+    server.Post("/token", guarded([auth](const httplib::Request& req, httplib::Response& res) {
+        std::string user, password;
+        if (req.get_header_value("Content-Type").find("json") != std::string::npos) {
+            const json body = json::parse(req.body, nullptr, false);
+            if (!body.is_object()) throw bad_request("The login body must be a JSON object with username and password");
+            user = body.value("username", "");
+            password = body.value("password", "");
+        } else {
+            user = req.get_param_value("username");
+            password = req.get_param_value("password");
+        }
+        if (user.empty()) throw bad_request("username is required", "username");
+        const auto token = auth->login(user, password);
+        if (!token) {
+            res.set_header("WWW-Authenticate", "Bearer");
+            throw ApiError(401, "Incorrect username or password", "authentication_error");
+        }
+        send_json(res, {{"access_token", *token}, {"token_type", "bearer"}, {"expires_in", auth->token_lifetime_s()}});
+    }));
+}
+
+}  // namespace xinfer
