@@ -3,7 +3,7 @@
 // POST /token login, token expiry, and nothing stored in plain text under XINFER_HOME.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync, readdirSync, readFileSync, statSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync, readdirSync, readFileSync, statSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServer, api, cli, sleep, CHAT_MODEL } from './helpers.mjs';
@@ -127,5 +127,29 @@ test('tokens expire as the auth config says', async () => {
     assert.match(expired.json.error.message, /Invalid or expired/);
   } finally {
     await short.stop();
+  }
+});
+
+test('the web UI asks to log in, then works with the token; a wrong password is said so', { skip: !existsSync('/usr/bin/chromium') && 'no chromium' }, async () => {
+  const { chromium } = await import('playwright-core');
+  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: ['--no-sandbox'] });
+  try {
+    const page = await browser.newPage({ locale: 'en-US' });
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(String(e)));
+    await page.goto(`${server.url}/ui/`);
+    await page.locator('section.login').waitFor();
+    await page.fill('input[name=username]', 'reader');
+    await page.fill('input[name=password]', 'wrong');
+    await page.click('section.login button.primary');
+    await page.locator('section.login .error:has-text("Incorrect username or password")').waitFor();
+    await page.fill('input[name=password]', PASSWORDS.reader);
+    await page.click('section.login button.primary');
+    await page.locator('.card[data-model="qwen2.5-instruct"]').waitFor();  // models:list works with the token
+    await page.click('button[data-action=logout]');
+    await page.locator('section.login').waitFor();
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
   }
 });

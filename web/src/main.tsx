@@ -7,6 +7,8 @@ import { RunningPage } from './pages/running';
 import { RegisterPage } from './pages/register';
 import { ClusterPage } from './pages/cluster';
 import { MonitorPage } from './pages/monitor';
+import { LoginPage } from './pages/login';
+import { api, credential, setCredential } from './api';
 
 function useHash() {
   const [hash, setHash] = useState(location.hash);
@@ -29,6 +31,18 @@ function App() {
   const hash = useHash();
   const [language, setLanguage] = useState<Lang>(lang());
   const [theme, setTheme] = useState<Theme>(initialTheme());
+  // With authentication on (GET /v1/cluster/auth), the login form until a credential works.
+  const [authOn, setAuthOn] = useState(false);
+  const [needLogin, setNeedLogin] = useState(false);
+  useEffect(() => {
+    api<{ auth: boolean }>('GET', '/v1/cluster/auth').then((r) => {
+      setAuthOn(r.auth);
+      setNeedLogin(r.auth && !credential());
+    }).catch(() => {});
+    const on = () => { setCredential(''); setNeedLogin(true); };
+    addEventListener('xinfer-login-required', on);
+    return () => removeEventListener('xinfer-login-required', on);
+  }, []);
   useEffect(() => {
     document.documentElement.dataset.theme = theme;
     localStorage.setItem('xinfer.theme', theme);
@@ -46,7 +60,8 @@ function App() {
     ['monitor', '#/monitor', t('monitor')],
   ];
   let page;
-  if (parts[0] === 'launch_model') page = <LaunchPage kind={parts[1] ?? 'llm'} />;
+  if (needLogin) page = <LoginPage onDone={() => setNeedLogin(false)} />;
+  else if (parts[0] === 'launch_model') page = <LaunchPage kind={parts[1] ?? 'llm'} />;
   else if (parts[0] === 'running_models') page = <RunningPage kind={parts[1] ?? 'LLM'} />;
   else if (parts[0] === 'register_model') page = <RegisterPage />;
   else if (parts[0] === 'monitor') page = <MonitorPage />;
@@ -68,6 +83,7 @@ function App() {
         <button class="ghost" onClick={() => setTheme(theme === 'dark' ? 'light' : 'dark')}>
           {theme === 'dark' ? t('light') : t('dark')}
         </button>
+        {authOn && !needLogin && <button class="ghost" data-action="logout" onClick={() => { setCredential(''); setNeedLogin(true); }}>{t('logout')}</button>}
       </header>
       <main>{page}</main>
     </div>

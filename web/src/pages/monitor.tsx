@@ -2,6 +2,7 @@
 // seconds while the page is open; per model over the last five minutes: requests per second,
 // tokens per second, time to first token, requests in flight and queued, and 429s.
 import { useEffect, useState } from 'preact/hooks';
+import { authHeaders } from '../api';
 import { t } from '../i18n';
 
 type Sample = { at: number; values: Record<string, Record<string, number>> };  // metric -> model -> value
@@ -36,7 +37,7 @@ export function MonitorPage() {
     let live = true;
     const poll = async () => {
       try {
-        const res = await fetch('/metrics');
+        const res = await fetch('/metrics', { headers: authHeaders() });
         const values = parse(await res.text());
         if (live) setSamples((s) => [...s.slice(-(WINDOW - 1)), { at: Date.now(), values }]);
       } catch (e: any) { if (live) setError(e.message); }

@@ -1,7 +1,7 @@
 // Speech: transcribe an uploaded file or a microphone recording (segments with times), or
 // speak text (voice, speed, format) and play or download the result.
 import { useRef, useState } from 'preact/hooks';
-import { apiForm } from '../api';
+import { apiForm, authHeaders } from '../api';
 import { t } from '../i18n';
 
 export function SpeechPanel({ uid, abilities }: { uid: string; abilities: string[] }) {
@@ -64,7 +64,7 @@ function SpeakPanel({ uid }: { uid: string }) {
   async function speak() {
     setError('');
     try {
-      const res = await fetch('/v1/audio/speech', { method: 'POST', headers: { 'Content-Type': 'application/json' },
+      const res = await fetch('/v1/audio/speech', { method: 'POST', headers: { ...authHeaders(), 'Content-Type': 'application/json' },
         body: JSON.stringify({ model: uid, input: text, voice: voice || undefined, speed, response_format: format }) });
       if (!res.ok) {
         const j = await res.json().catch(() => null);
