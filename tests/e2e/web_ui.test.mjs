@@ -105,7 +105,7 @@ test('running models: events, engine logs, and scaling replicas up and down', { 
   // A sample every two seconds: the lines grow (an idle model's line is flat at zero).
   await page.waitForFunction(() => (document.querySelector('.monitor[data-model="ui-chat"] svg path')?.getAttribute('d') ?? '').split('L').length >= 3);
   const captions = (await page.locator('.monitor[data-model="ui-chat"] figcaption').allInnerTexts()).join('\n');
-  for (const label of [/Requests\/s: [\d.]+/, /tokens\/s: [\d.]+/, /Time to first token \(ms\): \d+/, /In flight: 0/, /Queued: 0/])
+  for (const label of [/Requests\/s: [\d.]+/, /Tokens\/s: [\d.]+/, /Time to first token \(ms\): \d+/, /In flight: 0/, /Queued: 0/])
     assert.match(captions, label);
   await shot('monitor');
 });

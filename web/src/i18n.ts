@@ -19,7 +19,7 @@ const en = {
   gpus: 'GPUs', none: 'none', reservations: 'Reservations', events: 'Events', logs: 'Logs', dark: 'Dark', light: 'Light',
   progress: 'Progress', left: 'left', refresh: 'Refresh', clear: 'Clear',
   monitor: 'Monitor', inFlight: 'In flight', queued: 'Queued', rejected: 'Rejected (429) per 2 s',
-  requestsPerSecond: 'Requests/s', ttft: 'Time to first token (ms)',
+  requestsPerSecond: 'Requests/s', tokensRate: 'Tokens/s', ttft: 'Time to first token (ms)',
   login: 'Log in', logout: 'Log out', username: 'User name', password: 'Password', apiKey: 'or an API key (sk-…)',
   loginNeeded: 'This xinfer requires authentication.',
 };
@@ -44,7 +44,7 @@ const zh: Record<Key, string> = {
   gpus: 'GPU', none: '无', reservations: '资源占用', events: '事件', logs: '日志', dark: '深色', light: '浅色',
   progress: '进度', left: '剩余', refresh: '刷新', clear: '清空',
   monitor: '监控', inFlight: '处理中', queued: '排队中', rejected: '拒绝（429）/2 秒',
-  requestsPerSecond: '请求/秒', ttft: '首 token 时间（毫秒）',
+  requestsPerSecond: '请求/秒', tokensRate: 'token/秒', ttft: '首 token 时间（毫秒）',
   login: '登录', logout: '退出登录', username: '用户名', password: '密码', apiKey: '或 API 密钥（sk-…）',
   loginNeeded: '此 xinfer 需要身份验证。',
 };

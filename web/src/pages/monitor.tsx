@@ -69,7 +69,7 @@ export function MonitorPage() {
           <h3>{m}</h3>
           <div class="sparks">
             <Spark points={perSecond('xinfer_requests_total', m)} label={t('requestsPerSecond')} />
-            <Spark points={perSecond('xinfer_generated_tokens_total', m)} label={t('tokensPerSecond')} />
+            <Spark points={perSecond('xinfer_generated_tokens_total', m)} label={t('tokensRate')} />
             <Spark points={ttftMs(m)} label={t('ttft')} />
             <Spark points={series('xinfer_requests_in_flight', m)} label={t('inFlight')} />
             <Spark points={series('xinfer_requests_queued', m)} label={t('queued')} />
