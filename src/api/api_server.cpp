@@ -1,8 +1,13 @@
 #include "api/api_server.h"
 
+#include <algorithm>
+#include <cstdlib>
+
 #include "api/http_util.h"
 #include "api/routes.h"
+#include "auth/audit_log.h"
 #include "common/log.h"
+#include "common/paths.h"
 
 #include <thread>
 
@@ -46,6 +51,25 @@ ApiServer::ApiServer(Supervisor& supervisor, Registry& registry, ApiServerConfig
     add_status_routes(server_, [this] { return address_; }, config.request_shutdown ? config.request_shutdown : [] {},
                       auth != nullptr);
     if (auth) add_auth_routes(server_, auth);
+    // The audit log: management calls, logins and refusals, with who made them.
+    auto audit = std::make_shared<AuditLog>(xinfer_home() / "audit.log");
+    server_.Get("/v1/admin/audit", guarded([audit](const httplib::Request& req, httplib::Response& res) {
+        const int limit = req.has_param("limit") ? std::max(1, std::atoi(req.get_param_value("limit").c_str())) : 200;
+        send_json(res, {{"entries", audit->tail(static_cast<size_t>(std::min(limit, 10000)))}});
+    }));
+    server_.set_logger([audit, auth](const httplib::Request& req, const httplib::Response& res) {
+        if (!AuditLog::worth_recording(req.method, req.path, res.status)) return;
+        std::string who = "-";
+        if (req.path == "/token") {
+            const json body = json::parse(req.body, nullptr, false);
+            who = body.is_object() ? body.value("username", "") : req.get_param_value("username");
+        } else if (auth) {
+            const std::string header = req.get_header_value("Authorization");
+            if (header.rfind("Bearer ", 0) == 0)
+                if (auto p = auth->authenticate(header.substr(7))) who = p->user;
+        }
+        audit->record(who, req.remote_addr, req.method, req.path, res.status);
+    });
     add_model_routes(server_, supervisor);
     add_replica_routes(server_, supervisor);
     add_engine_routes(server_, registry);

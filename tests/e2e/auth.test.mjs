@@ -153,3 +153,39 @@ test('the web UI asks to log in, then works with the token; a wrong password is 
     await browser.close();
   }
 });
+
+test('the audit log records who launched, stopped, logged in and was refused; admins only may read it', async () => {
+  assert.equal((await api(server, 'GET', '/v1/admin/audit', undefined, as(KEYS.reader))).status, 403);
+  const r = await api(server, 'GET', '/v1/admin/audit?limit=1000', undefined, as(KEYS.admin));
+  assert.equal(r.status, 200, r.text);
+  const has = (want) => r.json.entries.some((e) => Object.entries(want).every(([k, v]) => e[k] === v));
+  assert.ok(has({ who: 'starter', method: 'POST', path: '/v1/models', status: 200 }), 'the launch, by starter');
+  assert.ok(has({ who: 'admin', method: 'DELETE', path: '/v1/models/guarded', status: 200 }), 'the terminate, by admin');
+  assert.ok(has({ who: 'reader', method: 'POST', path: '/v1/models', status: 403 }), 'a refusal, with who');
+  assert.ok(has({ who: 'reader', path: '/token', status: 401 }), 'a failed login');
+  assert.ok(has({ who: '-', method: 'GET', path: '/v1/models', status: 401 }), 'an anonymous refusal');
+  assert.ok(r.json.entries.every((e) => e.from === '127.0.0.1' && typeof e.time === 'number'));
+  assert.ok(!r.json.entries.some((e) => e.path === '/v1/chat/completions' && e.status === 200), 'served inference is not management');
+  assert.ok(has({ who: 'starter', path: '/v1/chat/completions', status: 403 }), 'a refused one is recorded');
+});
+
+test('repeated failed logins from one address are slowed, then refused for a while', async () => {
+  const fresh = await startServer({ args: ['--auth-config', authFile('guard.json')] });
+  try {
+    const attempt = async (password) => {
+      const t0 = Date.now();
+      const r = await api(fresh, 'POST', '/token', { username: 'reader', password });
+      return { status: r.status, ms: Date.now() - t0, headers: r.headers, json: r.json };
+    };
+    const tries = [];
+    for (let i = 0; i < 5; i++) tries.push(await attempt('wrong'));
+    assert.deepEqual(tries.map((t) => t.status), [401, 401, 401, 401, 401]);
+    assert.ok(tries.slice(2).every((t) => t.ms >= 1000), `from the third failure each answer waits: ${tries.map((t) => t.ms)}`);
+    const locked = await attempt(PASSWORDS.reader);  // even the right password, while locked out
+    assert.equal(locked.status, 429);
+    assert.ok(Number(locked.headers['retry-after']) > 0);
+    assert.match(locked.json.error.message, /Too many failed logins/);
+  } finally {
+    await fresh.stop();
+  }
+});
