@@ -27,12 +27,6 @@ namespace {
 
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
-std::string file_sha256(const fs::path& p) {
-    xinfer::Sha256 h;
-    xinfer::sha256_update_from_file(h, p, fs::file_size(p));
-    return h.hex();
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -51,7 +45,7 @@ int main(int argc, char** argv) {
         }
     }
     const uint64_t size = fs::file_size(source);
-    const std::string sha = file_sha256(source);
+    const std::string sha = xinfer::sha256_of_file(source);
 
     httplib::Server server;
     server.set_mount_point("/", (dir / "served").string());  // static files, with Range support
@@ -84,7 +78,7 @@ int main(int argc, char** argv) {
             fs::remove(out);
         }
         const auto t0 = Clock::now();
-        if (file_sha256(source) != sha) return 1;
+        if (xinfer::sha256_of_file(source) != sha) return 1;
         hash_s.push_back(seconds_since(t0));
     }
     server.stop();

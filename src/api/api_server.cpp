@@ -13,6 +13,14 @@
 
 namespace xinfer {
 
+namespace {
+// The credential of `Authorization: Bearer …`, or "".
+std::string bearer_of(const httplib::Request& req) {
+    const std::string header = req.get_header_value("Authorization");
+    return header.rfind("Bearer ", 0) == 0 ? header.substr(7) : "";
+}
+}  // namespace
+
 ApiServer::ApiServer(Supervisor& supervisor, Registry& registry, ApiServerConfig config) : supervisor_(supervisor) {
     int threads = config.http_threads;
     server_.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
@@ -31,8 +39,7 @@ ApiServer::ApiServer(Supervisor& supervisor, Registry& registry, ApiServerConfig
         // Deny by default: every route but the public ones needs a credential with its permission.
         const std::string permission = required_permission(req.method, req.path);
         if (permission.empty()) return httplib::Server::HandlerResponse::Unhandled;
-        const std::string header = req.get_header_value("Authorization");
-        const std::string bearer = header.rfind("Bearer ", 0) == 0 ? header.substr(7) : "";
+        const std::string bearer = bearer_of(req);
         const auto who = bearer.empty() ? std::nullopt : auth->authenticate(bearer);
         if (!who) {
             res.set_header("WWW-Authenticate", "Bearer");
@@ -64,9 +71,7 @@ ApiServer::ApiServer(Supervisor& supervisor, Registry& registry, ApiServerConfig
             const json body = json::parse(req.body, nullptr, false);
             who = body.is_object() ? body.value("username", "") : req.get_param_value("username");
         } else if (auth) {
-            const std::string header = req.get_header_value("Authorization");
-            if (header.rfind("Bearer ", 0) == 0)
-                if (auto p = auth->authenticate(header.substr(7))) who = p->user;
+            if (auto p = auth->authenticate(bearer_of(req))) who = p->user;
         }
         audit->record(who, req.remote_addr, req.method, req.path, res.status);
     });

@@ -71,6 +71,7 @@ struct StreamState {
     std::string uid;
     std::chrono::steady_clock::time_point began;
     bool first_seen = false;
+    bool sse = false;          // token events are counted in event streams only (not streamed audio)
     std::string partial_line;  // an SSE line cut by a read boundary
     SocketRelease release;  // last: destroyed first, while the handle's socket is still open
 };
@@ -88,6 +89,7 @@ uint64_t count_token_events(StreamState& st, const char* data, size_t n) {
         if (at != std::string_view::npos && at + 11 < line.size() && line[at + 11] != '"') ++tokens;
     }
     st.partial_line.erase(0, start);
+    if (st.partial_line.size() > (64u << 10)) st.partial_line.clear();  // no event line is this long: stay bounded
     return tokens;
 }
 
@@ -159,11 +161,12 @@ void proxy_request(Lease lease, const std::string& body, const ProxyOptions& opt
         throw engine_error(handle.response->status, err_body, uid);
     }
     auto st = std::make_shared<StreamState>(
-        StreamState{std::move(lease), std::move(client), std::move(handle), uid, began, false, {}, SocketRelease(opts.tracked)});
+        StreamState{std::move(lease), std::move(client), std::move(handle), uid, began, false, false, {}, SocketRelease(opts.tracked)});
     res.status = 200;
     res.set_header("Cache-Control", "no-cache");
     res.set_header("X-Accel-Buffering", "no");
     const std::string type = st->handle.response->get_header_value("Content-Type", "text/event-stream");
+    st->sse = type.find("text/event-stream") != std::string::npos;
     res.set_chunked_content_provider(type, [st](size_t, httplib::DataSink& sink) {
         char buf[16384];
         ssize_t n = st->handle.read(buf, sizeof buf);
@@ -175,7 +178,7 @@ void proxy_request(Lease lease, const std::string& body, const ProxyOptions& opt
                                                 std::chrono::steady_clock::now() - st->began).count();
                 stats.first_token_count++;
             }
-            stats.generated_tokens += count_token_events(*st, buf, static_cast<size_t>(n));
+            if (st->sse) stats.generated_tokens += count_token_events(*st, buf, static_cast<size_t>(n));
             return sink.write(buf, static_cast<size_t>(n));
         }
         stats.requests++;

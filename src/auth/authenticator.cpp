@@ -1,4 +1,5 @@
 #include "auth/authenticator.h"
+#include "common/text.h"
 
 #include <argon2.h>
 #include <openssl/rand.h>
@@ -29,10 +30,7 @@ std::string random_hex(size_t bytes) {
     std::string raw(bytes, '\0');
     if (RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), static_cast<int>(bytes)) != 1)
         throw std::runtime_error("no randomness for the server secret");
-    static const char* digits = "0123456789abcdef";
-    std::string out;
-    for (unsigned char c : raw) out += std::string{digits[c >> 4], digits[c & 15]};
-    return out;
+    return to_hex(raw);
 }
 
 // Argon2id, RFC 9106's second recommended setting (64 MiB would make every login cost a lot on

@@ -1,4 +1,5 @@
 #include "auth/jwt.h"
+#include "common/text.h"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -47,15 +48,7 @@ std::optional<std::string> b64url_decode(const std::string& in) {
 
 }  // namespace
 
-std::string hmac_sha256_hex(const std::string& key, const std::string& data) {
-    static const char* digits = "0123456789abcdef";
-    std::string out;
-    for (unsigned char c : hmac(key, data)) {
-        out += digits[c >> 4];
-        out += digits[c & 15];
-    }
-    return out;
-}
+std::string hmac_sha256_hex(const std::string& key, const std::string& data) { return to_hex(hmac(key, data)); }
 
 bool equal_constant_time(const std::string& a, const std::string& b) {
     return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;

@@ -64,12 +64,6 @@ std::string run(const std::vector<std::string>& argv, bool capture = false) {
     return out;
 }
 
-std::string file_sha256(const fs::path& p) {
-    Sha256 h;
-    sha256_update_from_file(h, p, fs::file_size(p));
-    return h.hex();
-}
-
 // Hard link when the cache and the output share a file system (no copy of gigabytes), else copy.
 // The file itself is placed, never a symbolic link to it (libraries are links to versioned files).
 void place(const fs::path& from, const fs::path& to) {
@@ -177,7 +171,7 @@ BundleSummary create_bundle(const BundleOptions& o, const BundleProgress& progre
         std::ofstream manifest(root / "MANIFEST.sha256");
         for (size_t i = 0; i < files.size(); ++i) {
             note(0.1 + 0.6 * i / files.size(), "hashing " + std::to_string(i + 1) + "/" + std::to_string(files.size()));
-            manifest << file_sha256(root / files[i]) << "  " << files[i].string() << "\n";
+            manifest << sha256_of_file(root / files[i]) << "  " << files[i].string() << "\n";
             summary.bytes += fs::file_size(root / files[i]);
         }
         manifest.close();
@@ -213,7 +207,7 @@ fs::path install_bundle(const fs::path& tar, const fs::path& dir, const BundlePr
         if (progress) progress(0.1 + 0.9 * i / entries.size(), "verifying " + entries[i].second);
         const fs::path file = root / entries[i].second;
         if (!fs::exists(file)) throw std::runtime_error("the bundle lacks " + entries[i].second + ", which its manifest lists");
-        if (file_sha256(file) != entries[i].first)
+        if (sha256_of_file(file) != entries[i].first)
             throw std::runtime_error(entries[i].second + " differs from the bundle's manifest (damaged in transit?)");
     }
     if (progress) progress(1.0, "verified " + std::to_string(entries.size()) + " files");

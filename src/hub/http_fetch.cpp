@@ -1,4 +1,5 @@
 #include "hub/http_fetch.h"
+#include "common/text.h"
 
 #include <curl/curl.h>
 
@@ -25,11 +26,6 @@ namespace {
 void init_curl_once() {
     static std::once_flag once;
     std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
-
-std::string lower(std::string s) {
-    for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return s;
 }
 
 // What one attempt saw.

@@ -1,4 +1,5 @@
 #include "hub/model_download.h"
+#include "common/text.h"
 
 #include <fcntl.h>
 #include <sys/file.h>
@@ -17,11 +18,6 @@ namespace fs = std::filesystem;
 using json = nlohmann::json;
 
 namespace {
-
-std::string lower(std::string s) {
-    for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return s;
-}
 
 std::string fill(std::string t, const std::string& key, const std::string& value) {
     for (size_t at; (at = t.find("{" + key + "}")) != std::string::npos;) t.replace(at, key.size() + 2, value);

@@ -1,4 +1,5 @@
 #include "hub/sha256.h"
+#include "common/text.h"
 
 #include <openssl/evp.h>
 
@@ -27,13 +28,13 @@ std::string Sha256::hex() {
     unsigned char digest[EVP_MAX_MD_SIZE];
     unsigned int len = 0;
     EVP_DigestFinal_ex(s_->ctx, digest, &len);
-    static const char* digits = "0123456789abcdef";
-    std::string out;
-    for (unsigned int i = 0; i < len; ++i) {
-        out += digits[digest[i] >> 4];
-        out += digits[digest[i] & 15];
-    }
-    return out;
+    return to_hex(std::string(reinterpret_cast<const char*>(digest), len));
+}
+
+std::string sha256_of_file(const std::filesystem::path& file) {
+    Sha256 h;
+    sha256_update_from_file(h, file, std::filesystem::file_size(file));
+    return h.hex();
 }
 
 void sha256_update_from_file(Sha256& h, const std::filesystem::path& file, uint64_t bytes) {

@@ -28,4 +28,7 @@ private:
 // Feeds the first `bytes` of a file to `h` (a resumed download hashes what it already has).
 void sha256_update_from_file(Sha256& h, const std::filesystem::path& file, uint64_t bytes);
 
+// The SHA-256 of a whole file, lower-case hex.
+std::string sha256_of_file(const std::filesystem::path& file);
+
 }  // namespace xinfer

@@ -1,4 +1,5 @@
 #include "registry/model_cache.h"
+#include "common/text.h"
 
 #include <algorithm>
 #include <fstream>
@@ -23,11 +24,6 @@ uint64_t bytes_under(const fs::path& p) {
     for (auto& e : fs::recursive_directory_iterator(p, fs::directory_options::skip_permission_denied, ec))
         if (e.is_regular_file(ec)) total += e.file_size(ec);
     return total;
-}
-
-std::string lower(std::string s) {
-    std::transform(s.begin(), s.end(), s.begin(), ::tolower);
-    return s;
 }
 
 // The entries of one model's cache folder.

@@ -1,4 +1,5 @@
 #include "registry/model_resolver.h"
+#include "common/text.h"
 
 #include <unistd.h>
 
@@ -17,11 +18,6 @@ namespace xinfer {
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string lower(std::string s) {
-    std::transform(s.begin(), s.end(), s.begin(), ::tolower);
-    return s;
-}
 
 std::string path_from_uri(const std::string& uri) {
     if (uri.rfind("file://", 0) == 0) return uri.substr(7);
