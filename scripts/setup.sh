@@ -11,7 +11,8 @@ packages=(g++ cmake ninja-build ccache git pkg-config ca-certificates nlohmann-j
   libpocketsphinx-dev libsphinxbase-dev pocketsphinx-en-us pocketsphinx-testdata flite1-dev flite espeak-ng
   ffmpeg   # the ffmpeg program only makes test uploads (m4a, webm); xinfer links the libraries
   python3 python3-numpy python3-sentencepiece  # tests only: reference forward passes and tokenizers for converted models
-  chromium fonts-wqy-microhei)  # tests only: the web UI in a real browser (and Chinese glyphs in its screenshots)
+  chromium fonts-wqy-microhei  # tests only: the web UI in a real browser (and Chinese glyphs in its screenshots)
+  clang)  # tests only: libFuzzer, AddressSanitizer and UndefinedBehaviorSanitizer (scripts/sanitize.sh)
 command -v node >/dev/null || packages+=(nodejs)
 command -v npm >/dev/null || packages+=(npm)
 missing=()

@@ -54,6 +54,7 @@ int main(int argc, char** argv) {
     xinfer::cli::add_convert_command(app);
     xinfer::cli::add_download_command(app);
     xinfer::cli::add_bundle_commands(app);
+    xinfer::cli::add_key_commands(app);
 
     std::vector<std::string> rev(args.rbegin(), args.rend() - 1);
     try {

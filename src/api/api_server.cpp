@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdlib>
 
+#include "api/caller.h"
 #include "api/http_util.h"
 #include "api/routes.h"
 #include "auth/audit_log.h"
@@ -19,21 +20,49 @@ std::string bearer_of(const httplib::Request& req) {
     const std::string header = req.get_header_value("Authorization");
     return header.rfind("Bearer ", 0) == 0 ? header.substr(7) : "";
 }
+
+// The model uid a /v1/models/{uid}/... path names, or "".
+std::string model_in_path(const std::string& path) {
+    static const std::string prefix = "/v1/models/";
+    if (path.rfind(prefix, 0) != 0) return "";
+    const std::string rest = path.substr(prefix.size());
+    const std::string uid = rest.substr(0, rest.find('/'));
+    return uid == "instances" || uid == "prompts" || uid == "families" || uid == "vllm-supported" ? "" : uid;
+}
 }  // namespace
 
 ApiServer::ApiServer(Supervisor& supervisor, Registry& registry, ApiServerConfig config) : supervisor_(supervisor) {
     int threads = config.http_threads;
     server_.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
     server_.set_payload_max_length(config.max_body_bytes);
-    server_.set_read_timeout(60, 0);
+    // Limits on what a client sends (httplib's, set at build time: request line 8 KiB → 414,
+    // a header line over 8 KiB or over 100 headers → 400): bodies by route below, and a client
+    // that stops sending mid-request is dropped after read_timeout_s.
+    server_.set_read_timeout(config.read_timeout_s, 0);
     server_.set_write_timeout(600, 0);
     server_.set_keep_alive_max_count(10000);
 
     auto auth = config.auth;
-    server_.set_pre_routing_handler([this, auth](const httplib::Request& req, httplib::Response& res) {
+    auto limiter = std::make_shared<RateLimiter>();
+    const size_t max_body = config.max_body_bytes, max_json = config.max_json_bytes;
+    server_.set_pre_routing_handler([this, auth, limiter, max_body, max_json](const httplib::Request& req, httplib::Response& res) {
+        set_caller({});  // a new request on this thread: forget the last one's caller
         if (draining_) {
             send_error(res, ApiError(503, "xinfer is shutting down", "", "", "shutting_down"));
             return httplib::Server::HandlerResponse::Handled;
+        }
+        // Body limits by route, before the body is read: uploads may be large, JSON may not.
+        if (req.has_header("Content-Length")) {
+            const bool upload = req.get_header_value("Content-Type").rfind("multipart/form-data", 0) == 0;
+            const size_t limit = upload ? max_body : std::min(max_json, max_body);
+            const unsigned long long length = std::strtoull(req.get_header_value("Content-Length").c_str(), nullptr, 10);
+            if (length > limit) {
+                send_error(res, ApiError(413, std::string(upload ? "Upload" : "Request body") + " too large: " + std::to_string(length) +
+                                                  " bytes (limit " + std::to_string(limit) + ")", "invalid_request_error", "",
+                                         "request_too_large"));
+                // The unread body is drained (up to max_body, else the connection is closed).
+                return httplib::Server::HandlerResponse::Handled;
+            }
         }
         if (!auth) return httplib::Server::HandlerResponse::Unhandled;
         // Deny by default: every route but the public ones needs a credential with its permission.
@@ -52,12 +81,32 @@ ApiServer::ApiServer(Supervisor& supervisor, Registry& registry, ApiServerConfig
                                               req.path, "permission_error"));
             return httplib::Server::HandlerResponse::Handled;
         }
+        set_caller({who, limiter.get()});
+        if (!who->key) return httplib::Server::HandlerResponse::Unhandled;
+        // The key's own limits: its models (the uid in the path; inference routes check the
+        // body's model when they pick a replica), then requests and tokens per minute.
+        try {
+            if (const std::string uid = model_in_path(req.path); !uid.empty()) check_model_allowed(uid);
+        } catch (const ApiError& e) {
+            send_error(res, e);
+            return httplib::Server::HandlerResponse::Handled;
+        }
+        std::string which;
+        if (const int wait = limiter->admit(who->key->id, who->key->rpm, who->key->tpm, &which); wait > 0) {
+            res.set_header("Retry-After", std::to_string(wait));
+            send_error(res, ApiError(429, "The API key " + who->key->hint + " is over its " + which + " limit; retry in " +
+                                              std::to_string(wait) + " s", "rate_limit_error", "", "rate_limit_exceeded"));
+            return httplib::Server::HandlerResponse::Handled;
+        }
         return httplib::Server::HandlerResponse::Unhandled;
     });
     address_ = config.address;
     add_status_routes(server_, [this] { return address_; }, config.request_shutdown ? config.request_shutdown : [] {},
                       auth != nullptr);
-    if (auth) add_auth_routes(server_, auth);
+    if (auth) {
+        add_auth_routes(server_, auth);
+        add_key_routes(server_, auth);
+    }
     // The audit log: management calls, logins and refusals, with who made them.
     auto audit = std::make_shared<AuditLog>(xinfer_home() / "audit.log");
     server_.Get("/v1/admin/audit", guarded([audit](const httplib::Request& req, httplib::Response& res) {
@@ -89,7 +138,6 @@ ApiServer::ApiServer(Supervisor& supervisor, Registry& registry, ApiServerConfig
 
     // Statuses httplib sets itself (404 no route, 413 too large, 400 unparsable request) come
     // with no body: give them the same JSON error shape as everything else.
-    size_t max_body = config.max_body_bytes;
     server_.set_error_handler([max_body](const httplib::Request& req, httplib::Response& res) {
         if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
         std::string msg;
@@ -97,6 +145,8 @@ ApiServer::ApiServer(Supervisor& supervisor, Registry& registry, ApiServerConfig
             case 404: msg = "No such endpoint: " + req.method + " " + req.path; break;
             case 405: msg = "Method not allowed: " + req.method + " " + req.path; break;
             case 413: msg = "Request body too large (limit " + std::to_string(max_body) + " bytes)"; break;
+            case 400: msg = "Malformed request: its request line, headers (at most 100, each under 8 KiB) or body framing"; break;
+            case 414: msg = "Request line too long (limit 8 KiB)"; break;
             default: msg = "HTTP error " + std::to_string(res.status); break;
         }
         ApiError err(res.status, msg);
@@ -119,6 +169,7 @@ bool ApiServer::listen(const std::string& host, int port) {
     int bound = port == 0 ? server_.bind_to_any_port(host) : (server_.bind_to_port(host, port) ? port : -1);
     if (bound <= 0) return false;
     address_ = host + ":" + std::to_string(bound);
+    bound_port_ = bound;
     log::info("xinfer listening on http://" + address_);
     return server_.listen_after_bind();
 }

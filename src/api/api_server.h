@@ -17,11 +17,13 @@
 namespace xinfer {
 
 struct ApiServerConfig {
-    size_t max_body_bytes = 64ull << 20;  // larger bodies get 413
+    size_t max_body_bytes = 64ull << 20;  // uploads (multipart) larger than this get 413
+    size_t max_json_bytes = 16ull << 20;  // every other body larger than this gets 413
+    int read_timeout_s = 30;              // a client silent this long mid-request is dropped
     int http_threads = 64;                // concurrent connections served (streams hold one each)
     std::string address = "127.0.0.1:9997";   // reported by /v1/address
     std::function<void()> request_shutdown;   // DELETE /v1/clusters (xinference stop-cluster)
-    std::shared_ptr<const Authenticator> auth;  // null: no authentication (the default)
+    std::shared_ptr<Authenticator> auth;  // null: no authentication (the default)
 };
 
 class ApiServer {
@@ -30,6 +32,8 @@ public:
     // Binds and serves until stop(); false when the address cannot be bound. Port 0 takes any
     // free port (logged as "xinfer listening on http://HOST:PORT"), so tests never race for one.
     bool listen(const std::string& host, int port);
+    // The port bound by listen(); 0 until then.
+    int port() const { return bound_port_; }
     // Stops taking new requests (503), waits up to `timeout` for the ones in flight (streams
     // included) to finish, then stops the server.
     void drain_and_stop(std::chrono::seconds timeout);
@@ -39,6 +43,7 @@ private:
     httplib::Server server_;
     Supervisor& supervisor_;
     std::atomic<bool> draining_{false};
+    std::atomic<int> bound_port_{0};
     std::string address_;  // host:port as /v1/address reports it; set before serving
 };
 

@@ -1,5 +1,7 @@
 #include "api/proxy.h"
 
+#include "api/caller.h"
+
 #include <chrono>
 #include <cstdlib>
 #include <string_view>
@@ -93,10 +95,10 @@ uint64_t count_token_events(StreamState& st, const char* data, size_t n) {
     return tokens;
 }
 
-// A whole (non-streamed) answer's completion tokens, from its usage block; 0 when it has none.
-uint64_t completion_tokens(const std::string& body) {
-    const size_t at = body.find("\"completion_tokens\":");
-    return at == std::string::npos ? 0 : std::strtoull(body.c_str() + at + 20, nullptr, 10);
+// A number field of a whole (non-streamed) answer's usage block; 0 when it has none.
+uint64_t usage_count(const std::string& body, const std::string& field) {
+    const size_t at = body.find("\"" + field + "\":");
+    return at == std::string::npos ? 0 : std::strtoull(body.c_str() + at + field.size() + 3, nullptr, 10);
 }
 
 }  // namespace
@@ -114,6 +116,7 @@ EngineReply post_raw_to_engine(const Lease& lease, const std::string& path, cons
         if (tracked->aborted()) throw aborted_error(*tracked);
         if (!r) throw engine_unreachable(lease.model().uid, r.error());
         if (r->status >= 400) throw engine_error(r->status, r->body, lease.model().uid);
+        charge_caller_tokens(usage_count(r->body, "total_tokens"));
         return {std::move(r->body), r->get_header_value("Content-Type", "application/json")};
     }
     ClientPool& pool = lease.replica().clients();
@@ -124,6 +127,7 @@ EngineReply post_raw_to_engine(const Lease& lease, const std::string& path, cons
     if (!r) throw engine_unreachable(lease.model().uid, r.error());  // the broken client is dropped
     pool.give(std::move(client));
     if (r->status >= 400) throw engine_error(r->status, r->body, lease.model().uid);
+    charge_caller_tokens(usage_count(r->body, "total_tokens"));
     return {std::move(r->body), r->get_header_value("Content-Type", "application/json")};
 }
 
@@ -137,7 +141,7 @@ void proxy_request(Lease lease, const std::string& body, const ProxyOptions& opt
         EngineReply reply =
             post_raw_to_engine(lease, opts.path, body, opts.content_type, opts.read_timeout_s, opts.tracked.get());
         stats.requests++;
-        if (reply.content_type.find("json") != std::string::npos) stats.generated_tokens += completion_tokens(reply.body);
+        if (reply.content_type.find("json") != std::string::npos) stats.generated_tokens += usage_count(reply.body, "completion_tokens");
         res.set_content(std::move(reply.body), reply.content_type);
         return;
     }
@@ -178,7 +182,11 @@ void proxy_request(Lease lease, const std::string& body, const ProxyOptions& opt
                                                 std::chrono::steady_clock::now() - st->began).count();
                 stats.first_token_count++;
             }
-            if (st->sse) stats.generated_tokens += count_token_events(*st, buf, static_cast<size_t>(n));
+            if (st->sse) {
+                const uint64_t tokens = count_token_events(*st, buf, static_cast<size_t>(n));
+                stats.generated_tokens += tokens;
+                charge_caller_tokens(tokens);
+            }
             return sink.write(buf, static_cast<size_t>(n));
         }
         stats.requests++;

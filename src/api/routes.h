@@ -18,6 +18,8 @@ void add_status_routes(httplib::Server& server, std::function<std::string()> add
                        bool auth_enabled);
 // POST /token (Xinference's login: username and password for a bearer token).
 void add_auth_routes(httplib::Server& server, std::shared_ptr<const Authenticator> auth);
+// /v1/admin/keys: create, list and revoke API keys at run time.
+void add_key_routes(httplib::Server& server, std::shared_ptr<Authenticator> auth);
 void add_model_routes(httplib::Server& server, Supervisor& supervisor);
 void add_replica_routes(httplib::Server& server, Supervisor& supervisor);
 void add_engine_routes(httplib::Server& server, Registry& registry);

@@ -1,6 +1,7 @@
 // OpenAI's audio endpoints, served by speech model replicas (`xinfer host`). Uploads are
 // checked here (a file is there, the model fits the task), then forwarded to the replica;
 // answers (JSON, text, subtitles, audio, streamed audio) pass through untouched.
+#include "api/caller.h"
 #include "api/http_util.h"
 #include "api/proxy.h"
 #include "api/routes.h"
@@ -39,7 +40,7 @@ Handler transcription(Supervisor& sup, const char* path) {
         if (model.empty()) throw bad_request("'model' is required: the uid of a running speech model", "model");
         ProxyOptions opts;
         opts.path = path;
-        Lease lease = sup.acquire(model, Capability::transcription);
+        Lease lease = acquire_for_caller(sup, model, Capability::transcription);
         std::string body = multipart_body(req.form, opts.content_type);
         proxy_request(std::move(lease), body, opts, res);
     });
@@ -58,7 +59,7 @@ void add_audio_routes(httplib::Server& server, Supervisor& sup) {
         ProxyOptions opts;
         opts.path = "/v1/audio/speech";
         opts.stream = opt_bool(body, "stream").value_or(false);
-        proxy_request(sup.acquire(model, Capability::speech), req.body, opts, res);
+        proxy_request(acquire_for_caller(sup, model, Capability::speech), req.body, opts, res);
     }));
 }
 

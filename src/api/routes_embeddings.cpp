@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <random>
 
+#include "api/caller.h"
 #include "api/http_util.h"
 #include "api/openai_validation.h"
 #include "api/proxy.h"
@@ -61,7 +62,7 @@ void add_embedding_routes(httplib::Server& server, Supervisor& sup) {
         if (!ok) throw bad_request("'input' must be a list of token ids or a list of token-id lists", "input");
         if ((nested ? input.size() : 1) * 2048 < (nested ? 0 : input.size()))
             throw bad_request("'input' holds too many token ids", "input");
-        Lease lease = sup.acquire(model, Capability::tokenize);
+        Lease lease = acquire_for_caller(sup, model, Capability::tokenize);
         auto decode = [&](const json& ids) {
             json out = json::array();
             for (auto& id : ids) {
@@ -81,7 +82,7 @@ void add_embedding_routes(httplib::Server& server, Supervisor& sup) {
     server.Post("/v1/embeddings", guarded([&sup](const httplib::Request& req, httplib::Response& res) {
         json body = parse_json_object(req.body);
         validate_embedding_request(body);
-        Lease lease = sup.acquire(body["model"].get<std::string>(), Capability::embedding);
+        Lease lease = acquire_for_caller(sup, body["model"].get<std::string>(), Capability::embedding);
         if (auto dims = opt_int(body, "dimensions")) {
             long long have = lease.model().model.gguf.embedding_length;
             if (*dims != have)
@@ -103,7 +104,7 @@ void add_embedding_routes(httplib::Server& server, Supervisor& sup) {
     server.Post("/v1/rerank", guarded([&sup](const httplib::Request& req, httplib::Response& res) {
         json body = parse_json_object(req.body);
         validate_rerank_request(body);
-        Lease lease = sup.acquire(body["model"].get<std::string>(), Capability::rerank);
+        Lease lease = acquire_for_caller(sup, body["model"].get<std::string>(), Capability::rerank);
         const json& documents = body["documents"];
         json engine_body = {{"query", body["query"]}, {"documents", documents}};
         if (auto n = opt_int(body, "top_n")) engine_body["top_n"] = *n;

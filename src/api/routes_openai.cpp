@@ -1,6 +1,7 @@
 // The OpenAI-compatible inference endpoints: validate, route by `model`, proxy to the engine.
 // A request that names an id (Xinference's `request_id` body field, or X-Request-Id) can be
 // aborted through POST /v1/models/{uid}/requests/{id}/abort.
+#include "api/caller.h"
 #include "api/http_util.h"
 #include "api/openai_validation.h"
 #include "api/proxy.h"
@@ -28,7 +29,7 @@ Handler forward(Supervisor& sup, Capability need, const char* engine_path, void 
         ProxyOptions opts;
         opts.path = engine_path;
         opts.stream = body.value("stream", false);
-        Lease lease = sup.acquire(body["model"].get<std::string>(), need);
+        Lease lease = acquire_for_caller(sup, body["model"].get<std::string>(), need);
         if (std::string id = request_id(req, body); !id.empty()) {
             if (id.size() > 256) throw bad_request("'request_id' is longer than 256 characters", "request_id");
             opts.tracked = request_tracker().begin(lease.model().uid, id);

@@ -50,20 +50,31 @@ int64_t now_s() {
 
 }  // namespace
 
-Authenticator Authenticator::import_file(const fs::path& file, const fs::path& home) {
+Authenticator::Authenticator() = default;
+
+std::shared_ptr<Authenticator> Authenticator::import_file(const fs::path& file, const fs::path& home) {
     std::ifstream in(file);
     if (!in) throw std::runtime_error("cannot read the auth config " + file.string());
     const json j = json::parse(in, nullptr, false);
     if (!j.is_object() || !j.contains("auth_config") || !j.contains("user_config") || !j["user_config"].is_array())
         throw std::runtime_error(file.string() + " is not an auth config (it needs auth_config and user_config)");
     const json& ac = j["auth_config"];
-    Authenticator a;
+    std::shared_ptr<Authenticator> owned(new Authenticator());
+    Authenticator& a = *owned;
     if (ac.value("algorithm", "HS256") != "HS256")
         throw std::runtime_error("auth_config.algorithm '" + ac.value("algorithm", "") + "' is not supported (HS256 is)");
     a.jwt_secret_ = ac.value("secret_key", "");
     if (a.jwt_secret_.size() < 16) throw std::runtime_error("auth_config.secret_key must be at least 16 characters");
     a.expire_s_ = static_cast<int64_t>(ac.value("token_expire_in_minutes", 30.0) * 60);
-    a.key_secret_ = random_hex(32);
+    // The key secret outlives restarts (keys created at run time are stored under it).
+    const fs::path out = home / "auth.json";
+    if (std::ifstream prev{out}) {
+        const json old = json::parse(prev, nullptr, false);
+        if (old.is_object()) a.key_secret_ = old.value("key_hmac_secret", "");
+    }
+    if (a.key_secret_.size() < 32) a.key_secret_ = random_hex(32);
+    fs::create_directories(home);
+    a.keys_ = std::make_unique<KeyStore>(home / "keys.json", a.key_secret_);
     static const std::regex key_format("^sk-[A-Za-z0-9]{13}$");
     json stored = {{"imported_from", fs::absolute(file).string()}, {"key_hmac_secret", a.key_secret_}, {"users", json::array()}};
     for (auto& u : j["user_config"]) {
@@ -81,28 +92,38 @@ Authenticator Authenticator::import_file(const fs::path& file, const fs::path& h
             const std::string key = k.get<std::string>();
             if (!std::regex_match(key, key_format))
                 throw std::runtime_error("user " + name + " has an API key that is not sk- and 13 letters or digits");
-            const std::string digest = hmac_sha256_hex(a.key_secret_, key);
-            a.key_owner_[digest] = name;
-            keys.push_back(digest);
+            a.keys_->import_key(key, name);
+            keys.push_back(hmac_sha256_hex(a.key_secret_, key));
         }
         stored["users"].push_back({{"username", name}, {"password_argon2id", user.password_hash},
                                    {"permissions", user.permissions}, {"api_key_hmacs", keys}});
         a.users_[name] = std::move(user);
     }
     // Hashes only, readable by this user only.
-    fs::create_directories(home);
-    const fs::path out = home / "auth.json";
-    { std::ofstream(out.string() + ".tmp") << stored.dump(2); }
-    ::chmod((out.string() + ".tmp").c_str(), 0600);
+    {
+        std::ofstream f(out.string() + ".tmp");
+        ::chmod((out.string() + ".tmp").c_str(), 0600);
+        f << stored.dump(2);
+    }
     fs::rename(out.string() + ".tmp", out);
-    return a;
+    return owned;
 }
 
 std::optional<Principal> Authenticator::authenticate(const std::string& bearer) const {
     if (bearer.rfind("sk-", 0) == 0) {
-        auto it = key_owner_.find(hmac_sha256_hex(key_secret_, bearer));  // a map lookup of a keyed hash: no timing on the key
-        if (it == key_owner_.end()) return std::nullopt;
-        return Principal{it->second, users_.at(it->second).permissions};
+        auto key = keys_->find(bearer, now_s());
+        if (!key) return std::nullopt;
+        auto user = users_.find(key->user);
+        if (user == users_.end()) return std::nullopt;  // its user left the auth config
+        // A key carries its user's permissions, or only those of its own list the user still has.
+        const Principal owner{user->first, user->second.permissions, std::nullopt};
+        std::set<std::string> permissions = owner.permissions;
+        if (!key->permissions.empty()) {
+            permissions.clear();
+            for (auto& p : key->permissions)
+                if (owner.allows(p)) permissions.insert(p);
+        }
+        return Principal{user->first, permissions, std::move(key)};
     }
     auto payload = jwt_verify(bearer, jwt_secret_, now_s());
     if (!payload) return std::nullopt;
@@ -120,6 +141,19 @@ std::optional<std::string> Authenticator::login(const std::string& username, con
     if (!ok || it == users_.end()) return std::nullopt;
     json payload = {{"sub", username}, {"exp", now_s() + expire_s_}, {"scopes", it->second.permissions}};
     return jwt_sign(payload, jwt_secret_);
+}
+
+std::pair<std::string, ApiKey> Authenticator::create_key(const KeyRequest& request) {
+    auto user = users_.find(request.user);
+    if (user == users_.end()) throw std::invalid_argument("no user '" + request.user + "' in the auth config");
+    const Principal owner{user->first, user->second.permissions, std::nullopt};
+    for (auto& p : request.permissions) {
+        if (!known_permissions().count(p)) throw std::invalid_argument("unknown permission '" + p + "'");
+        if (!owner.allows(p)) throw std::invalid_argument("user '" + request.user + "' lacks the permission '" + p + "' itself");
+    }
+    if (request.rpm < 0 || request.tpm < 0) throw std::invalid_argument("rpm and tpm must be 0 (unlimited) or more");
+    if (request.expires_at && request.expires_at <= now_s()) throw std::invalid_argument("expires_at is in the past");
+    return keys_->create(request, now_s());
 }
 
 std::string required_permission(const std::string& method, const std::string& path) {

@@ -4,7 +4,7 @@
 //                     "api_keys": ["sk-...", ...]}]}
 // Nothing is kept in plain text: importing the file hashes each password with Argon2id and each
 // key with HMAC-SHA256 under a random server secret, into XINFER_HOME/auth.json (mode 0600).
-// Checks compare in constant time.
+// Checks compare in constant time. Keys (imported and created at run time) live in a KeyStore.
 #pragma once
 
 #include <cstdint>
@@ -13,21 +13,30 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <memory>
 #include <vector>
+
+#include "auth/key_store.h"
 
 namespace xinfer {
 
+// Who a request comes from and what it may do.
 struct Principal {
     std::string user;
     std::set<std::string> permissions;
+    std::optional<ApiKey> key;  // the API key it presented (its limits apply); none for a login token
     bool allows(const std::string& permission) const { return permissions.count("admin") || permissions.count(permission); }
+    bool may_use_model(const std::string& model) const { return !key || key->may_use_model(model); }
 };
 
 class Authenticator {
 public:
+    Authenticator(const Authenticator&) = delete;
+    Authenticator& operator=(const Authenticator&) = delete;
     // Reads and checks the auth file (std::runtime_error naming what is wrong), hashes it into
     // `home`/auth.json and keeps only the hashes in memory.
-    static Authenticator import_file(const std::filesystem::path& file, const std::filesystem::path& home);
+    // The server secret for keys is kept across restarts, so keys created at run time stay valid.
+    static std::shared_ptr<Authenticator> import_file(const std::filesystem::path& file, const std::filesystem::path& home);
 
     // A bearer credential: an API key (sk-...) or a token from login(). nullopt when unknown,
     // expired or forged.
@@ -39,7 +48,14 @@ public:
 
     int64_t token_lifetime_s() const { return expire_s_; }
 
+    // Key management (admins). create_key throws std::invalid_argument for a bad request (unknown
+    // user, permissions beyond the user's).
+    std::pair<std::string, ApiKey> create_key(const KeyRequest& request);
+    nlohmann::json list_keys() const { return keys_->list(); }
+    bool revoke_key(const std::string& id) { return keys_->revoke(id); }
+
 private:
+    Authenticator();
     struct User {
         std::string password_hash;  // Argon2id, encoded
         std::set<std::string> permissions;
@@ -47,7 +63,7 @@ private:
     std::string jwt_secret_, key_secret_;
     int64_t expire_s_ = 1800;
     std::map<std::string, User> users_;
-    std::map<std::string, std::string> key_owner_;  // HMAC of the key -> user
+    std::unique_ptr<KeyStore> keys_;
 };
 
 // The permission a request needs, as Xinference names them (models:list, models:read,

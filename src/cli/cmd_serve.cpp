@@ -14,9 +14,12 @@
 #include "common/paths.h"
 #include "common/sqlite_db.h"
 #include "common/subprocess.h"
+#include "registry/model_cache.h"
 #include "supervisor/deployment.h"
 
 namespace xinfer::cli {
+
+namespace fs = std::filesystem;
 
 namespace {
 struct ServeArgs {
@@ -24,11 +27,14 @@ struct ServeArgs {
     int port = 9997;
     std::string log_level = "info";
     size_t max_body_mb = 64;
+    size_t max_json_mb = 16;
+    int read_timeout_s = 30;
     std::string config;
     std::string keep_alive;
     int cpu_cores = 0;
     std::vector<std::string> hub_mirrors;
     std::string auth_config;
+    std::vector<std::string> model_dirs;
     std::string cpu_budget = "shared";
     std::string ignored_flag;
     int drain_seconds = 30;
@@ -74,15 +80,43 @@ int run_serve(const ServeArgs& a) {
                                                                                      : json(a.keep_alive);
         sc.default_keep_alive_s = *LaunchRequest::from_json({{"model_name", "x"}, {"keep_alive", ka}}).keep_alive_s;
     }
+    json deployment = json::object();
+    if (!a.config.empty()) {
+        try {
+            deployment = read_deployment_file(a.config);
+        } catch (const std::exception& e) {
+            log::error(e.what());
+            return 1;
+        }
+    }
+    // Launches by path are held to the allowed folders when the operator names them, and always
+    // when authentication is on (callers are then not all trusted): the cache, Hugging Face's
+    // cache and the folders of the deployment file are allowed besides.
+    if (!a.model_dirs.empty() || !a.auth_config.empty()) {
+        std::vector<fs::path> roots(a.model_dirs.begin(), a.model_dirs.end());
+        roots.push_back(model_cache_dir());
+        roots.push_back(hf_hub_cache_dir());
+        for (auto& m : deployment.value("models", json::array()))
+            if (m.is_object() && m.contains("model_path") && m["model_path"].is_string()) {
+                const fs::path p = m["model_path"].get<std::string>();
+                roots.push_back(fs::is_directory(p) ? p : p.parent_path());
+            }
+        sc.model_dirs = ModelDirs(roots);
+        std::string shown;
+        for (auto& r : sc.model_dirs.roots()) shown += (shown.empty() ? "" : ", ") + r.string();
+        log::info("models may be launched from: " + shown);
+    }
     Supervisor supervisor(registry, std::make_shared<ModelStore>(db), sc);
     ApiServerConfig ac;
     ac.max_body_bytes = a.max_body_mb << 20;
+    ac.max_json_bytes = a.max_json_mb << 20;
+    ac.read_timeout_s = a.read_timeout_s;
     ac.address = a.host + ":" + std::to_string(a.port);
     // stop-cluster takes the same way out as SIGTERM: the signal thread below drains and stops.
     ac.request_shutdown = [] { kill(getpid(), SIGTERM); };
     if (!a.auth_config.empty()) {
         try {
-            ac.auth = std::make_shared<const Authenticator>(Authenticator::import_file(a.auth_config, home));
+            ac.auth = Authenticator::import_file(a.auth_config, home);
         } catch (const std::exception& e) {
             log::error(std::string("--auth-config: ") + e.what());
             return 1;
@@ -114,7 +148,7 @@ int run_serve(const ServeArgs& a) {
     supervisor.restore();
     if (!a.config.empty()) {
         try {
-            json report = apply_deployment(supervisor, read_deployment_file(a.config));
+            json report = apply_deployment(supervisor, deployment);
             log::info("deployment " + a.config + ": " + report.dump());
         } catch (const std::exception& e) {
             log::error(e.what());
@@ -138,13 +172,20 @@ void add_server_options(CLI::App* serve, ServeArgs& a) {
     serve->add_option("-H,--host", a.host, "Address to listen on")->capture_default_str()->envname("XINFER_HOST");
     serve->add_option("-p,--port", a.port, "Port")->capture_default_str()->envname("XINFER_PORT");
     serve->add_option("--log-level", a.log_level, "debug, info, warn, error")->capture_default_str();
-    serve->add_option("--max-body-mb", a.max_body_mb, "Largest request body accepted (MiB)")
+    serve->add_option("--max-body-mb", a.max_body_mb, "Largest upload accepted (MiB)")
         ->capture_default_str()->envname("XINFER_MAX_BODY_MB");
+    serve->add_option("--max-json-mb", a.max_json_mb, "Largest JSON request body accepted (MiB)")
+        ->capture_default_str()->envname("XINFER_MAX_JSON_MB");
+    serve->add_option("--read-timeout", a.read_timeout_s, "Seconds a client may stay silent mid-request before it is dropped")
+        ->capture_default_str()->envname("XINFER_READ_TIMEOUT")->check(CLI::Range(1, 3600));
     serve->add_option("--config", a.config, "Deployment file: the models to run (JSON)")->envname("XINFER_CONFIG");
     serve->add_option("--keep-alive", a.keep_alive, "Unload models idle this long (seconds, or 5m / 1h); -1 never")
         ->envname("XINFER_KEEP_ALIVE");
     serve->add_option("--auth-config", a.auth_config, "Xinference's auth file: users, passwords, permissions, API keys")
         ->envname("XINFER_AUTH_CONFIG");
+    serve->add_option("--model-dirs", a.model_dirs,
+                      "Folders models may be launched from by path (with the cache; always enforced when auth is on)")
+        ->envname("XINFER_MODEL_DIRS")->delimiter(',');
     serve->add_option("--hub-mirror", a.hub_mirrors, "Hugging Face mirror to download from, tried in order (repeatable)")
         ->envname("XINFER_HUB_MIRRORS")->delimiter(',');
     serve->add_option("--cpu-cores", a.cpu_cores, "Cores in the CPU thread budget (default: this machine's)");

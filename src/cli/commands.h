@@ -16,5 +16,6 @@ void add_host_command(CLI::App& app);           // host: one speech model replic
 void add_convert_command(CLI::App& app);        // convert: a Hugging Face folder to GGUF (local)
 void add_download_command(CLI::App& app);       // download: a catalog model into the cache (local)
 void add_bundle_commands(CLI::App& app);        // bundle create|install: offline archives (local)
+void add_key_commands(CLI::App& app);           // keys create|list|revoke: API keys (admins)
 
 }  // namespace xinfer::cli

@@ -1,4 +1,6 @@
 #include "registry/model_cache.h"
+
+#include <cstdlib>
 #include "common/text.h"
 
 #include <algorithm>
@@ -14,6 +16,13 @@ namespace xinfer {
 namespace fs = std::filesystem;
 
 fs::path model_cache_dir() { return xinfer_home() / "cache"; }
+
+fs::path hf_hub_cache_dir() {
+    if (const char* c = std::getenv("HF_HUB_CACHE")) return c;
+    if (const char* h = std::getenv("HF_HOME")) return fs::path(h) / "hub";
+    if (const char* home = std::getenv("HOME")) return fs::path(home) / ".cache" / "huggingface" / "hub";
+    return {};
+}
 
 namespace {
 

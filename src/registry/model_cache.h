@@ -23,6 +23,9 @@ struct CachedModel {
 };
 
 std::filesystem::path model_cache_dir();
+// Hugging Face's own cache (HF_HUB_CACHE, or HF_HOME/hub, or ~/.cache/huggingface/hub), whose
+// files launches use in place; empty when none is set and there is no HOME.
+std::filesystem::path hf_hub_cache_dir();
 
 // model_name empty: every model. Unreadable entries are skipped, never an error.
 std::vector<CachedModel> list_cached_models(const std::string& model_name = "");

@@ -1,4 +1,5 @@
 #include "registry/model_resolver.h"
+#include "registry/model_cache.h"
 #include "common/text.h"
 
 #include <unistd.h>
@@ -57,10 +58,7 @@ fs::path find_in_hf_cache(const json& entry, const std::string& quantization) {
     const json& src = entry["model_src"]["huggingface"];
     const std::string id = src.value("model_id", "");
     if (id.empty()) return {};
-    fs::path root;
-    if (const char* c = std::getenv("HF_HUB_CACHE")) root = c;
-    else if (const char* h = std::getenv("HF_HOME")) root = fs::path(h) / "hub";
-    else if (const char* home = std::getenv("HOME")) root = fs::path(home) / ".cache" / "huggingface" / "hub";
+    const fs::path root = hf_hub_cache_dir();
     std::string folder = "models--" + id;
     for (size_t at; (at = folder.find('/')) != std::string::npos;) folder.replace(at, 1, "--");
     const fs::path repo = root / folder;

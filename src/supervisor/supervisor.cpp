@@ -121,9 +121,21 @@ std::string Supervisor::launch(const LaunchRequest& launch_request) {
     static const std::regex uid_re("^[A-Za-z0-9][A-Za-z0-9_.\\-]{0,127}$");
     LaunchRequest req = launch_request;
     check_engine_and_format(req);
+    // A path the caller names is checked before anything opens it (no hint whether it exists).
+    auto refuse_path = [&](const std::string& path) {
+        if (const std::string why = config_.model_dirs.refusal(path); !why.empty())
+            throw ApiError(403, "Cannot launch model: " + why, "permission_error", "model_path");
+    };
+    if (!req.model_path.empty()) refuse_path(req.model_path);
     auto rec = std::make_shared<ModelRecord>();
     rec->model = resolve_model(*registry_, {req.model_name, req.model_type, req.model_format,
                                             req.model_size_in_billions, req.quantization, req.model_path, req.download_hub});
+    // The files a registration names (model_uri) are held to the same folders; built-in speech
+    // engines read their own system data.
+    if (rec->model.engine == "llama.cpp" || rec->model.engine == "whisper") {
+        if (!rec->model.convert_from.empty()) refuse_path(rec->model.convert_from.string());
+        else if (!rec->model.file.empty() && !rec->model.download) refuse_path(rec->model.file.string());
+    }
     if (req.enable_thinking && rec->model.type != ModelType::llm)
         req.ignored.push_back(std::string("enable_thinking=") + (*req.enable_thinking ? "true" : "false") +
                               ": only chat models think");

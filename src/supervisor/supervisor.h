@@ -13,6 +13,7 @@
 #include <string>
 #include <thread>
 
+#include "common/model_dirs.h"
 #include "registry/registry.h"
 #include "supervisor/launch_request.h"
 #include "supervisor/model_record.h"
@@ -28,6 +29,7 @@ struct SupervisorConfig {
     std::chrono::milliseconds restart_backoff{1000};  // doubles with each restart
     std::chrono::seconds queue_timeout{30};    // longest wait for a request slot before 429
     CpuBudget cpu_budget = CpuBudget::shared;  // serve --cpu-budget
+    ModelDirs model_dirs;                      // serve --model-dirs: where launched files may lie
 };
 
 // What a request needs from the model it names.

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, writeFileSync, readdirSync, readFileSync, statSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startServer, api, cli, sleep, CHAT_MODEL } from './helpers.mjs';
+import { startServer, api, cli, sleep, CHAT_MODEL, MODELS } from './helpers.mjs';
 
 const KEYS = { admin: 'sk-AdminKey00001', reader: 'sk-ReaderKey0002', starter: 'sk-StarterKey003' };
 const PASSWORDS = { admin: 'admin-password-1', reader: 'reader-password-2', starter: 'starter-password-3' };
@@ -28,7 +28,7 @@ function authFile(name, minutes = 30) {
 const as = (key) => ({ Authorization: `Bearer ${key}` });
 
 before(async () => {
-  server = await startServer({ args: ['--auth-config', authFile('auth.json')] });
+  server = await startServer({ args: ['--auth-config', authFile('auth.json'), '--model-dirs', MODELS] });
 });
 after(async () => {
   await server?.stop();

@@ -74,7 +74,7 @@ export async function startServer({ home, args = [], env = {} } = {}) {
 // that belongs to the test client, not to the server under test.)
 export function api(server, method, path, body, headers = {}) {
   return new Promise((resolve, reject) => {
-    const data = body === undefined ? null : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
+    const data = body === undefined ? null : Buffer.isBuffer(body) ? body : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
     const req = http.request(server.url + path, {
       method, agent: false,
       headers: { ...(data ? { 'Content-Type': 'application/json', 'Content-Length': data.length } : {}), ...headers },
