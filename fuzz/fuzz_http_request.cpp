@@ -32,6 +32,8 @@ int server_port = 0;
 
 void start_server() {
     const auto home = fuzz::scratch_dir() / "home";
+    std::filesystem::create_directories(home);
+    std::filesystem::create_directories(fuzz::scratch_dir() / "models");
     setenv("XINFER_HOME", home.c_str(), 1);
     setenv("XINFER_OFFLINE", "1", 1);
     log::set_level(log::Level::error);

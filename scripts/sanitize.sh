@@ -51,6 +51,7 @@ export ASAN_OPTIONS=$ASAN_OPTIONS:detect_leaks=0:log_path=$repo/build-asan/asan
 rm -f build-asan/asan.*
 cd tests/e2e
 XINFER_BIN=$repo/build-asan/bin/xinfer XINFER_TEST_MODELS=$repo/build/test-models LLAMA_SRC=$repo/.deps/llama/src \
+  LLAMA_BIN=$repo/.deps/llama/build/bin \
   node --test --test-concurrency=2 $files
 cd "$repo"
 if ls build-asan/asan.* >/dev/null 2>&1; then

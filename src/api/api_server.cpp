@@ -52,16 +52,16 @@ ApiServer::ApiServer(Supervisor& supervisor, Registry& registry, ApiServerConfig
             return httplib::Server::HandlerResponse::Handled;
         }
         // Body limits by route, before the body is read: uploads may be large, JSON may not.
+        // (Over max_body httplib itself reads the body past and answers 413, which clients that
+        // are still sending take better than an early answer.)
         if (req.has_header("Content-Length")) {
             const bool upload = req.get_header_value("Content-Type").rfind("multipart/form-data", 0) == 0;
-            const size_t limit = upload ? max_body : std::min(max_json, max_body);
             const unsigned long long length = std::strtoull(req.get_header_value("Content-Length").c_str(), nullptr, 10);
-            if (length > limit) {
-                send_error(res, ApiError(413, std::string(upload ? "Upload" : "Request body") + " too large: " + std::to_string(length) +
-                                                  " bytes (limit " + std::to_string(limit) + ")", "invalid_request_error", "",
+            if (!upload && length > max_json && length <= max_body) {
+                send_error(res, ApiError(413, "Request body too large: " + std::to_string(length) + " bytes (limit " +
+                                                  std::to_string(max_json) + " for JSON)", "invalid_request_error", "",
                                          "request_too_large"));
-                // The unread body is drained (up to max_body, else the connection is closed).
-                return httplib::Server::HandlerResponse::Handled;
+                return httplib::Server::HandlerResponse::Handled;  // the unread body is drained
             }
         }
         if (!auth) return httplib::Server::HandlerResponse::Unhandled;
@@ -144,7 +144,7 @@ ApiServer::ApiServer(Supervisor& supervisor, Registry& registry, ApiServerConfig
         switch (res.status) {
             case 404: msg = "No such endpoint: " + req.method + " " + req.path; break;
             case 405: msg = "Method not allowed: " + req.method + " " + req.path; break;
-            case 413: msg = "Request body too large (limit " + std::to_string(max_body) + " bytes)"; break;
+            case 413: msg = "Request body too large (limit " + std::to_string(max_body) + " bytes; uploads too)"; break;
             case 400: msg = "Malformed request: its request line, headers (at most 100, each under 8 KiB) or body framing"; break;
             case 414: msg = "Request line too long (limit 8 KiB)"; break;
             default: msg = "HTTP error " + std::to_string(res.status); break;
