@@ -11,7 +11,12 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
 #include <cstdint>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <cstdlib>
 #include <fstream>
 #include <memory>
@@ -29,6 +34,7 @@ using namespace xinfer;
 namespace {
 
 int server_port = 0;
+std::atomic<bool> server_stopped{false};
 
 void start_server() {
     const auto home = fuzz::scratch_dir() / "home";
@@ -53,7 +59,10 @@ void start_server() {
     ac.max_body_bytes = 1 << 20;
     ac.max_json_bytes = 256 << 10;
     auto* server = new ApiServer(*supervisor, *registry, ac);  // lives as long as the process
-    std::thread([server] { server->listen("127.0.0.1", 0); }).detach();
+    std::thread([server] {
+        server->listen("127.0.0.1", 0);
+        server_stopped = true;  // an input stopped the server: a finding
+    }).detach();
     // listen() binds any free port; wait until it has.
     for (int i = 0; i < 500 && server->port() == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
     server_port = server->port();
@@ -68,12 +77,25 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
 }
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_port = htons(static_cast<uint16_t>(server_port));
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) std::abort();  // the server died
+    // A refused connection is retried for a while (a burst can fill the accept queue); a server
+    // that stopped listening is a finding.
+    int fd = -1;
+    for (int attempt = 0;; ++attempt) {
+        fd = ::socket(AF_INET, SOCK_STREAM, 0);
+        if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) break;
+        const int why = errno;
+        ::close(fd);
+        if (server_stopped || attempt == 100) {
+            std::fprintf(stderr, "fuzz_http_request: %s (%s)\n", server_stopped ? "the server stopped" : "no connection for 5 s",
+                         std::strerror(why));
+            std::abort();
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
     timeval tv{5, 0};
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     for (size_t sent = 0; sent < size;) {

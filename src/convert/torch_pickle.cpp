@@ -25,12 +25,6 @@ struct Value {
     TorchTensorRecord tensor;      // storage (type, key, elements) and tensor
 };
 
-ValuePtr make(Value::Kind k) {
-    auto v = std::make_shared<Value>();
-    v->kind = k;
-    return v;
-}
-
 // The only globals a state dict needs. Everything else (os.system, builtins.eval, numpy
 // reconstructors, …) is refused when the GLOBAL opcode names it, before anything could use it.
 const std::set<std::string>& allowed_globals() {
@@ -50,6 +44,13 @@ const std::set<std::string>& allowed_globals() {
 class Unpickler {
 public:
     Unpickler(const uint8_t* p, size_t n, std::string what) : begin_(p), p_(p), end_(p + n), what_(std::move(what)) {}
+    // A hostile pickle can make containers hold themselves (through the memo), a cycle shared
+    // pointers never free: every value made is kept here and unlinked when unpickling is over.
+    ~Unpickler() {
+        for (auto& v : made_) v->items.clear();
+    }
+    Unpickler(const Unpickler&) = delete;
+    Unpickler& operator=(const Unpickler&) = delete;
 
     ValuePtr run() {
         while (true) {
@@ -289,12 +290,21 @@ private:
     std::vector<ValuePtr> stack_;
     std::vector<size_t> marks_;
     std::map<uint64_t, ValuePtr> memo_;
+    std::vector<ValuePtr> made_;
+
+    ValuePtr make(Value::Kind k) {
+        auto v = std::make_shared<Value>();
+        v->kind = k;
+        made_.push_back(v);
+        return v;
+    }
 };
 
 }  // namespace
 
 std::vector<TorchTensorRecord> read_torch_state_dict(const uint8_t* pkl, size_t size, const std::string& what) {
-    ValuePtr root = Unpickler(pkl, size, what).run();
+    Unpickler unpickler(pkl, size, what);
+    ValuePtr root = unpickler.run();
     if (root->kind != Value::Kind::dict) throw std::runtime_error(what + ": the pickle holds no dict of tensors");
     // Training checkpoints wrap the weights: {"state_dict": {…}, "epoch": …}.
     for (size_t k = 0; k + 1 < root->items.size(); k += 2)

@@ -60,11 +60,34 @@ test('/ leads to the catalog; a model launches from its card with a live progres
   await page.locator('[role=dialog]').waitFor();
   await page.click('[role=dialog] button:has-text("Copy as CLI")');
   assert.match(await page.inputValue('[role=dialog] textarea.copy'), /^xinference launch --model-name ui-chat --model-type LLM/);
+  await page.locator('[role=dialog] .gpu-field:has-text("No GPUs on this machine")').waitFor();
   await shot('launch-dialog');
   await page.click('[role=dialog] button.primary');
   await page.locator('[role=dialog] .progress:has-text("Ready")').waitFor({ timeout: 60000 });
   await shot('launch-ready');
   assert.equal((await api(server, 'GET', '/v1/models/ui-chat')).json.status, 'ready');
+});
+
+test('the launch dialog lists the machine\'s GPUs to pick from; the picks reach the CLI and curl lines', { skip: !existsSync(CHROMIUM) && 'no chromium' }, async () => {
+  const gpuServer = await startServer({ env: { XINFER_SIMULATED_GPUS: '0:Sim A100:81920,1:Sim L4:23034' } });
+  const p = await browser.newPage({ viewport: { width: 1280, height: 860 }, locale: 'en-US' });
+  try {
+    await p.goto(`${gpuServer.url}/ui/#/launch_model/llm`);
+    await p.click('.card[data-model="qwen2.5-instruct"]');
+    await p.locator('[role=dialog] input[data-gpu="1"]').waitFor();
+    assert.match(await p.locator('[role=dialog] .gpu-list').innerText(), /0 · Sim A100 · 80\.0\/80\.0 GiB free\s+1 · Sim L4 · 22\.5\/22\.5 GiB free/);
+    const counts = await p.locator('[role=dialog] label:has-text("GPUs") option').allInnerTexts();
+    assert.deepEqual(counts, ['CPU only', 'Auto', '1', '2'], 'the count goes up to the GPUs there are');
+    await p.check('[role=dialog] input[data-gpu="1"]');
+    await p.click('[role=dialog] button:has-text("Copy as CLI")');
+    assert.match(await p.inputValue('[role=dialog] textarea.copy'), / --gpu-idx 1$/);
+    await p.click('[role=dialog] button:has-text("Copy as curl")');
+    assert.match(await p.inputValue('[role=dialog] textarea.copy'), /"gpu_idx":\[1\]/);
+    await p.screenshot({ path: join(SHOTS, 'launch-dialog-gpus.png'), fullPage: true });
+  } finally {
+    await p.close();
+    await gpuServer.stop();
+  }
 });
 
 test('running models: chat streams its answer, with token counts and speed', { skip: !existsSync(CHROMIUM) && 'no chromium' }, async () => {

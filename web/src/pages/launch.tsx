@@ -77,6 +77,10 @@ function LaunchDialog({ spec, onClose }: { spec: Spec; onClose: () => void }) {
   const [path, setPath] = useState('');
   const [replica, setReplica] = useState(1);
   const [gpu, setGpu] = useState('none');
+  // The machine's GPUs (GET /v1/cluster/devices), to pick indexes from and to bound the count.
+  const [gpus, setGpus] = useState<{ index: number; name: string; memory_total_mb: number; memory_free_mb: number }[]>([]);
+  const [gpuIdx, setGpuIdx] = useState<number[]>([]);
+  useEffect(() => { api<any>('GET', '/v1/cluster/devices').then((d) => setGpus(d?.gpus ?? [])).catch(() => {}); }, []);
   const [limits, setLimits] = useState('');
   const [keepAlive, setKeepAlive] = useState('');
   const [hub, setHub] = useState('');
@@ -94,6 +98,7 @@ function LaunchDialog({ spec, onClose }: { spec: Spec; onClose: () => void }) {
     if (quant) b.quantization = quant;
     if (path) b.model_path = path;
     if (gpu !== 'none') b.n_gpu = gpu === 'auto' ? 'auto' : Number(gpu);
+    if (gpuIdx.length) b.gpu_idx = [...gpuIdx].sort((x, y) => x - y);
     if (limits) b.request_limits = Number(limits);
     if (keepAlive) b.keep_alive = keepAlive;
     if (hub) b.download_hub = hub;
@@ -109,6 +114,7 @@ function LaunchDialog({ spec, onClose }: { spec: Spec; onClose: () => void }) {
     if (b.model_path) args.push('--model-path', b.model_path);
     if (b.replica !== 1) args.push('-r', String(b.replica));
     if (b.n_gpu !== undefined) args.push('--n-gpu', String(b.n_gpu));
+    if (b.gpu_idx) args.push('--gpu-idx', b.gpu_idx.join(','));
     return args.join(' ');
   }
   const curl = () => `curl -X POST ${location.origin}/v1/models -H 'Content-Type: application/json' -d '${JSON.stringify({ ...body(), wait_ready: true })}'`;
@@ -147,7 +153,14 @@ function LaunchDialog({ spec, onClose }: { spec: Spec; onClose: () => void }) {
           {field(t('modelPath'), <input value={path} onInput={(e) => setPath((e.target as HTMLInputElement).value)} />)}
           {field(t('replica'), <input type="number" min={1} value={replica} onInput={(e) => setReplica(Number((e.target as HTMLInputElement).value) || 1)} />)}
           {field(t('nGpu'), <select value={gpu} onChange={(e) => setGpu((e.target as HTMLSelectElement).value)}>
-            <option value="none">{t('cpu')}</option><option value="auto">{t('auto')}</option><option value="1">1</option><option value="2">2</option></select>)}
+            <option value="none">{t('cpu')}</option>{gpus.length > 0 && <option value="auto">{t('auto')}</option>}
+            {gpus.map((_, i) => <option value={String(i + 1)}>{i + 1}</option>)}</select>)}
+          {<div class="gpu-field">{t('gpuIdx')}{gpus.length === 0 ? <span class="muted">{t('noGpus')}</span> : (
+            <span class="gpu-list">{gpus.map((g) => (
+              <label class="check"><input type="checkbox" data-gpu={g.index} checked={gpuIdx.includes(g.index)}
+                onChange={(e) => setGpuIdx((e.target as HTMLInputElement).checked ? [...gpuIdx, g.index] : gpuIdx.filter((i) => i !== g.index))} />
+                {`${g.index} · ${g.name} · ${(g.memory_free_mb / 1024).toFixed(1)}/${(g.memory_total_mb / 1024).toFixed(1)} GiB ${t('free')}`}</label>
+            ))}</span>)}</div>}
           {field(t('requestLimits'), <input type="number" min={1} value={limits} onInput={(e) => setLimits((e.target as HTMLInputElement).value)} />)}
           {field(t('keepAlive'), <input value={keepAlive} onInput={(e) => setKeepAlive((e.target as HTMLInputElement).value)} />)}
           {field(t('downloadHub'), <select value={hub} onChange={(e) => setHub((e.target as HTMLSelectElement).value)}>

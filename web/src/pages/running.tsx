@@ -57,8 +57,8 @@ export function RunningPage({ kind }: { kind: string }) {
                 <td>{m.requests ? `${m.requests.active} / ${m.requests.waiting}` : '-'}</td>
                 <td>
                   <button class="ghost" onClick={() => setTrying(trying === m.id ? null : m.id)}>{t('tryIt')}</button>
-                  <button class="ghost" onClick={() => setDetails(details?.uid === m.id && details.what === 'events' ? null : { uid: m.id, what: 'events' })}>{t('events')}</button>
-                  <button class="ghost" onClick={() => setDetails(details?.uid === m.id && details.what === 'logs' ? null : { uid: m.id, what: 'logs' })}>{t('logs')}</button>
+                  <button class="ghost" onClick={() => setDetails(details?.uid === m.id && details?.what === 'events' ? null : { uid: m.id, what: 'events' })}>{t('events')}</button>
+                  <button class="ghost" onClick={() => setDetails(details?.uid === m.id && details?.what === 'logs' ? null : { uid: m.id, what: 'logs' })}>{t('logs')}</button>
                   <button class="danger" onClick={() => terminate(m.id)}>{t('terminate')}</button>
                 </td>
               </tr>
