@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <thread>
 #include <vector>
 
@@ -88,6 +89,85 @@ PairedRates interleaved_medians(int rounds, int requests, const std::function<do
             rates[path].push_back(rate(path, requests));
         }
     return {median(rates[0]), median(rates[1])};
+}
+
+std::vector<double> interleaved_medians(int rounds, int requests, int paths, const std::function<double(int, int)>& rate) {
+    for (int p = 0; p < paths; ++p) rate(p, 2);
+    std::vector<std::vector<double>> rates(static_cast<size_t>(paths));
+    for (int r = 0; r < rounds; ++r)
+        for (int k = 0; k < paths; ++k) {
+            const int path = (r + k) % paths;
+            rates[static_cast<size_t>(path)].push_back(rate(path, requests));
+        }
+    std::vector<double> out;
+    for (auto& v : rates) out.push_back(median(v));
+    return out;
+}
+
+std::vector<std::string> engine_args(const std::string& front, const std::string& uid) {
+    auto api = xinfer::make_client(front);
+    auto r = api->Get("/v1/models/" + uid);
+    if (!r) std::exit(1);
+    const int pid = json::parse(r->body)["replicas"][0]["pid"];
+    std::ifstream in("/proc/" + std::to_string(pid) + "/cmdline");
+    std::vector<std::string> args;
+    for (std::string a; std::getline(in, a, '\0');) args.push_back(a);
+    if (!args.empty()) args.erase(args.begin());
+    return args;
+}
+
+Router::Router(const std::string& llama_server, const std::vector<std::pair<std::string, std::vector<std::string>>>& models) {
+    dir_ = "/tmp/xinfer-bench-router-" + std::to_string(getpid());
+    std::filesystem::create_directories(dir_);
+    const std::string ini = dir_ + "/models.ini";
+    {
+        std::ofstream out(ini);
+        for (auto& [name, args] : models) {
+            out << "[" << name << "]\nload-on-startup = true\n";
+            // Each --flag [value] of the replica's command line, but where it listens and its name.
+            for (size_t i = 0; i < args.size(); ++i) {
+                if (args[i].rfind("--", 0) != 0) continue;
+                const std::string key = args[i].substr(2);
+                const bool has_value = i + 1 < args.size() && args[i + 1].rfind("--", 0) != 0;
+                const std::string value = has_value ? args[i + 1] : "true";
+                if (key != "host" && key != "port" && key != "alias" && key != "no-webui" && key != "metrics")
+                    out << key << " = " << value << "\n";
+            }
+        }
+    }
+    const int port = xinfer::free_loopback_port();
+    address_ = "127.0.0.1:" + std::to_string(port);
+    pid_ = fork();
+    if (pid_ == 0) {
+        if (!freopen((dir_ + "/router.log").c_str(), "w", stderr)) _exit(126);
+        if (!freopen((dir_ + "/router.log").c_str(), "a", stdout)) _exit(126);
+        execl(llama_server.c_str(), llama_server.c_str(), "--models-preset", ini.c_str(), "--host", "127.0.0.1", "--port",
+              std::to_string(port).c_str(), "--models-max", std::to_string(models.size()).c_str(), "--no-webui", nullptr);
+        _exit(127);
+    }
+    // Ready when every model answers through it.
+    auto api = xinfer::make_client(address_);
+    for (auto& [name, args] : models) {
+        bool up = false;
+        for (int i = 0; i < 600 && !up; ++i) {
+            auto r = api->Get("/v1/models");
+            up = r && r->status == 200 && r->body.find("\"" + name + "\"") != std::string::npos &&
+                 r->body.find("\"loaded\"") != std::string::npos;
+            if (!up) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+        if (!up) {
+            std::fprintf(stderr, "benchmark: llama-server's router did not load %s (log in %s/router.log)\n", name.c_str(), dir_.c_str());
+            std::exit(1);
+        }
+    }
+}
+
+Router::~Router() {
+    if (pid_ > 0) {
+        kill(pid_, SIGTERM);
+        waitpid(pid_, nullptr, 0);
+    }
+    std::filesystem::remove_all(dir_);
 }
 
 double median(std::vector<double> v) {

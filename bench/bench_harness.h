@@ -39,5 +39,26 @@ struct PairedRates {
     double reference, xinfer;
 };
 PairedRates interleaved_medians(int rounds, int requests, const std::function<double(int path, int requests)>& rate);
+// The same for any number of paths (the order rotates each round); returns each path's median.
+std::vector<double> interleaved_medians(int rounds, int requests, int paths,
+                                        const std::function<double(int path, int requests)>& rate);
+
+// The engine command line of a model's first replica (from /proc), without the program.
+std::vector<std::string> engine_args(const std::string& front, const std::string& uid);
+
+// llama.cpp's own multi-model router (`llama-server --models-preset`), serving models with the
+// same engine flags xinfer's replicas run with: the peer a user would otherwise pick. Requests
+// name the model as with xinfer; the router starts a llama-server per model and forwards.
+class Router {
+public:
+    // models: name -> engine_args() of the replica to mirror.
+    Router(const std::string& llama_server, const std::vector<std::pair<std::string, std::vector<std::string>>>& models);
+    ~Router();
+    const std::string& address() const { return address_; }
+
+private:
+    pid_t pid_ = -1;
+    std::string dir_, address_;
+};
 
 }  // namespace bench

@@ -37,7 +37,10 @@ if [ "$cuda" = ON ]; then
   cmake_opts+=(-DCMAKE_CUDA_ARCHITECTURES="$archs")
 fi
 cpu_sig=$(grep -m1 '^flags' /proc/cpuinfo | sha256sum | cut -c1-12)
-key=$(printf '%s %s %s' "$LLAMA_COMMIT" "${cmake_opts[*]}" "$cpu_sig" | sha256sum | cut -c1-16)
+# xinfer's own small changes to llama-server (scripts/llama-patches/, each explained inside).
+patches=("$repo"/scripts/llama-patches/*.patch)
+patch_sig=$(cat "${patches[@]}" | sha256sum | cut -c1-12)
+key=$(printf '%s %s %s %s' "$LLAMA_COMMIT" "${cmake_opts[*]}" "$cpu_sig" "$patch_sig" | sha256sum | cut -c1-16)
 dest="$cache_root/llama-$key"
 
 if [ -f "$dest/.complete" ]; then
@@ -50,6 +53,7 @@ else
   git -c advice.detachedHead=false clone -q "$dest/package/llama/gitRelease.bundle" "$dest/src"
   rm -rf "$dest/package"
   [ "$(git -C "$dest/src" rev-parse HEAD)" = "$LLAMA_COMMIT" ] || { echo "unexpected llama.cpp commit" >&2; exit 1; }
+  for p in "${patches[@]}"; do git -C "$dest/src" apply "$p" || { echo "cannot apply $p" >&2; exit 1; }; done
 
   launcher=()
   command -v ccache >/dev/null && launcher=(-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache

@@ -104,7 +104,8 @@ uint64_t usage_count(const std::string& body, const std::string& field) {
 }  // namespace
 
 EngineReply post_raw_to_engine(const Lease& lease, const std::string& path, const std::string& body,
-                               const std::string& content_type, int read_timeout_s, InFlightRequest* tracked) {
+                               const std::string& content_type, int read_timeout_s, InFlightRequest* tracked,
+                               bool charge_caller) {
     if (tracked) {
         // Its own connection, so that shutting it down touches no other request.
         auto client = make_client(lease.address());
@@ -116,7 +117,7 @@ EngineReply post_raw_to_engine(const Lease& lease, const std::string& path, cons
         if (tracked->aborted()) throw aborted_error(*tracked);
         if (!r) throw engine_unreachable(lease.model().uid, r.error());
         if (r->status >= 400) throw engine_error(r->status, r->body, lease.model().uid);
-        charge_caller_tokens(usage_count(r->body, "total_tokens"));
+        if (charge_caller) charge_caller_tokens(usage_count(r->body, "total_tokens"));
         return {std::move(r->body), r->get_header_value("Content-Type", "application/json")};
     }
     ClientPool& pool = lease.replica().clients();
@@ -127,12 +128,13 @@ EngineReply post_raw_to_engine(const Lease& lease, const std::string& path, cons
     if (!r) throw engine_unreachable(lease.model().uid, r.error());  // the broken client is dropped
     pool.give(std::move(client));
     if (r->status >= 400) throw engine_error(r->status, r->body, lease.model().uid);
-    charge_caller_tokens(usage_count(r->body, "total_tokens"));
+    if (charge_caller) charge_caller_tokens(usage_count(r->body, "total_tokens"));
     return {std::move(r->body), r->get_header_value("Content-Type", "application/json")};
 }
 
-std::string post_to_engine(const Lease& lease, const std::string& path, const std::string& body, int read_timeout_s) {
-    return post_raw_to_engine(lease, path, body, "application/json", read_timeout_s).body;
+std::string post_to_engine(const Lease& lease, const std::string& path, const std::string& body, int read_timeout_s,
+                           bool charge_caller) {
+    return post_raw_to_engine(lease, path, body, "application/json", read_timeout_s, nullptr, charge_caller).body;
 }
 
 void proxy_request(Lease lease, const std::string& body, const ProxyOptions& opts, httplib::Response& res) {

@@ -29,12 +29,14 @@ void proxy_request(Lease lease, const std::string& body, const ProxyOptions& opt
 
 // Posts a JSON body to the engine and returns its (2xx) JSON answer text; engine errors and
 // unreachable engines throw ApiError, as proxy_request does.
+// The tokens of the answer count against the caller's key (tokens per minute) unless
+// `charge_caller` is false (a merged call whose parts are charged to each request's caller).
 std::string post_to_engine(const Lease& lease, const std::string& path, const std::string& body,
-                           int read_timeout_s = 600);
+                           int read_timeout_s = 600, bool charge_caller = true);
 // The same for any body and answer type (multipart uploads, audio answers).
 // With `tracked`, the call uses its own connection, which an abort shuts down (499).
 EngineReply post_raw_to_engine(const Lease& lease, const std::string& path, const std::string& body,
                                const std::string& content_type, int read_timeout_s = 600,
-                               InFlightRequest* tracked = nullptr);
+                               InFlightRequest* tracked = nullptr, bool charge_caller = true);
 
 }  // namespace xinfer

@@ -62,6 +62,9 @@ void add_cluster_routes(httplib::Server& server, Supervisor& sup) {
                "counter", "first_token_seconds_sum");
         family("xinfer_time_to_first_token_seconds_count", "Streamed requests that sent a first token event", "counter",
                "first_token_count");
+        family("xinfer_merged_engine_calls_total", "Engine calls that carried several requests at once (embeddings)", "counter",
+               "merged_calls");
+        family("xinfer_merged_requests_total", "Requests answered by such merged calls", "counter", "merged_requests");
         res.set_content(m.str(), "text/plain; version=0.0.4");
     }));
 }

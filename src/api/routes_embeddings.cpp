@@ -5,11 +5,14 @@
 #include <random>
 
 #include "api/caller.h"
+#include "api/embedding_batcher.h"
 #include "api/http_util.h"
 #include "api/openai_validation.h"
 #include "api/proxy.h"
 #include "api/routes.h"
 #include "common/json_util.h"
+#include "common/paths.h"
+#include "engines/llama_server/llama_server_command.h"
 
 namespace xinfer {
 
@@ -40,6 +43,22 @@ std::string random_id() {
     std::snprintf(buf, sizeof buf, "%016llx%016llx", static_cast<unsigned long long>(rng()),
                   static_cast<unsigned long long>(rng()));
     return buf;
+}
+
+// Requests the batcher may merge: texts, and no option that would differ between them. A text
+// that might not fit the engine's batch (more bytes than tokens it takes, less a margin for
+// special tokens) goes alone: llama-server fails a whole call for one input too long, and after
+// such a failure its other callers stall for seconds.
+bool batchable(const json& body, size_t max_tokens) {
+    for (auto& [key, _] : body.items())
+        if (key != "model" && key != "input" && key != "encoding_format" && key != "user" && key != "dimensions") return false;
+    auto fits = [&](const json& text) { return text.is_string() && text.get_ref<const std::string&>().size() + 8 <= max_tokens; };
+    const json& input = body["input"];
+    if (input.is_string()) return fits(input);
+    if (!input.is_array() || input.empty() || input.size() > EmbeddingBatcher::kMaxInputs) return false;
+    for (auto& x : input)
+        if (!fits(x)) return false;
+    return true;
 }
 
 }  // namespace
@@ -79,7 +98,10 @@ void add_embedding_routes(httplib::Server& server, Supervisor& sup) {
         send_json(res, out);
     }));
 
-    server.Post("/v1/embeddings", guarded([&sup](const httplib::Request& req, httplib::Response& res) {
+    // XINFER_EMBED_BATCHING=0 turns merging off (to compare).
+    std::shared_ptr<EmbeddingBatcher> batcher;
+    if (env_or("XINFER_EMBED_BATCHING", "1") != "0") batcher = std::make_shared<EmbeddingBatcher>();
+    server.Post("/v1/embeddings", guarded([&sup, batcher](const httplib::Request& req, httplib::Response& res) {
         json body = parse_json_object(req.body);
         validate_embedding_request(body);
         Lease lease = acquire_for_caller(sup, body["model"].get<std::string>(), Capability::embedding);
@@ -97,8 +119,17 @@ void add_embedding_routes(httplib::Server& server, Supervisor& sup) {
             res.set_content(post_to_engine(lease, "/v1/embeddings", body.dump()), "application/json");
             return;
         }
-        // The common case: forward the client's bytes as they are.
+        // The common case, texts: merged with other requests that wait for the engine (when there
+        // are none, the client's bytes go as they are).
+        if (batcher && batchable(body, static_cast<size_t>(default_context_size(lease.model().model.gguf)))) {
+            const json& input = body["input"];
+            const json texts = input.is_string() ? json::array({input}) : input;
+            res.set_content(batcher->embed(lease, texts, body.value("encoding_format", "float"), req.body), "application/json");
+            lease.model().stats.requests++;
+            return;
+        }
         res.set_content(post_to_engine(lease, "/v1/embeddings", req.body), "application/json");
+        lease.model().stats.requests++;
     }));
 
     server.Post("/v1/rerank", guarded([&sup](const httplib::Request& req, httplib::Response& res) {

@@ -129,7 +129,7 @@ std::optional<Principal> Authenticator::authenticate(const std::string& bearer) 
     if (!payload) return std::nullopt;
     auto user = users_.find(payload->value("sub", ""));
     if (user == users_.end()) return std::nullopt;
-    return Principal{user->first, user->second.permissions};
+    return Principal{user->first, user->second.permissions, std::nullopt};
 }
 
 std::optional<std::string> Authenticator::login(const std::string& username, const std::string& password) const {

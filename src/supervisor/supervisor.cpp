@@ -272,7 +272,8 @@ json Supervisor::metrics() const {
                        {"restarts", r->restarts}, {"replicas", r->replicas.size()},
                        {"requests", r->stats.requests.load()}, {"generated_tokens", r->stats.generated_tokens.load()},
                        {"first_token_seconds_sum", r->stats.first_token_us_sum.load() / 1e6},
-                       {"first_token_count", r->stats.first_token_count.load()}});
+                       {"first_token_count", r->stats.first_token_count.load()},
+                       {"merged_calls", r->stats.merged_calls.load()}, {"merged_requests", r->stats.merged_requests.load()}});
     }
     return out;
 }
