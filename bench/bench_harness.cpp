@@ -26,6 +26,7 @@ Service::Service(const std::string& bin) {
     home_ = "/tmp/xinfer-bench-" + std::to_string(getpid()) + "-" + std::to_string(instances++);
     const int port = xinfer::free_loopback_port();
     front_ = "127.0.0.1:" + std::to_string(port);
+    const auto t0 = std::chrono::steady_clock::now();
     pid_ = fork();
     if (pid_ == 0) {
         setenv("XINFER_HOME", home_.c_str(), 1);
@@ -34,9 +35,12 @@ Service::Service(const std::string& bin) {
         _exit(127);
     }
     auto api = xinfer::make_client(front_);
-    for (int i = 0; i < 400; ++i) {
-        if (api->Get("/status")) return;
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    for (int i = 0; i < 20000; ++i) {
+        if (api->Get("/status")) {
+            start_ms_ = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+            return;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
     std::fprintf(stderr, "benchmark: xinfer did not answer on %s within 20 s\n", front_.c_str());
     std::exit(1);

@@ -17,10 +17,13 @@ public:
     // Launches a model (wait_ready) and returns its first replica's engine address.
     std::string launch(const nlohmann::json& body);
     const std::string& front() const { return front_; }  // "127.0.0.1:PORT"
+    pid_t pid() const { return pid_; }
+    double start_ms() const { return start_ms_; }  // from exec to /status answering
 
 private:
     pid_t pid_ = -1;
     std::string home_, front_;
+    double start_ms_ = 0;
 };
 
 // Runs `per_worker` calls of fn(worker, i) on each of `concurrency` threads; returns seconds.

@@ -50,7 +50,6 @@ int main(int argc, char** argv) {
     xinfer::cli::add_chat_commands(app);
     xinfer::cli::add_cache_commands(app);
     xinfer::cli::add_cluster_commands(app);
-    xinfer::cli::add_host_command(app);
     xinfer::cli::add_convert_command(app);
     xinfer::cli::add_download_command(app);
     xinfer::cli::add_bundle_commands(app);

@@ -4,10 +4,12 @@
 #include <cstdlib>
 
 #include "api/caller.h"
+#include "api/elastic_thread_pool.h"
 #include "api/http_util.h"
 #include "api/routes.h"
 #include "auth/audit_log.h"
 #include "common/log.h"
+#include "common/memory_trim.h"
 #include "common/paths.h"
 
 #include <thread>
@@ -33,7 +35,9 @@ std::string model_in_path(const std::string& path) {
 
 ApiServer::ApiServer(Supervisor& supervisor, Registry& registry, ApiServerConfig config) : supervisor_(supervisor) {
     int threads = config.http_threads;
-    server_.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+    // A few threads while idle, more on demand up to http_threads (streams hold one each); the
+    // extra ones leave after a few idle seconds, so an idle service keeps a small footprint.
+    server_.new_task_queue = [threads] { return new ElasticThreadPool(std::min(4, threads), static_cast<size_t>(threads)); };
     server_.set_payload_max_length(config.max_body_bytes);
     // Limits on what a client sends (httplib's, set at build time: request line 8 KiB → 414,
     // a header line over 8 KiB or over 100 headers → 400): bodies by route below, and a client
@@ -45,8 +49,10 @@ ApiServer::ApiServer(Supervisor& supervisor, Registry& registry, ApiServerConfig
     auto auth = config.auth;
     auto limiter = std::make_shared<RateLimiter>();
     const size_t max_body = config.max_body_bytes, max_json = config.max_json_bytes;
-    server_.set_pre_routing_handler([this, auth, limiter, max_body, max_json](const httplib::Request& req, httplib::Response& res) {
+    MemoryTrimmer& trimmer = MemoryTrimmer::start();
+    server_.set_pre_routing_handler([this, auth, limiter, max_body, max_json, &trimmer](const httplib::Request& req, httplib::Response& res) {
         set_caller({});  // a new request on this thread: forget the last one's caller
+        trimmer.touch();
         if (draining_) {
             send_error(res, ApiError(503, "xinfer is shutting down", "", "", "shutting_down"));
             return httplib::Server::HandlerResponse::Handled;

@@ -134,11 +134,14 @@ BundleSummary create_bundle(const BundleOptions& o, const BundleProgress& progre
         // Programs, and every library they load.
         note(0.0, "collecting programs and libraries");
         place(fs::canonical(o.xinfer_binary), root / "bin" / "xinfer");
+        // The speech model host lives beside xinfer (the supervisor starts it from there).
+        const fs::path host = fs::canonical(o.xinfer_binary).parent_path() / "xinfer-host";
+        place(host, root / "bin" / "xinfer-host");
         place(fs::canonical(o.llama_server), root / "bin" / "llama-server");
         for (const char* alias : {"xinference", "xinference-local", "xinference-supervisor", "xinference-worker"})
             fs::create_symlink("xinfer", root / "bin" / alias);
         std::map<std::string, fs::path> libs;  // soname -> where it is
-        for (auto& binary : {o.xinfer_binary, o.llama_server})
+        for (auto& binary : {fs::path(o.xinfer_binary), host, fs::path(o.llama_server)})
             for (auto& lib : shared_libraries(binary)) libs.emplace(lib.filename().string(), lib);
         for (auto& [soname, path] : libs) place(path, root / "lib" / soname);
         summary.libraries = libs.size();

@@ -46,7 +46,8 @@ std::string Replica::exit_reason() const {
 }
 
 std::string Replica::wait_until_ready(std::chrono::seconds timeout, const std::atomic<bool>& cancel) {
-    auto deadline = std::chrono::steady_clock::now() + timeout;
+    const auto started = std::chrono::steady_clock::now();
+    auto deadline = started + timeout;
     auto client = make_client(address_);
     client->set_connection_timeout(1, 0);
     client->set_read_timeout(5, 0);
@@ -58,7 +59,9 @@ std::string Replica::wait_until_ready(std::chrono::seconds timeout, const std::a
                    (tail.empty() ? "" : ". Last engine log lines:\n" + tail);
         }
         if (auto res = client->Get("/health"); res && res->status == 200) return "";
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        // Small models are ready within a second: look often then, less often after.
+        const bool early = std::chrono::steady_clock::now() - started < std::chrono::seconds(3);
+        std::this_thread::sleep_for(std::chrono::milliseconds(early ? 5 : 50));
     }
     return "engine did not become ready within " + std::to_string(timeout.count()) + " s";
 }

@@ -8,7 +8,8 @@ namespace xinfer {
 EngineCommand model_host_command(const ResolvedModel& model, const nlohmann::json& options, const std::string& listen,
                                  bool use_gpu) {
     EngineCommand cmd;
-    cmd.argv = {executable_path().string(), "host", "--engine", model.engine, "--listen", listen};
+    // The speech engines live in their own program beside xinfer (the gateway loads none of them).
+    cmd.argv = {(executable_dir() / "xinfer-host").string(), "host", "--engine", model.engine, "--listen", listen};
     if (!model.file.empty()) cmd.argv.insert(cmd.argv.end(), {"--model-path", model.file.string()});
     if (use_gpu) cmd.argv.push_back("--gpu");
     for (auto& [key, value] : options.items()) {
