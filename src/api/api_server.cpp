@@ -8,6 +8,7 @@
 #include "api/http_util.h"
 #include "api/routes.h"
 #include "auth/audit_log.h"
+#include "auth/jwt.h"
 #include "common/log.h"
 #include "common/memory_trim.h"
 #include "common/paths.h"
@@ -50,7 +51,8 @@ ApiServer::ApiServer(Supervisor& supervisor, Registry& registry, ApiServerConfig
     auto limiter = std::make_shared<RateLimiter>();
     const size_t max_body = config.max_body_bytes, max_json = config.max_json_bytes;
     MemoryTrimmer& trimmer = MemoryTrimmer::start();
-    server_.set_pre_routing_handler([this, auth, limiter, max_body, max_json, &trimmer](const httplib::Request& req, httplib::Response& res) {
+    const std::string metrics_token = config.metrics_token;
+    server_.set_pre_routing_handler([this, auth, limiter, max_body, max_json, &trimmer, metrics_token](const httplib::Request& req, httplib::Response& res) {
         set_caller({});  // a new request on this thread: forget the last one's caller
         trimmer.touch();
         if (draining_) {
@@ -75,6 +77,9 @@ ApiServer::ApiServer(Supervisor& supervisor, Registry& registry, ApiServerConfig
         const std::string permission = required_permission(req.method, req.path);
         if (permission.empty()) return httplib::Server::HandlerResponse::Unhandled;
         const std::string bearer = bearer_of(req);
+        // A monitoring system's scrape token reads /metrics and nothing else.
+        if (!metrics_token.empty() && req.path == "/metrics" && req.method == "GET" && equal_constant_time(bearer, metrics_token))
+            return httplib::Server::HandlerResponse::Unhandled;
         const auto who = bearer.empty() ? std::nullopt : auth->authenticate(bearer);
         if (!who) {
             res.set_header("WWW-Authenticate", "Bearer");

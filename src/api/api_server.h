@@ -24,6 +24,7 @@ struct ApiServerConfig {
     std::string address = "127.0.0.1:9997";   // reported by /v1/address
     std::function<void()> request_shutdown;   // DELETE /v1/clusters (xinference stop-cluster)
     std::shared_ptr<Authenticator> auth;  // null: no authentication (the default)
+    std::string metrics_token;            // with auth: a bearer that may read GET /metrics only
 };
 
 class ApiServer {

@@ -56,6 +56,8 @@ void EmbeddingBatcher::run_batch(const Lease& lease, Batch& b) {
             m.answer = post_to_engine(lease, "/v1/embeddings", *m.original_body);
         } catch (const ApiError& e) {
             m.error = e;
+        } catch (const std::exception& e) {
+            m.error = internal_error(std::string("embedding call failed: ") + e.what());
         }
         return;
     }

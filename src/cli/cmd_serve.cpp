@@ -34,6 +34,7 @@ struct ServeArgs {
     int cpu_cores = 0;
     std::vector<std::string> hub_mirrors;
     std::string auth_config;
+    std::string metrics_token;
     std::vector<std::string> model_dirs;
     std::string cpu_budget = "shared";
     std::string ignored_flag;
@@ -117,6 +118,7 @@ int run_serve(const ServeArgs& a) {
     if (!a.auth_config.empty()) {
         try {
             ac.auth = Authenticator::import_file(a.auth_config, home);
+            ac.metrics_token = a.metrics_token;
         } catch (const std::exception& e) {
             log::error(std::string("--auth-config: ") + e.what());
             return 1;
@@ -183,6 +185,9 @@ void add_server_options(CLI::App* serve, ServeArgs& a) {
         ->envname("XINFER_KEEP_ALIVE");
     serve->add_option("--auth-config", a.auth_config, "Xinference's auth file: users, passwords, permissions, API keys")
         ->envname("XINFER_AUTH_CONFIG");
+    serve->add_option("--metrics-token", a.metrics_token,
+                      "With --auth-config: a bearer token that may read GET /metrics only (for Prometheus)")
+        ->envname("XINFER_METRICS_TOKEN");
     serve->add_option("--model-dirs", a.model_dirs,
                       "Folders models may be launched from by path (with the cache; always enforced when auth is on)")
         ->envname("XINFER_MODEL_DIRS")->delimiter(',');

@@ -10,6 +10,7 @@ import { startServer, api, cli, sleep, CHAT_MODEL, MODELS } from './helpers.mjs'
 
 const KEYS = { admin: 'sk-AdminKey00001', reader: 'sk-ReaderKey0002', starter: 'sk-StarterKey003' };
 const PASSWORDS = { admin: 'admin-password-1', reader: 'reader-password-2', starter: 'starter-password-3' };
+const SCRAPE = 'a-scrape-token-for-prometheus';
 const dir = mkdtempSync(join(tmpdir(), 'xinfer-auth-'));
 let server;
 
@@ -28,7 +29,7 @@ function authFile(name, minutes = 30) {
 const as = (key) => ({ Authorization: `Bearer ${key}` });
 
 before(async () => {
-  server = await startServer({ args: ['--auth-config', authFile('auth.json'), '--model-dirs', MODELS] });
+  server = await startServer({ args: ['--auth-config', authFile('auth.json'), '--model-dirs', MODELS, '--metrics-token', SCRAPE] });
 });
 after(async () => {
   await server?.stop();
@@ -68,6 +69,15 @@ test('keys carry their user\'s permissions: 403 names the one missing', async ()
   assert.match(noRead.json.error.message, /models:read/);
   assert.equal((await api(server, 'DELETE', '/v1/models/guarded', undefined, as(KEYS.reader))).status, 403);
   assert.equal((await api(server, 'DELETE', '/v1/models/guarded', undefined, as(KEYS.admin))).status, 200, 'admin may do anything');
+});
+
+test('a scrape token reads /metrics and nothing else', async () => {
+  const m = await api(server, 'GET', '/metrics', undefined, as(SCRAPE));
+  assert.equal(m.status, 200, m.text);
+  assert.match(m.text, /xinfer_models_loaded/);
+  for (const [method, path] of [['GET', '/v1/models'], ['POST', '/metrics'], ['GET', '/v1/admin/keys']])
+    assert.equal((await api(server, method, path, method === 'POST' ? {} : undefined, as(SCRAPE))).status, 401, `${method} ${path}`);
+  assert.equal((await api(server, 'GET', '/metrics', undefined, as(SCRAPE + 'x'))).status, 401);
 });
 
 test('POST /token logs in (JSON or form) and its token works; a wrong password is a 401', async () => {
