@@ -126,8 +126,8 @@ std::optional<Principal> Authenticator::authenticate(const std::string& bearer) 
         return Principal{user->first, permissions, std::move(key)};
     }
     auto payload = jwt_verify(bearer, jwt_secret_, now_s());
-    if (!payload) return std::nullopt;
-    auto user = users_.find(payload->value("sub", ""));
+    if (!payload || !payload->contains("sub") || !(*payload)["sub"].is_string()) return std::nullopt;
+    auto user = users_.find((*payload)["sub"].get<std::string>());
     if (user == users_.end()) return std::nullopt;
     return Principal{user->first, user->second.permissions, std::nullopt};
 }

@@ -66,7 +66,9 @@ std::optional<nlohmann::json> jwt_verify(const std::string& token, const std::st
     const auto payload = b64url_decode(token.substr(a + 1, b - a - 1));
     if (!header || !payload) return std::nullopt;
     const nlohmann::json h = nlohmann::json::parse(*header, nullptr, false);
-    if (!h.is_object() || h.value("alg", "") != "HS256") return std::nullopt;  // never "none", never another key type
+    // Only HS256: never "none", never another key type; a field of the wrong type is a bad token.
+    if (!h.is_object() || !h.contains("alg") || !h["alg"].is_string() || h["alg"].get_ref<const std::string&>() != "HS256")
+        return std::nullopt;
     if (!equal_constant_time(b64url(hmac(secret, token.substr(0, b))), token.substr(b + 1))) return std::nullopt;
     nlohmann::json p = nlohmann::json::parse(*payload, nullptr, false);
     if (!p.is_object()) return std::nullopt;
