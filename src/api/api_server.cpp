@@ -87,12 +87,12 @@ ApiServer::ApiServer(Supervisor& supervisor, Registry& registry, ApiServerConfig
                                                          : "Invalid or expired credentials", "authentication_error"));
             return httplib::Server::HandlerResponse::Handled;
         }
+        set_caller({who, limiter.get()});  // also names who was refused, for the audit log
         if (!who->allows(permission)) {
             send_error(res, ApiError(403, "User '" + who->user + "' lacks the permission '" + permission + "' for " + req.method + " " +
                                               req.path, "permission_error"));
             return httplib::Server::HandlerResponse::Handled;
         }
-        set_caller({who, limiter.get()});
         if (!who->key) return httplib::Server::HandlerResponse::Unhandled;
         // The key's own limits: its models (the uid in the path; inference routes check the
         // body's model when they pick a replica), then requests and tokens per minute.
@@ -124,14 +124,15 @@ ApiServer::ApiServer(Supervisor& supervisor, Registry& registry, ApiServerConfig
         const int limit = req.has_param("limit") ? std::max(1, std::atoi(req.get_param_value("limit").c_str())) : 200;
         send_json(res, {{"entries", audit->tail(static_cast<size_t>(std::min(limit, 10000)))}});
     }));
-    server_.set_logger([audit, auth](const httplib::Request& req, const httplib::Response& res) {
+    server_.set_logger([audit](const httplib::Request& req, const httplib::Response& res) {
         if (!AuditLog::worth_recording(req.method, req.path, res.status)) return;
         std::string who = "-";
         if (req.path == "/token") {
             const json body = json::parse(req.body, nullptr, false);
-            who = body.is_object() ? body.value("username", "") : req.get_param_value("username");
-        } else if (auth) {
-            if (auto p = auth->authenticate(bearer_of(req))) who = p->user;
+            who = !body.is_object() ? req.get_param_value("username")
+                  : body.contains("username") && body["username"].is_string() ? body["username"].get<std::string>() : "-";
+        } else if (const auto& caller = current_caller().who) {
+            who = caller->user;  // authenticated once, before routing, on this same thread
         }
         audit->record(who, req.remote_addr, req.method, req.path, res.status);
     });

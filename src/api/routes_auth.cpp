@@ -6,6 +6,7 @@
 #include "api/http_util.h"
 #include "api/routes.h"
 #include "auth/login_guard.h"
+#include "common/json_util.h"
 
 namespace xinfer {
 
@@ -21,8 +22,8 @@ void add_auth_routes(httplib::Server& server, std::shared_ptr<const Authenticato
         if (req.get_header_value("Content-Type").find("json") != std::string::npos) {
             const json body = json::parse(req.body, nullptr, false);
             if (!body.is_object()) throw bad_request("The login body must be a JSON object with username and password");
-            user = body.value("username", "");
-            password = body.value("password", "");
+            user = opt_string(body, "username").value_or("");  // a wrong type is a 400, never a throw elsewhere
+            password = opt_string(body, "password").value_or("");
         } else {
             user = req.get_param_value("username");
             password = req.get_param_value("password");

@@ -81,6 +81,9 @@ test('a scrape token reads /metrics and nothing else', async () => {
 });
 
 test('POST /token logs in (JSON or form) and its token works; a wrong password is a 401', async () => {
+  const typed = await api(server, 'POST', '/token', { username: 5, password: 1 });
+  assert.equal(typed.status, 400, typed.text);
+  assert.equal(typed.json.error.param, 'username');
   const bad = await api(server, 'POST', '/token', { username: 'reader', password: 'nope' });
   assert.equal(bad.status, 401);
   const unknown = await api(server, 'POST', '/token', { username: 'nobody', password: 'nope' });
