@@ -50,8 +50,39 @@ bool file_complete(const fs::path& p, const HubFile& f) {
 uint64_t DownloadPlan::missing_bytes() const {
     uint64_t n = 0;
     for (auto& f : files)
-        if (!file_complete(dir / fs::path(f.path).filename(), f)) n += f.size;
+        if (!file_complete(local_path(f), f)) n += f.size;
     return n;
+}
+
+fs::path DownloadPlan::local_path(const HubFile& f) const {
+    return folder ? dir / f.path : dir / fs::path(f.path).filename();
+}
+
+std::vector<HubFile> hf_folder_files(const std::vector<HubFile>& repo_files) {
+    // A path from the hub is only taken when it stays inside the folder.
+    auto safe = [](const std::string& p) {
+        if (p.empty() || p[0] == '/' || p.find('\\') != std::string::npos) return false;
+        for (auto& part : fs::path(p))
+            if (part == ".." || part == ".") return false;
+        return true;
+    };
+    static const std::regex module_dir("^\\d+_[A-Za-z]+/[^/]+$");  // sentence-transformers: 1_Pooling/config.json
+    auto ends = [](const std::string& s, const std::string& tail) {
+        return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
+    };
+    bool has_safetensors = false;
+    for (auto& f : repo_files) has_safetensors = has_safetensors || (f.path.find('/') == std::string::npos && ends(f.path, ".safetensors"));
+    std::vector<HubFile> out;
+    for (auto& f : repo_files) {
+        if (!safe(f.path)) continue;
+        const std::string name = lower(f.path);
+        const bool top = name.find('/') == std::string::npos;
+        const bool small = ends(name, ".json") || ends(name, ".txt") || ends(name, ".model") || ends(name, ".tiktoken");
+        const bool weights = ends(name, ".safetensors") ||
+                             (!has_safetensors && name.rfind("pytorch_model", 0) == 0 && ends(name, ".bin"));
+        if ((top && (small || weights)) || (std::regex_match(name, module_dir) && small)) out.push_back(f);
+    }
+    return out;
 }
 
 std::string match_quantization(const json& source, const std::string& wanted) {
@@ -95,8 +126,11 @@ DownloadPlan plan_model_download(const std::string& model_name, const json& entr
         const json& src = sources[hub];
         plan.quantization = match_quantization(src, quantization);
         const std::vector<std::string> names = files_for_quantization(src, plan.quantization);
-        if (names.empty()) throw std::runtime_error("the catalog entry of " + model_name + " names no file to download");
-        if (hub_offline()) {
+        plan.folder = names.empty();  // no file named: the repository is a Hugging Face model folder
+        if (plan.folder && hub_offline())
+            throw std::runtime_error("offline mode (XINFER_OFFLINE=1): model " + model_name + " needs its Hugging Face folder in " +
+                                     plan.dir.string() + ", and no connection is opened to fetch it");
+        if (!plan.folder && hub_offline()) {
             std::string missing;
             for (auto& n : names)
                 if (!fs::exists(plan.dir / fs::path(n).filename())) missing += (missing.empty() ? "" : ", ") + n;
@@ -109,6 +143,18 @@ DownloadPlan plan_model_download(const std::string& model_name, const json& entr
             if (e.status == 401 || e.status == 403 || hubs.size() == 1) throw;
             failures += std::string(failures.empty() ? "" : "; ") + e.what();
             continue;  // unreachable or not there: the next hub
+        }
+        if (plan.folder) {
+            plan.files = hf_folder_files(plan.listing.files);
+            bool config = false;
+            for (auto& f : plan.files) {
+                plan.total_bytes += f.size;
+                config = config || f.path == "config.json";
+            }
+            if (!config)
+                throw std::runtime_error("repository " + plan.listing.repo + " on " + hub + " is not a Hugging Face model folder (no config.json)");
+            plan.main_file = plan.dir;
+            return plan;
         }
         std::map<std::string, HubFile> by_path;
         for (auto& f : plan.listing.files) by_path[f.path] = f;
@@ -157,7 +203,8 @@ void run_model_download(const DownloadPlan& plan, const DownloadProgress& progre
     for (auto& h : hub_headers(plan.listing.endpoint.hub)) options.headers.push_back(h);
     uint64_t done_before = 0;
     for (auto& f : plan.files) {
-        const fs::path dest = plan.dir / fs::path(f.path).filename();
+        const fs::path dest = plan.local_path(f);
+        if (plan.folder) fs::create_directories(dest.parent_path());
         if (!file_complete(dest, f)) {
             download_file(file_url(plan.listing, f.path), dest, f.size, f.sha256, options, [&](uint64_t got, uint64_t) {
                 if (progress) progress(done_before + got, plan.total_bytes);

@@ -23,14 +23,23 @@ struct DownloadPlan {
     std::vector<HubFile> files;     // what the launch needs, in order
     std::filesystem::path dir;      // the model's cache folder
     std::filesystem::path main_file;  // what the engine loads (a split GGUF's first part)
+    // A Hugging Face folder (config, tokenizer, weights; a spec source that names no file): its
+    // files keep their paths inside dir, main_file is dir, and xinfer converts it after download.
+    bool folder = false;
     uint64_t total_bytes = 0;
     uint64_t missing_bytes() const;  // bytes not yet in the cache
+    std::filesystem::path local_path(const HubFile& f) const;  // where f goes in the cache
 };
 
 // The file names a spec entry's source block names for `quantization` (its model_file_name,
 // or model_file_name_template, with model_file_name_split_template and quantization_parts for
 // split GGUFs). Empty when the source names no file.
 std::vector<std::string> files_for_quantization(const nlohmann::json& source, const std::string& quantization);
+
+// The files of a Hugging Face repository that make a model folder xinfer can convert: config and
+// tokenizer files, the weights (safetensors, or PyTorch .bin when there are none) and
+// sentence-transformers' module folders (1_Pooling/...); not ONNX, OpenVINO, TF or Flax copies.
+std::vector<HubFile> hf_folder_files(const std::vector<HubFile>& repo_files);
 
 // The catalog's spelling of a quantization the user typed in any case ("Q4_K_M" -> "q4_k_m");
 // the first of the source's quantizations when `wanted` is empty; `wanted` when none matches.

@@ -25,9 +25,12 @@ std::string path_from_uri(const std::string& uri) {
     return uri;
 }
 
-// The model_specs entry that matches the requested format/size (first match wins, as Xinference).
+// The model_specs entry that matches the requested format/size, preferring one whose sources list
+// the requested quantization (Xinference splits some models' quantizations over several entries
+// with different file names); otherwise the first match, as Xinference.
 json pick_spec_entry(const json& spec, const ModelChoice& c) {
     if (!spec.contains("model_specs") || !spec["model_specs"].is_array()) return json(nullptr);
+    json first = nullptr;
     for (auto& s : spec["model_specs"]) {
         if (!c.model_format.empty() && s.value("model_format", "") != c.model_format) continue;
         if (!c.model_size_in_billions.empty()) {
@@ -35,9 +38,16 @@ json pick_spec_entry(const json& spec, const ModelChoice& c) {
             std::string have = sz.is_string() ? sz.get<std::string>() : sz.dump();
             if (have != c.model_size_in_billions) continue;
         }
-        return s;
+        if (first.is_null()) first = s;
+        if (c.quantization.empty()) break;
+        if (!s.contains("model_src") || !s["model_src"].is_object()) continue;
+        for (auto& [hub, src] : s["model_src"].items()) {
+            if (!src.is_object() || !src.contains("quantizations") || !src["quantizations"].is_array()) continue;
+            for (auto& q : src["quantizations"])
+                if (q.is_string() && lower(q.get<std::string>()) == lower(c.quantization)) return s;
+        }
     }
-    return json(nullptr);
+    return first;
 }
 
 // Source block (huggingface first) of a v2 spec entry, or the entry itself for v1 layouts.
@@ -65,7 +75,7 @@ fs::path find_in_hf_cache(const json& entry, const std::string& quantization) {
     std::error_code ec;
     if (root.empty() || !fs::is_directory(repo / "snapshots", ec)) return {};
     std::vector<std::string> names = files_for_quantization(src, match_quantization(src, quantization));
-    if (names.empty()) return {};
+    if (names.empty()) names = {"config.json"};  // a Hugging Face folder spec: the snapshot itself
     // The commit refs/main names first, then any other snapshot.
     std::vector<fs::path> snapshots;
     std::string main_commit;
@@ -85,6 +95,11 @@ fs::path find_in_cache(const std::string& model_name, const json& entry, std::st
     std::string tmpl = src.value("model_file_name_template", "");
     fs::path dir = xinfer_home() / "cache" / model_name;
     std::error_code ec;
+    if (files_for_quantization(src, match_quantization(src, quantization)).empty()) {
+        // A Hugging Face folder spec: the cached folder (or Hugging Face's snapshot) as a whole.
+        if (fs::exists(dir / "config.json", ec)) return dir;
+        return find_in_hf_cache(entry, quantization).parent_path();
+    }
     if (!fs::is_directory(dir, ec)) {
         fs::path found = find_in_hf_cache(entry, quantization);
         if (!found.empty()) quantization = match_quantization(entry["model_src"]["huggingface"], quantization);
@@ -124,6 +139,15 @@ fs::path planned_download(ResolvedModel& r, const json& entry, const ModelChoice
         throw bad_request(std::string("Cannot launch model: ") + e.what(), "model_name");
     }
     r.quantization = plan.quantization;
+    if (plan.folder) {
+        // A Hugging Face folder: converted once it is here (the supervisor plans the conversion
+        // after the download); until then its weights' size stands for the model's.
+        r.quantization = plan.quantization.empty() ? "none" : plan.quantization;
+        r.convert_after_download = true;
+        r.gguf.file_size = plan.total_bytes;
+        r.download = std::make_shared<DownloadPlan>(plan);
+        return plan.main_file;
+    }
     char scratch[] = "/tmp/xinfer-header-XXXXXX";
     const int fd = mkstemp(scratch);
     if (fd < 0) throw std::runtime_error("cannot create a scratch file in /tmp");
@@ -166,6 +190,9 @@ ResolvedModel resolve_whisper_model(ResolvedModel r, const ModelChoice& c) {
         fs::path cached = xinfer_home() / "cache" / r.model_name / src.value("model_file_name", "");
         std::error_code ec;
         if (src.contains("model_file_name") && fs::exists(cached, ec)) where = cached.string();
+        // A Hugging Face whisper folder downloaded earlier (Belle-whisper-large-v3-zh, ...).
+        const fs::path folder = xinfer_home() / "cache" / r.model_name;
+        if (!src.contains("model_file_name") && fs::exists(folder / "config.json", ec)) where = folder.string();
     }
     if (where.empty() && r.spec.is_object() && r.spec.contains("model_src")) {
         r.file = planned_download(r, r.spec, c, true);
@@ -309,6 +336,24 @@ fs::path gguf_or_conversion(ResolvedModel& r, const fs::path& dir, const std::st
 }
 }  // namespace
 
+void plan_conversion_after_download(ResolvedModel& r) {
+    if (!r.convert_after_download) return;
+    const fs::path dir = r.file;
+    PlannedConversion plan = plan_cached_conversion(dir, xinfer_home() / "cache" / "converted", r.model_name, ConvertOptions{});
+    const std::string want = r.type == ModelType::audio       ? "audio"
+                             : r.type == ModelType::embedding ? "embedding"
+                             : r.type == ModelType::rerank    ? "rerank"
+                                                              : "LLM";
+    if (plan.kind != want)
+        throw std::runtime_error(dir.string() + " holds a " + plan.architecture + " (" + plan.kind + " model), not " +
+                                 (want == "LLM" || want == "audio" ? "an " : "a ") + want + " model");
+    r.convert_from = dir;
+    r.file = plan.target;
+    r.gguf = plan.info;
+    if (plan.whisper) r.whisper = plan.whisper;
+    r.convert_after_download = false;
+}
+
 ResolvedModel resolve_model(const Registry& registry, const ModelChoice& c) {
     ResolvedModel r;
     r.model_name = c.model_name;
@@ -333,6 +378,17 @@ ResolvedModel resolve_model(const Registry& registry, const ModelChoice& c) {
         r.type = c.model_type.value_or(ModelType::llm);
     }
 
+    if (reg && reg->spec.contains("launchable") && reg->spec["launchable"].is_boolean() && !reg->spec["launchable"].get<bool>()) {
+        // Listed for parity with Xinference's catalog, but xinfer cannot serve it by name. A GGUF
+        // of it that the user brings is served (the file says what it is); never a wrong model.
+        const std::string why = reg->spec.contains("reason") && reg->spec["reason"].is_string() ? reg->spec["reason"].get<std::string>()
+                                                                                                : "xinfer has no engine for it";
+        std::error_code ec;
+        const fs::path p = path_from_uri(c.model_path);
+        const bool gguf = !c.model_path.empty() && r.type != ModelType::audio &&
+                          (fs::is_directory(p, ec) || lower(p.extension().string()) == ".gguf");
+        if (!gguf) throw bad_request("Model '" + r.model_name + "' is in the catalog but cannot be launched: " + why, "model_name");
+    }
     if (r.type == ModelType::audio) return resolve_speech_model(registry, std::move(r), c);
 
     fs::path file;
@@ -355,6 +411,7 @@ ResolvedModel resolve_model(const Registry& registry, const ModelChoice& c) {
                 file = fs::is_directory(p, ec) ? gguf_or_conversion(r, p, c.quantization) : p;
             } else if (entry.is_object()) {
                 file = find_in_cache(r.model_name, entry, r.quantization);
+                if (!file.empty() && fs::is_directory(file, ec)) file = gguf_or_conversion(r, file, "");
                 if (file.empty() && entry.contains("model_src")) file = planned_download(r, entry, c, false);
             }
             if (file.empty())

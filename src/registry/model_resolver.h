@@ -34,6 +34,9 @@ struct ResolvedModel {
     std::filesystem::path convert_from;
     // Catalog files not in the cache yet: fetched into the cache before the first start.
     std::shared_ptr<DownloadPlan> download;
+    // The download is a Hugging Face folder (`file` is that folder): its conversion is planned
+    // once it is here (plan_conversion_after_download), then made like convert_from's.
+    bool convert_after_download = false;
     GgufInfo gguf;                   // file_size is set for every file-backed model
     std::optional<WhisperHparams> whisper;  // whisper.cpp models whose header could be read
     std::string model_format, model_size_in_billions, quantization;
@@ -47,6 +50,11 @@ ResolvedModel resolve_model(const Registry& registry, const ModelChoice& choice)
 // launching: what `xinfer download` fetches. Throws ApiError (404 unknown name, 400 no such
 // file or hub, 503 no hub reachable).
 DownloadPlan plan_catalog_download(const Registry& registry, const ModelChoice& choice);
+
+// For a model whose Hugging Face folder was just downloaded: plans its conversion (sets
+// convert_from, file, gguf, whisper). Throws std::runtime_error when it cannot be converted or
+// is not the kind of model it was launched as.
+void plan_conversion_after_download(ResolvedModel& r);
 
 // The GGUF to use inside a directory (quantization preferred when given; split models' first
 // part; projector files skipped). Throws std::runtime_error when none is there.

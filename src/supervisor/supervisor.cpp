@@ -57,9 +57,12 @@ void check_engine_and_format(LaunchRequest& req) {
                                   "pocketsphinx, flite, espeak-ng",
                               "model_engine");
     }
+    // pytorch: Hugging Face weights, which xinfer converts to GGUF (BERT, XLM-RoBERTa, Llama,
+    // Qwen2/3, GLM-4, whisper); other architectures are refused with the reason when read.
     if (!req.model_format.empty() && req.model_format.rfind("gguf", 0) != 0 && req.model_format != "ggml" &&
-        req.model_format != "builtin")
-        throw bad_request("Model format '" + req.model_format + "' is not supported; use ggufv2", "model_format");
+        req.model_format != "builtin" && req.model_format != "pytorch")
+        throw bad_request("Model format '" + req.model_format + "' is not supported; use ggufv2 (or pytorch for Hugging Face weights xinfer converts)",
+                          "model_format");
 }
 }  // namespace
 

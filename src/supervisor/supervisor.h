@@ -106,6 +106,7 @@ private:
     void start_replicas(std::shared_ptr<ModelRecord> rec, std::vector<int> ids);
     std::string ensure_converted(const std::shared_ptr<ModelRecord>& rec);
     std::string ensure_downloaded(const std::shared_ptr<ModelRecord>& rec);
+    std::string plan_downloaded_folder(const std::shared_ptr<ModelRecord>& rec);
     void on_replica_exit(std::weak_ptr<ModelRecord> rec, int id, std::shared_ptr<Replica> which, int status);
     void maintain();  // restarts due, idle unloads
     void unload(const std::shared_ptr<ModelRecord>& rec);

@@ -91,8 +91,37 @@ std::string Supervisor::ensure_downloaded(const std::shared_ptr<ModelRecord>& re
     return "";
 }
 
+// A Hugging Face folder just downloaded: its conversion is planned now that its files are here,
+// and the replicas, placed on the weights' size, are placed and built again for the GGUF it
+// becomes (its context length and real size). Returns the failure, or "".
+std::string Supervisor::plan_downloaded_folder(const std::shared_ptr<ModelRecord>& rec) {
+    ResolvedModel model;
+    {
+        std::lock_guard lock(rec->mu);
+        if (!rec->model.convert_after_download) return "";
+        model = rec->model;
+    }
+    try {
+        plan_conversion_after_download(model);
+    } catch (const std::exception& e) {
+        return std::string("cannot serve the downloaded folder: ") + e.what();
+    }
+    std::lock_guard lock(rec->mu);
+    rec->model = model;
+    try {
+        for (auto& replica : rec->replicas) {
+            release_replica(*rec, *replica);
+            replica = make_replica(*rec, replica->index());
+        }
+    } catch (const std::exception& e) {
+        return std::string("cannot place the converted model: ") + e.what();
+    }
+    return "";
+}
+
 void Supervisor::start_replicas(std::shared_ptr<ModelRecord> rec, std::vector<int> ids) {
     std::string error = ensure_downloaded(rec);
+    if (error.empty()) error = plan_downloaded_folder(rec);
     if (error.empty()) error = ensure_converted(rec);
     std::vector<std::shared_ptr<Replica>> starting;
     {

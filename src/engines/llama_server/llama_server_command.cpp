@@ -147,6 +147,14 @@ EngineCommand llama_server_command(const ResolvedModel& model, const nlohmann::j
             flags["--parallel"] = "4";
             flags["--kv-unified"] = "";
             flags["--jinja"] = "";
+            // A GGUF without a chat template (an old conversion, say) launched by a catalog
+            // name: the catalog's template (Xinference's, checked to render with llama.cpp's
+            // engine by the catalog_templates test) instead of llama.cpp's generic fallback.
+            if (!model.gguf.has_chat_template && model.spec.is_object()) {
+                auto it = model.spec.find("chat_template");
+                if (it != model.spec.end() && it->is_string() && !it->get_ref<const std::string&>().empty())
+                    flags["--chat-template"] = it->get<std::string>();
+            }
             break;
     }
     // Placement decided: all layers on the chosen GPUs, or none.
