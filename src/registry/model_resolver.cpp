@@ -387,7 +387,8 @@ ResolvedModel resolve_model(const Registry& registry, const ModelChoice& c) {
         const fs::path p = path_from_uri(c.model_path);
         const bool gguf = !c.model_path.empty() && r.type != ModelType::audio &&
                           (fs::is_directory(p, ec) || lower(p.extension().string()) == ".gguf");
-        if (!gguf) throw bad_request("Model '" + r.model_name + "' is in the catalog but cannot be launched: " + why, "model_name");
+        if (!gguf && r.type == ModelType::audio) throw no_engine_for(registry, r.model_name, why);  // names what it has instead
+        if (!gguf) throw bad_request("Model '" + r.model_name + "' cannot be served by xinfer: " + why, "model_name");
     }
     if (r.type == ModelType::audio) return resolve_speech_model(registry, std::move(r), c);
 

@@ -206,10 +206,10 @@ test('names xinfer cannot serve are listed with the reason, and launching them i
   const clip = await api(server, 'GET', '/v1/model_registrations/embedding/jina-clip-v2');
   assert.equal(clip.json.launchable, false);
   const cases = [
-    [{ model_name: 'jina-clip-v2', model_type: 'embedding' }, /cannot be launched: .*JinaCLIPModel/],
-    [{ model_name: 'SenseVoiceSmall', model_type: 'audio' }, /cannot be launched: .*FunASR/],
-    [{ model_name: 'CosyVoice2-0.5B', model_type: 'audio' }, /cannot be launched: .*CosyVoice/],
-    [{ model_name: 'bge-reranker-v2-gemma', model_type: 'rerank' }, /cannot be launched: .*GemmaForCausalLM/],
+    [{ model_name: 'jina-clip-v2', model_type: 'embedding' }, /cannot be served by xinfer: .*JinaCLIPModel/],
+    [{ model_name: 'SenseVoiceSmall', model_type: 'audio' }, /cannot be served by xinfer: .*FunASR/],
+    [{ model_name: 'CosyVoice2-0.5B', model_type: 'audio' }, /cannot be served by xinfer: .*CosyVoice/],
+    [{ model_name: 'bge-reranker-v2-gemma', model_type: 'rerank' }, /cannot be served by xinfer: .*GemmaForCausalLM/],
     // chatglm3: no hub has its GGUF in the catalog; it runs from the user's file.
     [{ model_name: 'chatglm3', model_type: 'LLM' }, /model_path|hub/],
   ];
