@@ -96,8 +96,10 @@ fs::path find_in_cache(const std::string& model_name, const json& entry, std::st
     fs::path dir = xinfer_home() / "cache" / model_name;
     std::error_code ec;
     if (files_for_quantization(src, match_quantization(src, quantization)).empty()) {
-        // A Hugging Face folder spec: the cached folder (or Hugging Face's snapshot) as a whole.
-        if (fs::exists(dir / "config.json", ec)) return dir;
+        // A Hugging Face folder spec: the cached folder (or Hugging Face's snapshot) as a whole;
+        // one whose download began (its lock is there) counts once the manifest says it ended.
+        const bool began = fs::exists(dir / ".xinfer-download.lock", ec), ended = fs::exists(dir / ".xinfer-download.json", ec);
+        if (fs::exists(dir / "config.json", ec) && (ended || !began)) return dir;
         return find_in_hf_cache(entry, quantization).parent_path();
     }
     if (!fs::is_directory(dir, ec)) {
