@@ -15,6 +15,7 @@
 #include "common/log.h"
 #include "engines/espeak/espeak_tts.h"
 #include "engines/flite/flite_tts.h"
+#include "engines/mtmd/mtmd_stt.h"
 #include "engines/pocketsphinx/pocketsphinx_stt.h"
 #include "engines/whisper/whisper_stt.h"
 #include "host/transcript_format.h"
@@ -36,9 +37,13 @@ Engines load(const HostOptions& o) {
     else if (o.engine == "whisper") {
         if (o.model_path.empty()) throw std::runtime_error("the whisper engine needs --model-path (a ggml whisper model)");
         e.stt = std::make_unique<WhisperStt>(o.model_path, std::max(1, o.concurrency), o.threads, o.use_gpu);
+    } else if (o.engine == "mtmd") {
+        if (o.model_path.empty() || o.projector.empty())
+            throw std::runtime_error("the mtmd engine needs --model-path (the text model GGUF) and --projector (its mmproj GGUF)");
+        e.stt = std::make_unique<MtmdStt>(o.model_path, o.projector, std::max(1, o.concurrency), o.threads, o.use_gpu);
     } else if (o.engine == "flite") e.tts = std::make_unique<FliteTts>();
     else if (o.engine == "espeak") e.tts = std::make_unique<EspeakTts>();
-    else throw std::runtime_error("unknown speech engine '" + o.engine + "' (pocketsphinx, whisper, flite, espeak)");
+    else throw std::runtime_error("unknown speech engine '" + o.engine + "' (pocketsphinx, whisper, mtmd, flite, espeak)");
     return e;
 }
 

@@ -8,9 +8,10 @@
 namespace xinfer {
 
 struct HostOptions {
-    std::string engine;      // pocketsphinx | whisper | flite | espeak
+    std::string engine;      // pocketsphinx | whisper | mtmd | flite | espeak
     std::string listen;      // /path.sock or 127.0.0.1:PORT
     std::string model_path;  // engine model folder (pocketsphinx) when not the default
+    std::string projector;   // mtmd: the audio projector GGUF (mmproj) beside the text model
     int concurrency = 2;     // requests decoded at once (decoder states)
     int threads = 0;         // compute threads per request (whisper); 0 = all cores
     bool use_gpu = false;    // whisper: compute on the GPU when ggml has one (CUDA build)

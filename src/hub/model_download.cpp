@@ -158,7 +158,10 @@ DownloadPlan plan_model_download(const std::string& model_name, const json& entr
         }
         std::map<std::string, HubFile> by_path;
         for (auto& f : plan.listing.files) by_path[f.path] = f;
-        for (auto& n : names) {
+        std::vector<std::string> wanted = names;
+        // llama.cpp's audio models come as two files: the model and its audio projector.
+        if (src.contains("mmproj_file_name") && src["mmproj_file_name"].is_string()) wanted.push_back(src["mmproj_file_name"]);
+        for (auto& n : wanted) {
             auto it = by_path.find(n);
             if (it == by_path.end())
                 throw std::runtime_error("repository " + plan.listing.repo + " on " + hub + " has no file " + n +

@@ -62,6 +62,8 @@ GgufInfo read_gguf_info(const std::filesystem::path& path) {
     info.head_count_kv = get_int(ctx, a + "attention.head_count_kv", info.head_count);
     info.pooling_type = get_int(ctx, a + "pooling_type", -1);
     info.has_chat_template = gguf_find_key(ctx, "tokenizer.chat_template") >= 0;
+    const int64_t audio = gguf_find_key(ctx, "clip.has_audio_encoder");
+    info.has_audio_encoder = audio >= 0 && gguf_get_kv_type(ctx, audio) == GGUF_TYPE_BOOL && gguf_get_val_bool(ctx, audio);
     info.size_label = get_str(ctx, "general.size_label");
     info.file_type = get_int(ctx, "general.file_type", -1);
     for (int64_t t = 0; t < gguf_get_n_tensors(ctx); ++t) {

@@ -240,12 +240,59 @@ ResolvedModel resolve_whisper_model(ResolvedModel r, const ModelChoice& c) {
     return r;
 }
 
+// llama.cpp's audio models (Qwen3-ASR and its kind): a text model GGUF and its audio projector
+// (mmproj GGUF), both loaded by xinfer's model host (libmtmd). From model_path (a folder holding
+// both, or the text model with its projector beside it), a registered model_uri, the cache, or
+// downloaded by name (the catalog's source names both files).
+ResolvedModel resolve_mtmd_model(ResolvedModel r, const ModelChoice& c) {
+    r.engine = "mtmd";
+    r.model_format = "gguf";
+    if (r.ability.empty()) r.ability = json{"audio2text"};
+    std::string where = c.model_path;
+    if (where.empty() && r.spec.is_object()) where = path_from_uri(r.spec.value("model_uri", ""));
+    const json src = r.spec.is_object() && r.spec.contains("model_src") ? source_of(r.spec) : json::object();
+    std::error_code ec;
+    if (where.empty() && !src.empty()) {
+        std::string quantization = c.quantization;
+        fs::path cached = find_in_cache(r.model_name, r.spec, quantization);
+        const std::string mmproj = src.value("mmproj_file_name", "");
+        if (!cached.empty() && (mmproj.empty() || fs::exists(cached.parent_path() / mmproj, ec))) {
+            where = cached.string();
+            r.quantization = quantization;
+        } else {
+            r.file = planned_download(r, r.spec, c, false);
+            r.projector = r.download->dir / mmproj;
+            r.gguf.file_size = r.download->total_bytes;  // both files: the memory the replica maps
+            return r;
+        }
+    }
+    if (where.empty())
+        throw bad_request("Model '" + r.model_name + "' needs its GGUF and audio projector (mmproj) files: pass model_path, "
+                              "a folder holding both", "model_path");
+    fs::path p = path_from_uri(where);
+    if (!fs::exists(p, ec)) throw bad_request("Cannot launch model: model_path does not exist: " + p.string(), "model_path");
+    const fs::path dir = fs::is_directory(p, ec) ? p : p.parent_path();
+    try {
+        r.file = fs::is_directory(p, ec) ? find_gguf_in_dir(p, c.quantization) : p;
+        r.gguf = read_gguf_info(r.file);
+    } catch (const std::runtime_error& e) {
+        throw bad_request(std::string("Cannot launch model: ") + e.what(), "model_path");
+    }
+    r.projector = find_audio_projector(dir);
+    if (r.projector.empty())
+        throw bad_request("Cannot launch model: no audio projector (an mmproj GGUF with an audio encoder) in " + dir.string() +
+                              "; " + r.model_name + " needs it beside " + r.file.filename().string(), "model_path");
+    r.gguf.file_size += fs::file_size(r.projector, ec);
+    return r;
+}
+
 // A model xinfer has no engine for: say what it has instead of failing later on a file search.
 ApiError no_engine_for(const Registry& registry, const std::string& name, const std::string& why) {
     std::string names;
     for (auto& spec : registry.list(ModelType::audio)) names += (names.empty() ? "" : ", ") + spec.spec.value("model_name", "");
     return bad_request("Model '" + name + "' cannot be served by xinfer: " + why +
                            ". xinfer's speech engines are whisper.cpp (ggml whisper models: speech to text), "
+                           "llama.cpp's audio models (Qwen3-ASR: a GGUF and its mmproj, speech to text), "
                            "pocketsphinx (English speech to text), flite and espeak-ng (text to speech); "
                            "audio models it knows: " + names,
                        "model_name");
@@ -260,9 +307,11 @@ ResolvedModel resolve_speech_model(const Registry& registry, ResolvedModel r, co
         // An unregistered name with a path: whisper.cpp's format is the one xinfer can take as is.
         std::error_code ec;
         fs::path p = path_from_uri(c.model_path);
+        if (!fs::exists(p, ec)) throw bad_request("Cannot launch model: model_path does not exist: " + p.string(), "model_path");
+        // A GGUF with an audio projector beside it: one of llama.cpp's audio models.
+        if (!find_audio_projector(fs::is_directory(p, ec) ? p : p.parent_path()).empty()) return resolve_mtmd_model(std::move(r), c);
         bool whisper = fs::is_directory(p, ec) ? !find_whisper_file(p).empty() || is_hf_whisper_folder(p)
                                                : read_whisper_hparams(p).has_value();
-        if (!fs::exists(p, ec)) throw bad_request("Cannot launch model: model_path does not exist: " + p.string(), "model_path");
         if (!whisper)
             throw no_engine_for(registry, r.model_name.empty() ? p.filename().string() : r.model_name,
                                 "it is not in xinfer's audio catalog and " + p.string() +
@@ -270,6 +319,7 @@ ResolvedModel resolve_speech_model(const Registry& registry, ResolvedModel r, co
         family = "whisper";
     }
     if (family == "whisper") return resolve_whisper_model(std::move(r), c);
+    if (family == "qwen3_asr") return resolve_mtmd_model(std::move(r), c);
     if (family != "pocketsphinx" && family != "flite" && family != "espeak")
         throw no_engine_for(registry, r.model_name, "its family '" + family + "' needs an engine xinfer does not have");
     r.engine = family;
@@ -284,6 +334,21 @@ ResolvedModel resolve_speech_model(const Registry& registry, ResolvedModel r, co
 }
 
 }  // namespace
+
+fs::path find_audio_projector(const fs::path& dir) {
+    std::vector<fs::path> found;
+    std::error_code ec;
+    for (auto& e : fs::directory_iterator(dir, ec)) {
+        if (!e.is_regular_file() || lower(e.path().extension().string()) != ".gguf") continue;
+        try {
+            const GgufInfo info = read_gguf_info(e.path());
+            if (info.architecture == "clip" && info.has_audio_encoder) found.push_back(e.path());
+        } catch (const std::runtime_error&) {
+        }
+    }
+    std::sort(found.begin(), found.end());
+    return found.empty() ? fs::path() : found.front();
+}
 
 fs::path find_whisper_file(const fs::path& dir) {
     std::vector<fs::path> found;

@@ -30,6 +30,8 @@ struct ResolvedModel {
     json spec;                       // the family spec (null when launched by path alone)
     json ability = json::array();    // e.g. ["chat","tools"]
     std::filesystem::path file;      // the GGUF to serve
+    // llama.cpp's audio models (engine mtmd): the audio projector GGUF (mmproj) beside `file`.
+    std::filesystem::path projector;
     // A Hugging Face folder `file` is converted from before the first start (empty: none).
     std::filesystem::path convert_from;
     // Catalog files not in the cache yet: fetched into the cache before the first start.
@@ -40,7 +42,7 @@ struct ResolvedModel {
     GgufInfo gguf;                   // file_size is set for every file-backed model
     std::optional<WhisperHparams> whisper;  // whisper.cpp models whose header could be read
     std::string model_format, model_size_in_billions, quantization;
-    std::string engine = "llama.cpp";  // or a speech engine: pocketsphinx, flite, espeak
+    std::string engine = "llama.cpp";  // or a speech engine: whisper, mtmd, pocketsphinx, flite, espeak
 };
 
 // Throws ApiError: 404 unknown model name with no path; 400 missing/invalid file with reason.
@@ -59,6 +61,10 @@ void plan_conversion_after_download(ResolvedModel& r);
 // The GGUF to use inside a directory (quantization preferred when given; split models' first
 // part; projector files skipped). Throws std::runtime_error when none is there.
 std::filesystem::path find_gguf_in_dir(const std::filesystem::path& dir, const std::string& quantization);
+
+// The audio projector (a GGUF of llama.cpp's "clip" architecture with an audio encoder: an
+// mmproj file) inside a directory; empty when none.
+std::filesystem::path find_audio_projector(const std::filesystem::path& dir);
 
 // The whisper.cpp model (a ggml file with whisper's header) inside a directory; empty when none.
 std::filesystem::path find_whisper_file(const std::filesystem::path& dir);

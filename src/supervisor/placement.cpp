@@ -8,10 +8,10 @@
 namespace xinfer {
 
 namespace {
-// ggml engines (llama-server, whisper) take threads from the budget and can use GPUs; the other
-// built-in speech engines are single-threaded CPU code.
+// ggml engines (llama-server, whisper, llama.cpp's audio models) take threads from the budget and
+// can use GPUs; the other built-in speech engines are single-threaded CPU code.
 bool runs_on_ggml(const ResolvedModel& m) {
-    return m.type != ModelType::audio || m.engine == "whisper";
+    return m.type != ModelType::audio || m.engine == "whisper" || m.engine == "mtmd";
 }
 // The model host's decoding states (`concurrency`; its default is 2).
 int planned_slots(const LaunchRequest& r) {
@@ -41,6 +41,12 @@ MemoryNeed estimate_memory(const ResolvedModel& m, int n_ctx, int decoding_slots
         const uint64_t head_dim = static_cast<uint64_t>(m.gguf.embedding_length / m.gguf.head_count);
         need.kv_cache = static_cast<uint64_t>(static_cast<double>(n_ctx) * m.gguf.block_count * 2 /*K and V*/ *
                                               m.gguf.head_count_kv * head_dim * kv_bytes_per_value);
+    }
+    if (m.engine == "mtmd" && m.gguf.head_count > 0) {
+        // The model host's contexts: 2048 tokens each (a 30 s piece of audio and its transcript), F16.
+        const uint64_t head_dim = static_cast<uint64_t>(m.gguf.embedding_length / m.gguf.head_count);
+        need.kv_cache = static_cast<uint64_t>(std::max(1, decoding_slots)) * 2048 * m.gguf.block_count * 2 *
+                        m.gguf.head_count_kv * head_dim * 2;
     }
     need.overhead = need.weights / 10;
     need.compute = 64ull << 20;  // compute buffers, the engine's own code and heap

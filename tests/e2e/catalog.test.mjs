@@ -11,7 +11,7 @@ import { mkdtempSync, readFileSync, readdirSync, statSync, rmSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join, dirname, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startServer, launch, api, cli, CHAT_MODEL, RERANK_MODEL, WHISPER_MODEL } from './helpers.mjs';
+import { startServer, launch, api, cli, CHAT_MODEL, RERANK_MODEL, WHISPER_MODEL, QWEN3_ASR_MODEL } from './helpers.mjs';
 import { startFakeHub } from './fake_hub.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -51,6 +51,10 @@ before(async () => {
     'BAAI/bge-small-zh': { files: repoFiles(bert, { 'onnx/model.onnx': Buffer.alloc(4096, 1), 'README.md': Buffer.from('# bge\n'),
       '1_Pooling/config.json': Buffer.from('{"pooling_mode_cls_token": true}') }) },
     'BELLE-2/Belle-whisper-large-v3-zh': { files: repoFiles(whisper) },
+    // llama.cpp's audio models: the model and its audio projector, under ggml-org's file names.
+    'ggml-org/Qwen3-ASR-0.6B-GGUF': { files: { 'Qwen3-ASR-0.6B-Q8_0.gguf': readFileSync(join(QWEN3_ASR_MODEL, 'model.gguf')),
+      'mmproj-Qwen3-ASR-0.6B-Q8_0.gguf': readFileSync(join(QWEN3_ASR_MODEL, 'mmproj-model.gguf')),
+      'Qwen3-ASR-0.6B-F16.gguf': Buffer.alloc(8192, 3) } },
   });
   server = await startServer({ env: { HF_ENDPOINT: hub.url, MODELSCOPE_ENDPOINT: hub.url, XINFERENCE_MODEL_SRC: '', HF_TOKEN: '',
     HF_HUB_CACHE: join(scratch, 'hf-cache') } });
@@ -200,6 +204,28 @@ test('Belle-whisper-large-v3-zh (Hugging Face whisper) downloads, converts to wh
   assert.equal(t.status, 200, await t.clone().text());
   assert.equal(typeof (await t.json()).text, 'string');
   for (const m of [uid, tts]) await api(server, 'DELETE', `/v1/models/${m}`);
+});
+
+test('Qwen3-ASR-0.6B downloads its model and audio projector by name and transcribes', async () => {
+  const uid = await launch(server, { model_name: 'Qwen3-ASR-0.6B', model_type: 'audio' });
+  const info = (await api(server, 'GET', `/v1/models/${uid}`)).json;
+  assert.equal(info.model_engine, 'mtmd');
+  const cached = readdirSync(join(server.home, 'cache', 'Qwen3-ASR-0.6B')).filter((f) => f.endsWith('.gguf')).sort();
+  assert.deepEqual(cached, ['Qwen3-ASR-0.6B-Q8_0.gguf', 'mmproj-Qwen3-ASR-0.6B-Q8_0.gguf'], 'both files, not the other quantization');
+  const tts = await launch(server, { model_name: 'flite', model_type: 'audio' });
+  const speech = await fetch(`${server.url}/v1/audio/speech`, { method: 'POST', headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ model: tts, input: 'Hello there.', response_format: 'wav' }) });
+  const form = new FormData();
+  form.append('model', uid);
+  form.append('file', new Blob([await speech.arrayBuffer()]), 'hello.wav');
+  const t = await fetch(`${server.url}/v1/audio/transcriptions`, { method: 'POST', body: form });
+  assert.equal(t.status, 200, await t.clone().text());
+  assert.ok((await t.json()).text.length > 0);
+  for (const m of [uid, tts]) await api(server, 'DELETE', `/v1/models/${m}`);
+  // The next launch finds both files in the cache.
+  const again = await launch(server, { model_name: 'Qwen3-ASR-0.6B', model_type: 'audio' });
+  assert.equal((await api(server, 'GET', `/v1/models/${again}`)).json.download ?? null, null);
+  await api(server, 'DELETE', `/v1/models/${again}`);
 });
 
 test('names xinfer cannot serve are listed with the reason, and launching them is a 400 that says why', async () => {

@@ -13,6 +13,8 @@ export const LLAMA3_MODEL = join(MODELS ?? '', 'tiny-llama3.gguf');
 export const EMBED_MODEL = join(MODELS ?? '', 'tiny-embed.gguf');
 export const RERANK_MODEL = join(MODELS ?? '', 'tiny-rerank.gguf');
 export const WHISPER_MODEL = join(MODELS ?? '', 'tiny-whisper.bin');
+// Qwen3-ASR: a folder with the text model (model.gguf) and its audio projector (mmproj-model.gguf).
+export const QWEN3_ASR_MODEL = join(MODELS ?? '', 'tiny-qwen3-asr');
 export const LLAMA_BIN = process.env.LLAMA_BIN;
 
 if (!BIN || !existsSync(BIN)) throw new Error('XINFER_BIN must point at the built xinfer binary');

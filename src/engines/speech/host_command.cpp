@@ -11,6 +11,7 @@ EngineCommand model_host_command(const ResolvedModel& model, const nlohmann::jso
     // The speech engines live in their own program beside xinfer (the gateway loads none of them).
     cmd.argv = {(executable_dir() / "xinfer-host").string(), "host", "--engine", model.engine, "--listen", listen};
     if (!model.file.empty()) cmd.argv.insert(cmd.argv.end(), {"--model-path", model.file.string()});
+    if (!model.projector.empty()) cmd.argv.insert(cmd.argv.end(), {"--projector", model.projector.string()});
     if (use_gpu) cmd.argv.push_back("--gpu");
     for (auto& [key, value] : options.items()) {
         if (key != "concurrency" && key != "n_threads")

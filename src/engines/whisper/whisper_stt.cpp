@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <cctype>
-#include <future>
 #include <mutex>
 #include <stdexcept>
 #include <thread>
@@ -45,38 +44,16 @@ WhisperStt::WhisperStt(const std::string& path, int concurrency, int threads, bo
             shutdown();  // the slots already started, and the model
             throw std::runtime_error("whisper.cpp could not allocate a decoding state (out of memory?)");
         }
-        slots_.emplace_back([this, state] { slot_loop(state); });
+        slots_.add(state, whisper_free_state);
     }
 }
 
 WhisperStt::~WhisperStt() { shutdown(); }
 
 void WhisperStt::shutdown() {
-    {
-        std::lock_guard lock(mu_);
-        stopping_ = true;
-    }
-    work_ready_.notify_all();
-    for (auto& t : slots_)
-        if (t.joinable()) t.join();
-    slots_.clear();
+    slots_.stop();
     if (ctx_) whisper_free(ctx_);
     ctx_ = nullptr;
-}
-
-void WhisperStt::slot_loop(whisper_state* state) {
-    for (;;) {
-        std::function<void(whisper_state*)> job;
-        {
-            std::unique_lock lock(mu_);
-            work_ready_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-            if (queue_.empty()) break;  // stopping, nothing left to do
-            job = std::move(queue_.front());
-            queue_.pop_front();
-        }
-        job(state);
-    }
-    whisper_free_state(state);
 }
 
 Transcript WhisperStt::transcribe(const Pcm& pcm, const TranscribeOptions& opt) {
@@ -88,21 +65,7 @@ Transcript WhisperStt::transcribe(const Pcm& pcm, const TranscribeOptions& opt) 
     if (!multilingual && !lang.empty() && lang != "en" && lang != "english")
         throw UnsupportedRequest("this whisper model is English-only (language '" + opt.language + "')");
 
-    // Hand the work to the next free slot and wait; its exception, if any, comes back here.
-    std::promise<Transcript> result;
-    auto done = result.get_future();
-    {
-        std::lock_guard lock(mu_);
-        queue_.push_back([&](whisper_state* state) {
-            try {
-                result.set_value(decode(state, pcm, opt, lang, multilingual));
-            } catch (...) {
-                result.set_exception(std::current_exception());
-            }
-        });
-    }
-    work_ready_.notify_one();
-    return done.get();
+    return slots_.run<Transcript>([&](whisper_state* state) { return decode(state, pcm, opt, lang, multilingual); });
 }
 
 Transcript WhisperStt::decode(whisper_state* state, const Pcm& pcm, const TranscribeOptions& opt, const std::string& lang,
