@@ -120,6 +120,39 @@ std::vector<std::string> engine_args(const std::string& front, const std::string
     return args;
 }
 
+Engine::Engine(const std::string& program, const std::vector<std::string>& args) {
+    const int port = xinfer::free_loopback_port();
+    address_ = "127.0.0.1:" + std::to_string(port);
+    std::vector<std::string> argv = {program};
+    argv.insert(argv.end(), args.begin(), args.end());
+    argv.insert(argv.end(), {"--host", "127.0.0.1", "--port", std::to_string(port)});
+    const std::string log = "/tmp/xinfer-bench-engine-" + std::to_string(getpid()) + ".log";
+    pid_ = fork();
+    if (pid_ == 0) {
+        if (!freopen(log.c_str(), "w", stderr) || !freopen(log.c_str(), "a", stdout)) _exit(126);
+        std::vector<char*> c;
+        for (auto& a : argv) c.push_back(a.data());
+        c.push_back(nullptr);
+        execv(program.c_str(), c.data());
+        _exit(127);
+    }
+    auto api = xinfer::make_client(address_);
+    for (int i = 0; i < 1200; ++i) {
+        auto r = api->Get("/health");
+        if (r && r->status == 200) return;
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    std::fprintf(stderr, "benchmark: %s did not become ready (log in %s)\n", program.c_str(), log.c_str());
+    std::exit(1);
+}
+
+Engine::~Engine() {
+    if (pid_ > 0) {
+        kill(pid_, SIGTERM);
+        waitpid(pid_, nullptr, 0);
+    }
+}
+
 Router::Router(const std::string& llama_server, const std::vector<std::pair<std::string, std::vector<std::string>>>& models) {
     dir_ = "/tmp/xinfer-bench-router-" + std::to_string(getpid());
     std::filesystem::create_directories(dir_);

@@ -49,6 +49,19 @@ std::vector<double> interleaved_medians(int rounds, int requests, int paths,
 // The engine command line of a model's first replica (from /proc), without the program.
 std::vector<std::string> engine_args(const std::string& front, const std::string& uid);
 
+// An engine program started by hand (the reference a user would run): `program args... --host
+// 127.0.0.1 --port P`, ready once /health answers 200; stopped with the object.
+class Engine {
+public:
+    Engine(const std::string& program, const std::vector<std::string>& args);
+    ~Engine();
+    const std::string& address() const { return address_; }
+
+private:
+    pid_t pid_ = -1;
+    std::string address_;
+};
+
 // llama.cpp's own multi-model router (`llama-server --models-preset`), serving models with the
 // same engine flags xinfer's replicas run with: the peer a user would otherwise pick. Requests
 // name the model as with xinfer; the router starts a llama-server per model and forwards.
