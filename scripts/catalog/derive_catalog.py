@@ -51,10 +51,9 @@ CONVERTIBLE = {"BertModel", "XLMRobertaModel", "BertForSequenceClassification",
                "XLMRobertaForSequenceClassification"}
 
 # Audio families xinfer has an engine for; the others are listed with the reason.
-AUDIO_ENGINES = {"whisper", "pocketsphinx", "flite", "espeak-ng", "qwen3_asr"}
+AUDIO_ENGINES = {"whisper", "pocketsphinx", "flite", "espeak-ng", "qwen3_asr", "qwen3_tts"}
 AUDIO_REASONS = {
     "funasr": "FunASR models (SenseVoice, Paraformer, Fun-ASR) need FunASR's PyTorch runtime; xinfer has no engine for them",
-    "qwen3_tts": "Qwen3-TTS runs on llama.cpp's audio generation (mtmd), which xinfer does not serve yet",
     "campplus": "CAM++ speaker verification is not a speech-to-text or text-to-speech model; xinfer has no engine for it",
 }
 
@@ -178,7 +177,7 @@ def derive_audio(upstream, overlay):
             model["launchable"] = False
             model["reason"] = AUDIO_REASONS.get(
                 family, f"{name} ({family}) needs its own PyTorch runtime; xinfer's speech engines are whisper.cpp, "
-                        f"llama.cpp's audio models (Qwen3-ASR), pocketsphinx, flite and espeak-ng")
+                        f"llama.cpp's audio models (Qwen3-ASR, Qwen3-TTS), pocketsphinx, flite and espeak-ng")
         out.append(pick(model, AUDIO_FIELDS))
     return out
 

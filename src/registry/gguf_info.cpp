@@ -64,6 +64,8 @@ GgufInfo read_gguf_info(const std::filesystem::path& path) {
     info.has_chat_template = gguf_find_key(ctx, "tokenizer.chat_template") >= 0;
     const int64_t audio = gguf_find_key(ctx, "clip.has_audio_encoder");
     info.has_audio_encoder = audio >= 0 && gguf_get_kv_type(ctx, audio) == GGUF_TYPE_BOOL && gguf_get_val_bool(ctx, audio);
+    const int64_t gen = gguf_find_key(ctx, "clip.has_gen_audio_encoder");
+    info.has_audio_generator = gen >= 0 && gguf_get_kv_type(ctx, gen) == GGUF_TYPE_BOOL && gguf_get_val_bool(ctx, gen);
     info.size_label = get_str(ctx, "general.size_label");
     info.file_type = get_int(ctx, "general.file_type", -1);
     for (int64_t t = 0; t < gguf_get_n_tensors(ctx); ++t) {

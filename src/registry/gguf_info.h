@@ -20,6 +20,7 @@ struct GgufInfo {
     int64_t pooling_type = -1;    // <arch>.pooling_type, -1 when absent
     bool has_chat_template = false;
     bool has_audio_encoder = false; // clip.has_audio_encoder: a projector (mmproj) that takes audio
+    bool has_audio_generator = false; // clip.has_gen_audio_encoder: one that makes speech (Qwen3-TTS)
     uint64_t file_size = 0;
     std::string size_label;       // general.size_label, e.g. "7B", "0.5B", "8x7B" (may be empty)
     int64_t file_type = -1;       // general.file_type: llama.cpp's ftype (quantization), -1 absent

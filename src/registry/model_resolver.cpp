@@ -240,19 +240,30 @@ ResolvedModel resolve_whisper_model(ResolvedModel r, const ModelChoice& c) {
     return r;
 }
 
-// llama.cpp's audio models (Qwen3-ASR and its kind): a text model GGUF and its audio projector
-// (mmproj GGUF), both loaded by xinfer's model host (libmtmd). From model_path (a folder holding
-// both, or the text model with its projector beside it), a registered model_uri, the cache, or
-// downloaded by name (the catalog's source names both files).
+// llama.cpp's audio models: Qwen3-ASR (speech to text) and Qwen3-TTS (text to speech), a model
+// GGUF and its audio projector (mmproj GGUF), both loaded by xinfer's model host (libmtmd). From
+// model_path (a folder holding both, or the model with its projector beside it), a registered
+// model_uri, the cache, or downloaded by name (the catalog's source names both files). The
+// projector says which it is: one that generates audio is a voice, one that only hears is ASR.
 ResolvedModel resolve_mtmd_model(ResolvedModel r, const ModelChoice& c) {
-    r.engine = "mtmd";
     r.model_format = "gguf";
-    if (r.ability.empty()) r.ability = json{"audio2text"};
+    const std::string family = r.spec.is_object() ? r.spec.value("model_family", "") : "";
+    auto settle = [&](bool speaks) {
+        if (family == "qwen3_asr" && speaks)
+            throw bad_request("Cannot launch model: " + r.projector.string() + " generates speech; " + r.model_name +
+                                  " is a speech recogniser and needs its audio encoder's mmproj", "model_path");
+        if (family == "qwen3_tts" && !speaks)
+            throw bad_request("Cannot launch model: " + r.projector.string() + " does not generate speech; " + r.model_name +
+                                  " needs the mmproj with its speech decoder", "model_path");
+        r.engine = speaks ? "mtmd-tts" : "mtmd";
+        if (r.ability.empty()) r.ability = speaks ? json{"text2audio", "text2audio_voice_cloning"} : json{"audio2text"};
+    };
     std::string where = c.model_path;
     if (where.empty() && r.spec.is_object()) where = path_from_uri(r.spec.value("model_uri", ""));
     const json src = r.spec.is_object() && r.spec.contains("model_src") ? source_of(r.spec) : json::object();
+    const bool gguf_source = src.contains("model_file_name_template") || src.contains("model_file_name");
     std::error_code ec;
-    if (where.empty() && !src.empty()) {
+    if (where.empty() && gguf_source) {
         std::string quantization = c.quantization;
         fs::path cached = find_in_cache(r.model_name, r.spec, quantization);
         const std::string mmproj = src.value("mmproj_file_name", "");
@@ -263,12 +274,14 @@ ResolvedModel resolve_mtmd_model(ResolvedModel r, const ModelChoice& c) {
             r.file = planned_download(r, r.spec, c, false);
             r.projector = r.download->dir / mmproj;
             r.gguf.file_size = r.download->total_bytes;  // both files: the memory the replica maps
+            settle(family == "qwen3_tts");
             return r;
         }
     }
     if (where.empty())
-        throw bad_request("Model '" + r.model_name + "' needs its GGUF and audio projector (mmproj) files: pass model_path, "
-                              "a folder holding both", "model_path");
+        throw bad_request("Model '" + r.model_name + "' runs from its GGUF and audio projector (mmproj) files: pass model_path, "
+                              "a folder holding both (llama.cpp's converter writes them; ggml-org publishes GGUFs on Hugging Face)",
+                          "model_path");
     fs::path p = path_from_uri(where);
     if (!fs::exists(p, ec)) throw bad_request("Cannot launch model: model_path does not exist: " + p.string(), "model_path");
     const fs::path dir = fs::is_directory(p, ec) ? p : p.parent_path();
@@ -282,7 +295,9 @@ ResolvedModel resolve_mtmd_model(ResolvedModel r, const ModelChoice& c) {
     if (r.projector.empty())
         throw bad_request("Cannot launch model: no audio projector (an mmproj GGUF with an audio encoder) in " + dir.string() +
                               "; " + r.model_name + " needs it beside " + r.file.filename().string(), "model_path");
-    r.gguf.file_size += fs::file_size(r.projector, ec);
+    const GgufInfo projector = read_gguf_info(r.projector);
+    r.gguf.file_size += projector.file_size;
+    settle(projector.has_audio_generator);
     return r;
 }
 
@@ -292,7 +307,8 @@ ApiError no_engine_for(const Registry& registry, const std::string& name, const 
     for (auto& spec : registry.list(ModelType::audio)) names += (names.empty() ? "" : ", ") + spec.spec.value("model_name", "");
     return bad_request("Model '" + name + "' cannot be served by xinfer: " + why +
                            ". xinfer's speech engines are whisper.cpp (ggml whisper models: speech to text), "
-                           "llama.cpp's audio models (Qwen3-ASR: a GGUF and its mmproj, speech to text), "
+                           "llama.cpp's audio models (a GGUF and its mmproj: Qwen3-ASR, speech to text; Qwen3-TTS, "
+                           "text to speech with voice cloning), "
                            "pocketsphinx (English speech to text), flite and espeak-ng (text to speech); "
                            "audio models it knows: " + names,
                        "model_name");
@@ -319,7 +335,7 @@ ResolvedModel resolve_speech_model(const Registry& registry, ResolvedModel r, co
         family = "whisper";
     }
     if (family == "whisper") return resolve_whisper_model(std::move(r), c);
-    if (family == "qwen3_asr") return resolve_mtmd_model(std::move(r), c);
+    if (family == "qwen3_asr" || family == "qwen3_tts") return resolve_mtmd_model(std::move(r), c);
     if (family != "pocketsphinx" && family != "flite" && family != "espeak")
         throw no_engine_for(registry, r.model_name, "its family '" + family + "' needs an engine xinfer does not have");
     r.engine = family;
@@ -342,7 +358,7 @@ fs::path find_audio_projector(const fs::path& dir) {
         if (!e.is_regular_file() || lower(e.path().extension().string()) != ".gguf") continue;
         try {
             const GgufInfo info = read_gguf_info(e.path());
-            if (info.architecture == "clip" && info.has_audio_encoder) found.push_back(e.path());
+            if (info.architecture == "clip" && (info.has_audio_encoder || info.has_audio_generator)) found.push_back(e.path());
         } catch (const std::runtime_error&) {
         }
     }

@@ -11,7 +11,7 @@ namespace {
 // ggml engines (llama-server, whisper, llama.cpp's audio models) take threads from the budget and
 // can use GPUs; the other built-in speech engines are single-threaded CPU code.
 bool runs_on_ggml(const ResolvedModel& m) {
-    return m.type != ModelType::audio || m.engine == "whisper" || m.engine == "mtmd";
+    return m.type != ModelType::audio || m.engine == "whisper" || m.engine == "mtmd" || m.engine == "mtmd-tts";
 }
 // The model host's decoding states (`concurrency`; its default is 2).
 int planned_slots(const LaunchRequest& r) {
@@ -42,10 +42,12 @@ MemoryNeed estimate_memory(const ResolvedModel& m, int n_ctx, int decoding_slots
         need.kv_cache = static_cast<uint64_t>(static_cast<double>(n_ctx) * m.gguf.block_count * 2 /*K and V*/ *
                                               m.gguf.head_count_kv * head_dim * kv_bytes_per_value);
     }
-    if (m.engine == "mtmd" && m.gguf.head_count > 0) {
-        // The model host's contexts: 2048 tokens each (a 30 s piece of audio and its transcript), F16.
+    if ((m.engine == "mtmd" || m.engine == "mtmd-tts") && m.gguf.head_count > 0) {
+        // The model host's contexts, F16: ASR 2048 tokens each (a 30 s piece of audio and its
+        // transcript); TTS 4096 (text and speech frames), each slot with its own projector too.
         const uint64_t head_dim = static_cast<uint64_t>(m.gguf.embedding_length / m.gguf.head_count);
-        need.kv_cache = static_cast<uint64_t>(std::max(1, decoding_slots)) * 2048 * m.gguf.block_count * 2 *
+        const uint64_t tokens = m.engine == "mtmd" ? 2048 : 4096;
+        need.kv_cache = static_cast<uint64_t>(std::max(1, decoding_slots)) * tokens * m.gguf.block_count * 2 *
                         m.gguf.head_count_kv * head_dim * 2;
     }
     need.overhead = need.weights / 10;

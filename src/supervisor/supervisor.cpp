@@ -43,7 +43,7 @@ void check_engine_and_format(LaunchRequest& req) {
     if (!req.model_engine.empty()) {
         std::string e = req.model_engine;
         for (auto& c : e) c = static_cast<char>(::tolower(c));
-        static const std::set<std::string> known = {"llama.cpp", "llama_cpp", "llamacpp", "mtmd", "pocketsphinx", "whisper",
+        static const std::set<std::string> known = {"llama.cpp", "llama_cpp", "llamacpp", "mtmd", "mtmd-tts", "pocketsphinx", "whisper",
                                                     "whisper.cpp", "flite", "espeak", "espeak-ng"};
         static const std::set<std::string> xinference_runtimes = {
             "vllm", "sglang", "transformers", "mlx", "sentence_transformers", "flag", "lmdeploy", "xllamacpp",
@@ -135,7 +135,8 @@ std::string Supervisor::launch(const LaunchRequest& launch_request) {
                                             req.model_size_in_billions, req.quantization, req.model_path, req.download_hub});
     // The files a registration names (model_uri) are held to the same folders; built-in speech
     // engines read their own system data.
-    if (rec->model.engine == "llama.cpp" || rec->model.engine == "whisper" || rec->model.engine == "mtmd") {
+    if (rec->model.engine == "llama.cpp" || rec->model.engine == "whisper" || rec->model.engine == "mtmd" ||
+        rec->model.engine == "mtmd-tts") {
         if (!rec->model.convert_from.empty()) refuse_path(rec->model.convert_from.string());
         else if (!rec->model.file.empty() && !rec->model.download) refuse_path(rec->model.file.string());
     }

@@ -15,6 +15,8 @@ export const RERANK_MODEL = join(MODELS ?? '', 'tiny-rerank.gguf');
 export const WHISPER_MODEL = join(MODELS ?? '', 'tiny-whisper.bin');
 // Qwen3-ASR: a folder with the text model (model.gguf) and its audio projector (mmproj-model.gguf).
 export const QWEN3_ASR_MODEL = join(MODELS ?? '', 'tiny-qwen3-asr');
+// Qwen3-TTS: the talker (model.gguf) and its speech projector (mmproj-model.gguf).
+export const QWEN3_TTS_MODEL = join(MODELS ?? '', 'tiny-qwen3-tts');
 export const LLAMA_BIN = process.env.LLAMA_BIN;
 
 if (!BIN || !existsSync(BIN)) throw new Error('XINFER_BIN must point at the built xinfer binary');

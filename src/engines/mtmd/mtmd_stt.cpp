@@ -1,6 +1,5 @@
 #include "engines/mtmd/mtmd_stt.h"
 
-#include <ggml-backend.h>
 #include <llama.h>
 #include <mtmd-helper.h>
 #include <mtmd.h>
@@ -12,6 +11,8 @@
 #include <thread>
 #include <vector>
 
+#include "common/text.h"
+#include "engines/mtmd/llama_runtime.h"
 #include "audio/pieces.h"
 
 namespace xinfer {
@@ -35,11 +36,6 @@ constexpr Language kLanguages[] = {
     {"fa", "Persian"},    {"el", "Greek"},    {"hu", "Hungarian"},  {"mk", "Macedonian"}, {"ro", "Romanian"},
 };
 
-std::string lower(std::string s) {
-    std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-    return s;
-}
-
 // "en", "EN", "english" -> the language; nullptr when the model does not know it.
 const Language* find_language(const std::string& asked) {
     const std::string l = lower(asked);
@@ -47,19 +43,6 @@ const Language* find_language(const std::string& asked) {
         if (l == lang.code || l == lower(lang.name)) return &lang;
     if (l == "tl") return &kLanguages[24];  // Tagalog: Filipino's ISO 639-1 code
     return nullptr;
-}
-
-void log_errors_only(ggml_log_level level, const char* text, void*) {
-    if (level == GGML_LOG_LEVEL_ERROR) std::fputs(text, stderr);
-}
-
-// A CUDA build ships ggml's backends as plugins; a CPU build links its backend in (no-op).
-void ensure_backends() {
-    static std::once_flag once;
-    std::call_once(once, [] {
-        llama_backend_init();
-        if (ggml_backend_dev_count() == 0) ggml_backend_load_all_from_path(XINFER_GGML_BACKEND_DIR);
-    });
 }
 
 std::string token_text(const llama_vocab* vocab, llama_token t) {
@@ -77,9 +60,7 @@ std::string trim(const std::string& s) {
 
 MtmdStt::MtmdStt(const std::string& model_path, const std::string& projector_path, int concurrency, int threads, bool use_gpu)
     : threads_(threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()))) {
-    llama_log_set(log_errors_only, nullptr);
-    mtmd_helper_log_set(log_errors_only, nullptr);
-    ensure_backends();
+    init_llama_runtime();
     llama_model_params mp = llama_model_default_params();
     mp.n_gpu_layers = use_gpu ? 999 : 0;
     model_ = llama_model_load_from_file(model_path.c_str(), mp);

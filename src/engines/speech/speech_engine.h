@@ -43,11 +43,24 @@ public:
     virtual Transcript transcribe(const Pcm& pcm, const TranscribeOptions& options) = 0;
 };
 
+// What a neural voice model takes beyond text, voice and speed.
+struct SpeechOptions {
+    std::string language;     // empty: the model's default
+    const Pcm* speaker = nullptr;  // a reference recording whose voice is cloned (any rate, mono)
+};
+
 class TextToSpeech {
 public:
     virtual ~TextToSpeech() = default;
     // speed: 0.25 .. 4.0 (1 = natural). Throws UnsupportedRequest for an unknown voice.
     virtual Pcm synthesize(const std::string& text, const std::string& voice, double speed) = 0;
+    // With a language or a voice to clone: engines that cannot honour them refuse (a 400).
+    virtual Pcm synthesize(const std::string& text, const std::string& voice, double speed, const SpeechOptions& options) {
+        if (options.speaker) throw UnsupportedRequest("this model cannot clone a voice (it has no speaker encoder)");
+        if (!options.language.empty())
+            throw UnsupportedRequest("this model speaks the language of its voice; 'language' is not an option for it");
+        return synthesize(text, voice, speed);
+    }
     virtual std::vector<std::string> voices() const = 0;
 };
 
