@@ -4,7 +4,9 @@
 // (goal >= 0.95). Qwen3-ASR's reference is llama.cpp's own llama-server with the projector,
 // started by hand with the same threads, generating the same number of tokens.
 //
-//   bench_speech XINFER_BIN [rounds=9] [WHISPER_MODEL.bin] [QWEN3_ASR_FOLDER [LLAMA_SERVER]]
+// Qwen3-TTS's reference is the same engine (libmtmd's audio generation) driven in this process.
+//
+//   bench_speech XINFER_BIN [rounds=9] [WHISPER_MODEL.bin|-] [QWEN3_ASR_FOLDER|-] [QWEN3_TTS_FOLDER]
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -20,6 +22,7 @@
 #include "bench_harness.h"
 #include "common/http_client.h"
 #include "engines/flite/flite_tts.h"
+#include "engines/mtmd/mtmd_tts.h"
 #include "engines/pocketsphinx/pocketsphinx_stt.h"
 #include "engines/whisper/whisper_stt.h"
 
@@ -62,7 +65,11 @@ int main(int argc, char** argv) {
     std::printf("speech benchmark: %.1f s of flite speech, %d rounds, medians (RTF = audio seconds per compute second)\n",
                 audio_s, rounds);
 
-    const std::string whisper_path = argc > 3 ? argv[3] : "";
+    // "-" skips a model. Whisper and Qwen3-TTS both compute with OpenMP teams in this process, and
+    // two teams on 2 cores make OpenMP sleep at its barriers (both would measure slow): give them
+    // in separate runs (`bench_speech XINFER 9 WHISPER.bin ASR_DIR -`, `bench_speech XINFER 9 - - TTS_DIR`).
+    auto arg = [&](int i) { return argc > i && std::string(argv[i]) != "-" ? std::string(argv[i]) : std::string(); };
+    const std::string whisper_path = arg(3);
     std::unique_ptr<xinfer::WhisperStt> whisper;
     if (!whisper_path.empty()) {
         whisper = std::make_unique<xinfer::WhisperStt>(whisper_path, 1, 0);
@@ -72,19 +79,30 @@ int main(int argc, char** argv) {
                                    {"concurrency", 1}, {"n_threads", cores}});
     }
     // Qwen3-ASR: a folder with model.gguf and mmproj-model.gguf (make_tiny_gguf qwen3-asr, or real files).
-    const std::string asr_dir = argc > 4 ? argv[4] : "";
+    const std::string asr_dir = arg(4);
     std::unique_ptr<bench::Engine> asr_reference;
     std::string asr_host;
     const int asr_tokens = 32 + static_cast<int>(12.0 * audio_s);  // what xinfer's engine allows per piece
     if (!asr_dir.empty()) {
         const int cores = static_cast<int>(std::thread::hardware_concurrency());
-        const std::string server = argc > 5 ? argv[5] : (std::filesystem::path(argv[1]).parent_path() / "llama-server").string();
+        const std::string server = (std::filesystem::path(argv[1]).parent_path() / "llama-server").string();
         std::string model, projector;
         for (auto& e : std::filesystem::directory_iterator(asr_dir))
             (e.path().filename().string().rfind("mmproj", 0) == 0 ? projector : model) = e.path().string();
         asr_reference = std::make_unique<bench::Engine>(server, std::vector<std::string>{"-m", model, "--mmproj", projector, "-t",
             std::to_string(cores), "-c", "2048", "-np", "1", "--no-webui"});
         asr_host = svc.launch({{"model_name", "Qwen3-ASR-0.6B"}, {"model_type", "audio"}, {"model_path", asr_dir},
+                               {"concurrency", 1}, {"n_threads", cores}});
+    }
+    // Qwen3-TTS: a folder with the talker (model.gguf) and its projector (mmproj-model.gguf).
+    const std::string tts_dir = arg(5);
+    std::unique_ptr<xinfer::MtmdTts> qwen_tts;
+    std::string tts_host;
+    const std::string tts_text = "The quarterly meeting starts at ten in the morning.";
+    if (!tts_dir.empty()) {
+        const int cores = static_cast<int>(std::thread::hardware_concurrency());
+        qwen_tts = std::make_unique<xinfer::MtmdTts>(tts_dir + "/model.gguf", tts_dir + "/mmproj-model.gguf", 1, cores, false);
+        tts_host = svc.launch({{"model_name", "Qwen3-TTS-12Hz-0.6B-Base"}, {"model_type", "audio"}, {"model_path", tts_dir},
                                {"concurrency", 1}, {"n_threads", cores}});
     }
     // Three paths per task: the engine in this process, the model host process straight over its
@@ -94,7 +112,8 @@ int main(int argc, char** argv) {
         std::vector<double> direct, host, xinfer;
     };
     Row sphinx{"transcribe (pocketsphinx)", {}, {}, {}}, flite{"synthesize wav (flite)", {}, {}, {}},
-        wh{"transcribe (whisper)", {}, {}, {}}, asr{"transcribe (Qwen3-ASR)*", {}, {}, {}};
+        wh{"transcribe (whisper)", {}, {}, {}}, asr{"transcribe (Qwen3-ASR)*", {}, {}, {}},
+        qtts{"synthesize wav (Qwen3-TTS)", {}, {}, {}};
     auto upload = [&](const std::string& address, const std::string& model, bool whisper_opts, bool token_limit = false) {
         auto c = xinfer::make_client(address);
         c->set_read_timeout(600, 0);
@@ -111,6 +130,13 @@ int main(int argc, char** argv) {
         bench::post_or_die(address, "/v1/audio/speech",
                            json{{"model", "flite"}, {"input", kText}, {"voice", "slt"}, {"response_format", "wav"}}.dump());
         return audio_s / seconds_since(t0);
+    };
+    // Speech out of Qwen3-TTS: seconds of audio made per second (its length is the model's choice).
+    auto speak_qwen = [&](const std::string& address, const std::string& model) {
+        auto t0 = Clock::now();
+        std::string wav_out = bench::post_or_die(address, "/v1/audio/speech",
+                                                 json{{"model", model}, {"input", tts_text}, {"response_format", "wav"}}.dump());
+        return static_cast<double>(wav_out.size() - 44) / (24000 * 2) / seconds_since(t0);
     };
     for (int r = 0; r < rounds; ++r) {
         auto t0 = Clock::now();
@@ -140,11 +166,19 @@ int main(int argc, char** argv) {
             asr.host.push_back(upload(asr_host, "Qwen3-ASR-0.6B", false));
             asr.xinfer.push_back(upload(svc.front(), "Qwen3-ASR-0.6B", false));
         }
+        if (qwen_tts) {
+            t0 = Clock::now();
+            xinfer::Pcm made = qwen_tts->synthesize(tts_text, "", 1.0);
+            xinfer::encode_audio(made, "wav");
+            qtts.direct.push_back(made.seconds() / seconds_since(t0));
+            qtts.host.push_back(speak_qwen(tts_host, "Qwen3-TTS-12Hz-0.6B-Base"));
+            qtts.xinfer.push_back(speak_qwen(svc.front(), "Qwen3-TTS-12Hz-0.6B-Base"));
+        }
     }
     std::printf("%-28s %10s %10s %10s %14s %14s\n", "task (RTF)", "in-process", "host", "xinfer", "xinfer/direct",
                 "xinfer/host");
     bool ok = true;
-    for (Row* row : {&sphinx, &flite, &wh, &asr}) {
+    for (Row* row : {&sphinx, &flite, &wh, &asr, &qtts}) {
         if (row->direct.empty()) continue;
         double d = bench::median(row->direct), h = bench::median(row->host), x = bench::median(row->xinfer);
         std::printf("%-28s %10.2f %10.2f %10.2f %14.3f %14.3f\n", row->name, d, h, x, x / d, x / h);
