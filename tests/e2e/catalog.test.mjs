@@ -11,7 +11,7 @@ import { mkdtempSync, readFileSync, readdirSync, statSync, rmSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join, dirname, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startServer, launch, api, cli, CHAT_MODEL, RERANK_MODEL, WHISPER_MODEL, QWEN3_ASR_MODEL } from './helpers.mjs';
+import { startServer, launch, api, cli, CHAT_MODEL, RERANK_MODEL, WHISPER_MODEL, QWEN3_ASR_MODEL, QWEN3_TTS_MODEL } from './helpers.mjs';
 import { startFakeHub } from './fake_hub.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -55,6 +55,8 @@ before(async () => {
     'ggml-org/Qwen3-ASR-0.6B-GGUF': { files: { 'Qwen3-ASR-0.6B-Q8_0.gguf': readFileSync(join(QWEN3_ASR_MODEL, 'model.gguf')),
       'mmproj-Qwen3-ASR-0.6B-Q8_0.gguf': readFileSync(join(QWEN3_ASR_MODEL, 'mmproj-model.gguf')),
       'Qwen3-ASR-0.6B-F16.gguf': Buffer.alloc(8192, 3) } },
+    'ggml-org/Qwen3-TTS-12Hz-1.7B-Base-GGUF': { files: { 'Qwen3-TTS-12Hz-1.7B-Base-Q8_0.gguf': readFileSync(join(QWEN3_TTS_MODEL, 'model.gguf')),
+      'mmproj-Qwen3-TTS-12Hz-1.7B-Base-Q8_0.gguf': readFileSync(join(QWEN3_TTS_MODEL, 'mmproj-model.gguf')) } },
   });
   server = await startServer({ env: { HF_ENDPOINT: hub.url, MODELSCOPE_ENDPOINT: hub.url, XINFERENCE_MODEL_SRC: '', HF_TOKEN: '',
     HF_HUB_CACHE: join(scratch, 'hf-cache') } });
@@ -226,6 +228,16 @@ test('Qwen3-ASR-0.6B downloads its model and audio projector by name and transcr
   const again = await launch(server, { model_name: 'Qwen3-ASR-0.6B', model_type: 'audio' });
   assert.equal((await api(server, 'GET', `/v1/models/${again}`)).json.download ?? null, null);
   await api(server, 'DELETE', `/v1/models/${again}`);
+});
+
+test('Qwen3-TTS-12Hz-1.7B-Base downloads its talker and projector by name and speaks', async () => {
+  const uid = await launch(server, { model_name: 'Qwen3-TTS-12Hz-1.7B-Base', model_type: 'audio', quantization: 'Q8_0' });
+  assert.equal((await api(server, 'GET', `/v1/models/${uid}`)).json.model_engine, 'mtmd-tts');
+  const r = await fetch(`${server.url}/v1/audio/speech`, { method: 'POST', headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ model: uid, input: 'Hello.', response_format: 'wav', language: 'zh' }) });
+  assert.equal(r.status, 200, await r.clone().text());
+  assert.equal(Buffer.from(await r.arrayBuffer()).readUInt32LE(24), 24000);
+  await api(server, 'DELETE', `/v1/models/${uid}`);
 });
 
 test('names xinfer cannot serve are listed with the reason, and launching them is a 400 that says why', async () => {

@@ -21,6 +21,18 @@ export const LLAMA_BIN = process.env.LLAMA_BIN;
 
 if (!BIN || !existsSync(BIN)) throw new Error('XINFER_BIN must point at the built xinfer binary');
 
+// A 16 kHz mono 16-bit WAV (flite's speech as the tests make it) repeated to at least `seconds`.
+export function repeatWav(wav, seconds) {
+  const pcm = wav.subarray(44);
+  const parts = [];
+  while (parts.length * pcm.length < 16000 * 2 * seconds) parts.push(pcm);
+  const data = Buffer.concat(parts);
+  const header = Buffer.from(wav.subarray(0, 44));
+  header.writeUInt32LE(36 + data.length, 4);
+  header.writeUInt32LE(data.length, 40);
+  return Buffer.concat([header, data]);
+}
+
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 // Starts `xinfer serve` on a port the kernel picks (-p 0: no window in which another process can

@@ -11,7 +11,7 @@ import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI, { toFile } from 'openai';
-import { startServer, launch, api, QWEN3_ASR_MODEL } from './helpers.mjs';
+import { startServer, launch, api, QWEN3_ASR_MODEL, repeatWav } from './helpers.mjs';
 
 const run = promisify(execFile);
 const scratch = mkdtempSync(join(tmpdir(), 'xinfer-asr-'));
@@ -119,14 +119,7 @@ test('the prompt reaches the model as its context', async () => {
 });
 
 test('a recording longer than 30 s is transcribed in pieces that cover it in order', async () => {
-  const pcm = speech.subarray(44);
-  const parts = [];
-  while (parts.length * pcm.length < 16000 * 2 * 70) parts.push(pcm);
-  const data = Buffer.concat(parts);
-  const header = Buffer.from(speech.subarray(0, 44));
-  header.writeUInt32LE(36 + data.length, 4);
-  header.writeUInt32LE(data.length, 40);
-  const v = await post('/v1/audio/transcriptions', Buffer.concat([header, data]), { response_format: 'verbose_json' });
+  const v = await post('/v1/audio/transcriptions', repeatWav(speech, 70), { response_format: 'verbose_json' });
   assert.equal(v.status, 200, v.text);
   assert.ok(v.json.duration > 69, `duration ${v.json.duration}`);
   const segs = v.json.segments;

@@ -60,7 +60,7 @@ test('Qwen3-TTS launched from a folder runs on llama.cpp\'s audio generation and
   assert.equal(d.model_engine, 'mtmd-tts');
   assert.deepEqual(d.model_ability, ['text2audio', 'text2audio_voice_cloning']);
   // By name without its files: a 400 that says what to give.
-  const r = await api(server, 'POST', '/v1/models', { model_name: 'Qwen3-TTS-12Hz-1.7B-Base', model_type: 'audio', model_uid: 'tts2' });
+  const r = await api(server, 'POST', '/v1/models', { model_name: 'Qwen3-TTS-12Hz-0.6B-CustomVoice', model_type: 'audio', model_uid: 'tts2' });
   assert.equal(r.status, 400, r.text);
   assert.match(r.json.detail, /pass model_path, a folder holding both/);
 });

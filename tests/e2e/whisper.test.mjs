@@ -7,7 +7,7 @@ import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI, { toFile } from 'openai';
-import { startServer, launch, api, WHISPER_MODEL as WHISPER } from './helpers.mjs';
+import { startServer, launch, api, WHISPER_MODEL as WHISPER, repeatWav } from './helpers.mjs';
 
 let server, client, speech;
 
@@ -94,14 +94,7 @@ test('concurrent requests each get their own state and the same answer as alone'
 });
 
 test('audio longer than one 30-second window is decoded to its end', async () => {
-  const pcm = speech.subarray(44);
-  const parts = [];
-  while (parts.length * pcm.length < 16000 * 2 * 65) parts.push(pcm);
-  const data = Buffer.concat(parts);
-  const header = Buffer.from(speech.subarray(0, 44));
-  header.writeUInt32LE(36 + data.length, 4);
-  header.writeUInt32LE(data.length, 40);
-  const v = await post('/v1/audio/transcriptions', Buffer.concat([header, data]), { response_format: 'verbose_json', language: 'en' });
+  const v = await post('/v1/audio/transcriptions', repeatWav(speech, 65), { response_format: 'verbose_json', language: 'en' });
   assert.equal(v.status, 200, v.text);
   assert.ok(v.json.duration > 60);
   // Each 30-second window is decoded where it lies: whisper's first timestamp in a window is
