@@ -62,6 +62,8 @@ GgufInfo read_gguf_info(const std::filesystem::path& path) {
     info.head_count_kv = get_int(ctx, a + "attention.head_count_kv", info.head_count);
     info.pooling_type = get_int(ctx, a + "pooling_type", -1);
     info.has_chat_template = gguf_find_key(ctx, "tokenizer.chat_template") >= 0;
+    if (const int64_t tokens = gguf_find_key(ctx, "tokenizer.ggml.tokens"); tokens >= 0 && gguf_get_kv_type(ctx, tokens) == GGUF_TYPE_ARRAY)
+        info.vocab_size = static_cast<int64_t>(gguf_get_arr_n(ctx, tokens));
     const int64_t audio = gguf_find_key(ctx, "clip.has_audio_encoder");
     info.has_audio_encoder = audio >= 0 && gguf_get_kv_type(ctx, audio) == GGUF_TYPE_BOOL && gguf_get_val_bool(ctx, audio);
     const int64_t gen = gguf_find_key(ctx, "clip.has_gen_audio_encoder");

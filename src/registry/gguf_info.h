@@ -19,9 +19,11 @@ struct GgufInfo {
     int64_t head_count = 0;
     int64_t pooling_type = -1;    // <arch>.pooling_type, -1 when absent
     bool has_chat_template = false;
+    int64_t vocab_size = 0;       // entries in tokenizer.ggml.tokens (0 when it has none)
     bool has_audio_encoder = false; // clip.has_audio_encoder: a projector (mmproj) that takes audio
     bool has_audio_generator = false; // clip.has_gen_audio_encoder: one that makes speech (Qwen3-TTS)
     uint64_t file_size = 0;
+    uint64_t projector_size = 0;  // llama.cpp's audio models: the mmproj beside the model (also in file_size)
     std::string size_label;       // general.size_label, e.g. "7B", "0.5B", "8x7B" (may be empty)
     int64_t file_type = -1;       // general.file_type: llama.cpp's ftype (quantization), -1 absent
     uint64_t parameter_count = 0; // elements in all tensors of this file

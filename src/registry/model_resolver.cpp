@@ -274,6 +274,8 @@ ResolvedModel resolve_mtmd_model(ResolvedModel r, const ModelChoice& c) {
             r.file = planned_download(r, r.spec, c, false);
             r.projector = r.download->dir / mmproj;
             r.gguf.file_size = r.download->total_bytes;  // both files: the memory the replica maps
+            for (auto& f : r.download->files)
+                if (fs::path(f.path).filename() == mmproj) r.gguf.projector_size = f.size;
             settle(family == "qwen3_tts");
             return r;
         }
@@ -297,6 +299,7 @@ ResolvedModel resolve_mtmd_model(ResolvedModel r, const ModelChoice& c) {
                               "; " + r.model_name + " needs it beside " + r.file.filename().string(), "model_path");
     const GgufInfo projector = read_gguf_info(r.projector);
     r.gguf.file_size += projector.file_size;
+    r.gguf.projector_size = projector.file_size;
     settle(projector.has_audio_generator);
     return r;
 }

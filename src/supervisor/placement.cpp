@@ -13,10 +13,11 @@ namespace {
 bool runs_on_ggml(const ResolvedModel& m) {
     return m.type != ModelType::audio || m.engine == "whisper" || m.engine == "mtmd" || m.engine == "mtmd-tts";
 }
-// The model host's decoding states (`concurrency`; its default is 2).
-int planned_slots(const LaunchRequest& r) {
+// The model host's decoding states (`concurrency`; its default is 2, and 1 for a voice model,
+// whose every slot loads the projector again).
+int planned_slots(const LaunchRequest& r, const ResolvedModel& m) {
     auto it = r.engine_options.find("concurrency");
-    return it != r.engine_options.end() && it->is_number_integer() ? it->get<int>() : 2;
+    return it != r.engine_options.end() && it->is_number_integer() ? it->get<int>() : m.engine == "mtmd-tts" ? 1 : 2;
 }
 int explicit_threads(const LaunchRequest& r) {
     for (auto key : {"n_threads"})
@@ -47,8 +48,13 @@ MemoryNeed estimate_memory(const ResolvedModel& m, int n_ctx, int decoding_slots
         // transcript); TTS 4096 (text and speech frames), each slot with its own projector too.
         const uint64_t head_dim = static_cast<uint64_t>(m.gguf.embedding_length / m.gguf.head_count);
         const uint64_t tokens = m.engine == "mtmd" ? 2048 : 4096;
-        need.kv_cache = static_cast<uint64_t>(std::max(1, decoding_slots)) * tokens * m.gguf.block_count * 2 *
-                        m.gguf.head_count_kv * head_dim * 2;
+        const uint64_t slots = static_cast<uint64_t>(std::max(1, decoding_slots));
+        need.kv_cache = slots * tokens * m.gguf.block_count * 2 * m.gguf.head_count_kv * head_dim * 2;
+        // A voice slot also holds its own projector and llama.cpp's float copy of the token
+        // embeddings (the generator builds its prompt rows from them).
+        if (m.engine == "mtmd-tts")
+            need.kv_cache += slots * static_cast<uint64_t>(m.gguf.vocab_size * m.gguf.embedding_length * 4) +
+                             (slots - 1) * m.gguf.projector_size;
     }
     need.overhead = need.weights / 10;
     need.compute = 64ull << 20;  // compute buffers, the engine's own code and heap
@@ -63,7 +69,7 @@ ReplicaPlan Placement::reserve(const std::string& key, const ResolvedModel& mode
     const Inventory inv = read_inventory();
     std::lock_guard lock(mu_);
     ReplicaPlan plan;
-    plan.memory_mb = estimate_memory_mb(model, planned_context(model, req), planned_slots(req));
+    plan.memory_mb = estimate_memory_mb(model, planned_context(model, req), planned_slots(req, model));
 
     // A gpu_idx naming a GPU this machine lacks is a mistake in the request, whatever n_gpu says.
     for (int g : req.gpu_idx) {

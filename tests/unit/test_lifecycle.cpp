@@ -65,6 +65,28 @@ TEST(Placement, MemoryEstimateGrowsWithContext) {
     EXPECT_GT(small, 4400u);
 }
 
+TEST(Placement, AudioModelsOnLlamaCppCountTheirProjectorAndEachSlotsContext) {
+    // Qwen3-ASR-1.7B's shape: 28 layers, 2048 wide, 16 heads, 8 KV heads; model + mmproj on disk.
+    ResolvedModel asr;
+    asr.type = ModelType::audio;
+    asr.engine = "mtmd";
+    asr.gguf.file_size = (2065ull + 339ull) << 20;
+    asr.gguf.projector_size = 339ull << 20;
+    asr.gguf.embedding_length = 2048;
+    asr.gguf.head_count = 16;
+    asr.gguf.head_count_kv = 8;
+    asr.gguf.block_count = 28;
+    asr.gguf.vocab_size = 151936;
+    // A context of 2048 tokens per slot: 2048 x 28 layers x 2 x 8 heads x 128 x 2 bytes = 224 MiB.
+    EXPECT_EQ(estimate_memory_mb(asr, 0, 3) - estimate_memory_mb(asr, 0, 1), 2u * 224u);
+    EXPECT_GT(estimate_memory_mb(asr, 0, 1), 2404u + 224u);
+    // The same shape as a voice: 4096 tokens a slot, and each slot also holds its projector
+    // and a float copy of the token embeddings (151936 x 2048 x 4 bytes = 1187 MiB).
+    ResolvedModel tts = asr;
+    tts.engine = "mtmd-tts";
+    EXPECT_EQ(estimate_memory_mb(tts, 0, 2) - estimate_memory_mb(tts, 0, 1), 448u + 1187u + 339u);
+}
+
 TEST(Placement, WhisperCountsOneStatePerDecodingSlot) {
     // large-v3's header: 1500 audio frames, 1280 wide, 32 + 32 layers, 448 text positions.
     auto dir = std::filesystem::temp_directory_path() / "xinfer-whisper-header";

@@ -13,6 +13,8 @@ EngineCommand model_host_command(const ResolvedModel& model, const nlohmann::jso
     if (!model.file.empty()) cmd.argv.insert(cmd.argv.end(), {"--model-path", model.file.string()});
     if (!model.projector.empty()) cmd.argv.insert(cmd.argv.end(), {"--projector", model.projector.string()});
     if (use_gpu) cmd.argv.push_back("--gpu");
+    // A voice model's every slot loads its projector again: one unless the launch asks for more.
+    if (model.engine == "mtmd-tts" && !options.contains("concurrency")) cmd.argv.insert(cmd.argv.end(), {"--concurrency", "1"});
     for (auto& [key, value] : options.items()) {
         if (key != "concurrency" && key != "n_threads")
             throw bad_request("Unknown engine option '" + key + "' for " + model.engine + "; known: concurrency, n_threads", key);
