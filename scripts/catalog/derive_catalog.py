@@ -51,7 +51,7 @@ CONVERTIBLE = {"BertModel", "XLMRobertaModel", "BertForSequenceClassification",
                "XLMRobertaForSequenceClassification"}
 
 # Audio families xinfer has an engine for; the others are listed with the reason.
-AUDIO_ENGINES = {"whisper", "pocketsphinx", "flite", "espeak-ng", "qwen3_asr", "qwen3_tts"}
+AUDIO_ENGINES = {"whisper", "pocketsphinx", "flite", "espeak-ng", "qwen3_asr", "qwen3_tts", "pocket_tts"}
 AUDIO_REASONS = {
     "funasr": "FunASR models (SenseVoice, Paraformer, Fun-ASR) need FunASR's PyTorch runtime; xinfer has no engine for them",
     "campplus": "CAM++ speaker verification is not a speech-to-text or text-to-speech model; xinfer has no engine for it",

@@ -24,12 +24,13 @@ json engines_for(const RegisteredSpec& s) {
     if (s.type == ModelType::audio) {
         std::string family = spec.value("model_family", "");
         if (family == "espeak-ng") family = "espeak";
-        const bool mtmd = family == "qwen3_asr" || family == "qwen3_tts";  // llama.cpp's audio models: GGUF + projector
+        // llama.cpp's audio models: a GGUF and its projector.
+        const bool mtmd = family == "qwen3_asr" || family == "qwen3_tts" || family == "pocket_tts";
         params.push_back({{"model_name", name},
                           {"model_format", family == "whisper" ? "ggml" : mtmd ? "gguf" : "builtin"},
                           {"model_size_in_billions", nullptr},
                           {"quantizations", mtmd ? quantizations_of(spec) : json::array({"none"})}});
-        return {{family == "qwen3_tts" ? "mtmd-tts" : mtmd ? "mtmd" : family, params}};
+        return {{!mtmd ? family : family == "qwen3_asr" ? "mtmd" : "mtmd-tts", params}};
     }
     for (auto& entry : spec.value("model_specs", json::array())) {
         json size = entry.contains("model_size_in_billions") ? entry["model_size_in_billions"] : json(nullptr);

@@ -252,7 +252,7 @@ ResolvedModel resolve_mtmd_model(ResolvedModel r, const ModelChoice& c) {
         if (family == "qwen3_asr" && speaks)
             throw bad_request("Cannot launch model: " + r.projector.string() + " generates speech; " + r.model_name +
                                   " is a speech recogniser and needs its audio encoder's mmproj", "model_path");
-        if (family == "qwen3_tts" && !speaks)
+        if ((family == "qwen3_tts" || family == "pocket_tts") && !speaks)
             throw bad_request("Cannot launch model: " + r.projector.string() + " does not generate speech; " + r.model_name +
                                   " needs the mmproj with its speech decoder", "model_path");
         r.engine = speaks ? "mtmd-tts" : "mtmd";
@@ -276,7 +276,7 @@ ResolvedModel resolve_mtmd_model(ResolvedModel r, const ModelChoice& c) {
             r.gguf.file_size = r.download->total_bytes;  // both files: the memory the replica maps
             for (auto& f : r.download->files)
                 if (fs::path(f.path).filename() == mmproj) r.gguf.projector_size = f.size;
-            settle(family == "qwen3_tts");
+            settle(family != "qwen3_asr");
             return r;
         }
     }
@@ -338,7 +338,7 @@ ResolvedModel resolve_speech_model(const Registry& registry, ResolvedModel r, co
         family = "whisper";
     }
     if (family == "whisper") return resolve_whisper_model(std::move(r), c);
-    if (family == "qwen3_asr" || family == "qwen3_tts") return resolve_mtmd_model(std::move(r), c);
+    if (family == "qwen3_asr" || family == "qwen3_tts" || family == "pocket_tts") return resolve_mtmd_model(std::move(r), c);
     if (family != "pocketsphinx" && family != "flite" && family != "espeak")
         throw no_engine_for(registry, r.model_name, "its family '" + family + "' needs an engine xinfer does not have");
     r.engine = family;

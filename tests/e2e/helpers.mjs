@@ -17,6 +17,8 @@ export const WHISPER_MODEL = join(MODELS ?? '', 'tiny-whisper.bin');
 export const QWEN3_ASR_MODEL = join(MODELS ?? '', 'tiny-qwen3-asr');
 // Qwen3-TTS: the talker (model.gguf) and its speech projector (mmproj-model.gguf).
 export const QWEN3_TTS_MODEL = join(MODELS ?? '', 'tiny-qwen3-tts');
+// Pocket TTS: the backbone (model.gguf) and its projector (mmproj-model.gguf).
+export const POCKET_TTS_MODEL = join(MODELS ?? '', 'tiny-pocket-tts');
 export const LLAMA_BIN = process.env.LLAMA_BIN;
 
 if (!BIN || !existsSync(BIN)) throw new Error('XINFER_BIN must point at the built xinfer binary');

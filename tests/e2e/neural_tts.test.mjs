@@ -1,4 +1,4 @@
-// Qwen3-TTS through xinfer's model host (llama.cpp's audio generation, libmtmd), on a tiny
+// Qwen3-TTS (and Pocket TTS, at the end) through xinfer's model host (llama.cpp's audio generation, libmtmd), on a tiny
 // random-weight model generated at test time with Qwen3-TTS's layout and the real Qwen tokenizer.
 // The sound is noise, and the test model never ends speech early (its end-of-speech logit is
 // zero), so every duration is xinfer's bound for the text: 80 ms frames, 12.5 x (2 + 0.3 x
@@ -7,7 +7,7 @@
 // voice registry (kept across restarts), streaming sentence by sentence, concurrency, and 400s.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launch, api, waitFor, QWEN3_TTS_MODEL } from './helpers.mjs';
+import { startServer, launch, api, waitFor, QWEN3_TTS_MODEL, POCKET_TTS_MODEL } from './helpers.mjs';
 
 let server, voice;
 const frames = (text) => Math.floor(12.5 * (2 + 0.3 * [...text].length));
@@ -172,4 +172,27 @@ test('concurrent requests each get their own state', async () => {
     assert.equal(r.status, 200, r.err?.detail);
     assert.ok(Math.abs(wav(r.bytes).seconds - seconds(texts[i])) < 0.01, texts[i]);
   });
+});
+
+test('Pocket TTS speaks only in a voice it is given, from an upload or the registry; its length grows with the text', async () => {
+  await launch(server, { model_name: 'pocket-tts', model_type: 'audio', model_uid: 'pocket', model_path: POCKET_TTS_MODEL });
+  assert.equal((await api(server, 'GET', '/v1/models/pocket')).json.model_engine, 'mtmd-tts');
+  const none = await speak({ model: 'pocket', input: SHORT });
+  assert.equal(none.status, 400);
+  assert.match(none.err.error.message, /Pocket TTS has no voice of its own/);
+  const lengths = [];
+  for (const input of [SHORT, LONG]) {
+    const r = await speak({ model: 'pocket', input, response_format: 'wav', prompt_speech: new Blob([voice]) }, { json: false });
+    assert.equal(r.status, 200, r.err?.detail);
+    const w = wav(r.bytes);
+    assert.deepEqual([w.channels, w.rate], [1, 24000]);
+    lengths.push(w.seconds);
+  }
+  assert.ok(lengths[1] > 2 * lengths[0], `durations ${lengths}`);
+  const named = await speak({ model: 'pocket', input: SHORT, voice: 'alice' });
+  assert.equal(named.status, 200, named.err?.detail);
+  const lang = await speak({ model: 'pocket', input: SHORT, voice: 'alice', language: 'zh' });
+  assert.equal(lang.status, 400);
+  assert.match(lang.err.error.message, /cannot speak language 'zh'/);
+  await api(server, 'DELETE', '/v1/models/pocket');
 });

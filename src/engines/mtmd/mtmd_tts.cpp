@@ -99,6 +99,7 @@ MtmdTts::MtmdTts(const std::string& model_path, const std::string& projector_pat
             throw std::runtime_error(projector_path + " does not generate audio: this is not a text-to-speech model's projector");
         }
         sample_rate_ = info.sample_rate;
+        needs_voice_ = info.type == MTMD_GEN_AUDIO_TYPE_POCKETTTS;
         clones_ = mtmd_support_audio(slot->mtmd);
         if (clones_) speaker_rate_ = mtmd_get_audio_sample_rate(slot->mtmd);
         slot->gen = mtmd_helper_gen_audio_init(slot->ctx, slot->mtmd);
@@ -127,10 +128,13 @@ Pcm MtmdTts::synthesize(const std::string& text, const std::string& voice, doubl
 }
 
 Pcm MtmdTts::synthesize(const std::string& text, const std::string& voice, double speed, const SpeechOptions& o) {
-    if (!voice.empty() && voice != "default")
+    if (!voice.empty() && voice != "default" && !o.speaker)
         throw UnsupportedRequest("unknown voice '" + voice + "': this model speaks in its own voice ('default') or clones one: "
                                  "upload a recording as prompt_speech, or register it with POST /v1/audio/voices and name it");
     if (o.speaker && !clones_) throw UnsupportedRequest("this model cannot clone a voice (its projector has no speaker encoder)");
+    if (!o.speaker && needs_voice_)
+        throw UnsupportedRequest("Pocket TTS has no voice of its own: upload a recording as prompt_speech, or register one with "
+                                 "POST /v1/audio/voices and name it as the voice");
     std::string language;
     if (!o.language.empty()) {
         const std::string asked = lower(o.language);
