@@ -19,6 +19,7 @@ AuditLog::AuditLog(fs::path file) : file_(std::move(file)) {
 bool AuditLog::worth_recording(const std::string& method, const std::string& path, int status) {
     if (status == 401 || status == 403 || path == "/token") return true;
     if (method == "GET" || method == "HEAD" || method == "OPTIONS") return false;
+    if (path.rfind("/v1/audio/voices", 0) == 0) return true;  // a voice registered or removed
     // Inference calls are the service's work, not management: counted in /metrics instead.
     for (auto p : {"/v1/chat/", "/v1/completions", "/v1/embeddings", "/v1/rerank", "/v1/audio/", "/v1/images/", "/v1/tokenize",
                    "/v1/detokenize", "/v1/convert_ids_to_tokens"})

@@ -160,6 +160,8 @@ std::string required_permission(const std::string& method, const std::string& pa
     auto starts = [&](const char* p) { return path.rfind(p, 0) == 0; };
     if (path == "/" || path == "/status" || path == "/token" || path == "/v1/cluster/auth" || path == "/ui" || starts("/ui/"))
         return "";
+    // Voices to clone are registrations: listing them is reading the catalog, changing them is registering.
+    if (starts("/v1/audio/voices")) return method == "GET" ? "models:list" : "models:register";
     // Inference: reading a model's answers.
     for (auto p : {"/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/v1/rerank", "/v1/audio/", "/v1/images/",
                    "/v1/convert_ids_to_tokens", "/v1/tokenize", "/v1/detokenize"})

@@ -67,6 +67,11 @@ test('keys carry their user\'s permissions: 403 names the one missing', async ()
   const noRead = await api(server, 'POST', '/v1/chat/completions', chat, as(KEYS.starter));
   assert.equal(noRead.status, 403);
   assert.match(noRead.json.error.message, /models:read/);
+  // Voices to clone are registrations: a reader lists them but does not change them.
+  assert.equal((await api(server, 'GET', '/v1/audio/voices', undefined, as(KEYS.reader))).status, 200);
+  const voice = await api(server, 'DELETE', '/v1/audio/voices/alice', undefined, as(KEYS.reader));
+  assert.equal(voice.status, 403);
+  assert.match(voice.json.error.message, /models:register/);
   assert.equal((await api(server, 'DELETE', '/v1/models/guarded', undefined, as(KEYS.reader))).status, 403);
   assert.equal((await api(server, 'DELETE', '/v1/models/guarded', undefined, as(KEYS.admin))).status, 200, 'admin may do anything');
 });
