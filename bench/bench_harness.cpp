@@ -120,6 +120,29 @@ std::vector<std::string> engine_args(const std::string& front, const std::string
     return args;
 }
 
+namespace {
+// Starts argv[0] with its output in `log`; the child's pid.
+pid_t spawn_logged(std::vector<std::string> argv, const std::string& log) {
+    const pid_t pid = fork();
+    if (pid == 0) {
+        if (!freopen(log.c_str(), "w", stderr) || !freopen(log.c_str(), "a", stdout)) _exit(126);
+        std::vector<char*> c;
+        for (auto& a : argv) c.push_back(a.data());
+        c.push_back(nullptr);
+        execv(c[0], c.data());
+        _exit(127);
+    }
+    return pid;
+}
+
+void stop_child(pid_t pid) {
+    if (pid > 0) {
+        kill(pid, SIGTERM);
+        waitpid(pid, nullptr, 0);
+    }
+}
+}  // namespace
+
 Engine::Engine(const std::string& program, const std::vector<std::string>& args) {
     const int port = xinfer::free_loopback_port();
     address_ = "127.0.0.1:" + std::to_string(port);
@@ -127,15 +150,7 @@ Engine::Engine(const std::string& program, const std::vector<std::string>& args)
     argv.insert(argv.end(), args.begin(), args.end());
     argv.insert(argv.end(), {"--host", "127.0.0.1", "--port", std::to_string(port)});
     const std::string log = "/tmp/xinfer-bench-engine-" + std::to_string(getpid()) + ".log";
-    pid_ = fork();
-    if (pid_ == 0) {
-        if (!freopen(log.c_str(), "w", stderr) || !freopen(log.c_str(), "a", stdout)) _exit(126);
-        std::vector<char*> c;
-        for (auto& a : argv) c.push_back(a.data());
-        c.push_back(nullptr);
-        execv(program.c_str(), c.data());
-        _exit(127);
-    }
+    pid_ = spawn_logged(argv, log);
     auto api = xinfer::make_client(address_);
     for (int i = 0; i < 1200; ++i) {
         auto r = api->Get("/health");
@@ -146,12 +161,7 @@ Engine::Engine(const std::string& program, const std::vector<std::string>& args)
     std::exit(1);
 }
 
-Engine::~Engine() {
-    if (pid_ > 0) {
-        kill(pid_, SIGTERM);
-        waitpid(pid_, nullptr, 0);
-    }
-}
+Engine::~Engine() { stop_child(pid_); }
 
 Router::Router(const std::string& llama_server, const std::vector<std::pair<std::string, std::vector<std::string>>>& models) {
     dir_ = "/tmp/xinfer-bench-router-" + std::to_string(getpid());
@@ -174,14 +184,9 @@ Router::Router(const std::string& llama_server, const std::vector<std::pair<std:
     }
     const int port = xinfer::free_loopback_port();
     address_ = "127.0.0.1:" + std::to_string(port);
-    pid_ = fork();
-    if (pid_ == 0) {
-        if (!freopen((dir_ + "/router.log").c_str(), "w", stderr)) _exit(126);
-        if (!freopen((dir_ + "/router.log").c_str(), "a", stdout)) _exit(126);
-        execl(llama_server.c_str(), llama_server.c_str(), "--models-preset", ini.c_str(), "--host", "127.0.0.1", "--port",
-              std::to_string(port).c_str(), "--models-max", std::to_string(models.size()).c_str(), "--no-webui", nullptr);
-        _exit(127);
-    }
+    pid_ = spawn_logged({llama_server, "--models-preset", ini, "--host", "127.0.0.1", "--port", std::to_string(port), "--models-max",
+                         std::to_string(models.size()), "--no-webui"},
+                        dir_ + "/router.log");
     // Ready when every model answers through it.
     auto api = xinfer::make_client(address_);
     for (auto& [name, args] : models) {
@@ -200,10 +205,7 @@ Router::Router(const std::string& llama_server, const std::vector<std::pair<std:
 }
 
 Router::~Router() {
-    if (pid_ > 0) {
-        kill(pid_, SIGTERM);
-        waitpid(pid_, nullptr, 0);
-    }
+    stop_child(pid_);
     std::filesystem::remove_all(dir_);
 }
 
