@@ -1,5 +1,5 @@
 // Embedding and rerank benchmark: texts per second three ways, interleaved in one run: straight
-// to the engine (llama-server as xinfer runs it), through llama.cpp's own router
+// to llama-server started by hand (as xinfer ran encoders before its own engine), through llama.cpp's own router
 // (`llama-server --models-preset`, same flags), and through xinfer. Goals: xinfer >= 1.0x direct
 // at one client and >= 1.3x at 8-64 clients sending one text each (xinfer merges requests that
 // arrive together into one engine call). Also what JSON floats cost against base64.
@@ -50,11 +50,15 @@ int main(int argc, char** argv) {
     const std::string embed = svc.launch(eb);
     const std::string rerank =
         svc.launch({{"model_uid", "rerank"}, {"model_name", "rerank"}, {"model_type", "rerank"}, {"model_path", argv[3]}});
+    // The references: llama-server started by hand, and llama.cpp's router, with the flags and
+    // threads of xinfer's replicas (which run in xinfer's model host on libllama).
     const std::string llama_server = (std::filesystem::path(argv[1]).parent_path() / "llama-server").string();
-    bench::Router router(llama_server, {{"embed", bench::engine_args(svc.front(), "embed")},
-                                        {"rerank", bench::engine_args(svc.front(), "rerank")}});
+    const auto embed_args = bench::llama_server_encoder_args(svc.front(), "embed");
+    const auto rerank_args = bench::llama_server_encoder_args(svc.front(), "rerank");
+    bench::Engine embed_direct(llama_server, embed_args), rerank_direct(llama_server, rerank_args);
+    bench::Router router(llama_server, {{"embed", embed_args}, {"rerank", rerank_args}});
     setvbuf(stdout, nullptr, _IOLBF, 0);
-    std::printf("embedding/rerank benchmark, %d rounds, medians (texts/s); engine %s\n", rounds, embed.c_str());
+    std::printf("embedding/rerank benchmark, %d rounds, medians (texts/s); direct = llama-server %s\n", rounds, embed_direct.address().c_str());
     std::printf("%-36s %10s %10s %10s %9s %9s\n", "case", "direct", "router", "xinfer", "x/direct", "x/router");
 
     const Case cases[] = {{"1 text, 1 client", 1, 1, 400, "float", 1.0},
@@ -78,7 +82,7 @@ int main(int argc, char** argv) {
         };
         const int n = c.concurrency * per_worker * c.batch;
         auto rate = [&](int path, int requests) {
-            const std::string& address = path == 0 ? embed : path == 1 ? router.address() : svc.front();
+            const std::string& address = path == 0 ? embed_direct.address() : path == 1 ? router.address() : svc.front();
             return n / bench::run_concurrent(c.concurrency, requests, [&](int w, int i) {
                 bench::post_or_die(address, "/v1/embeddings", body(w, i));
             });
@@ -94,7 +98,7 @@ int main(int argc, char** argv) {
     for (int conc : {1, 8}) {
         const int per_worker = std::max(1, 48 / conc / scale);
         auto rate = [&](int path, int requests) {
-            const std::string& address = path == 0 ? rerank : path == 1 ? router.address() : svc.front();
+            const std::string& address = path == 0 ? rerank_direct.address() : path == 1 ? router.address() : svc.front();
             return conc * requests * 16 /
                    bench::run_concurrent(conc, requests, [&](int, int) { bench::post_or_die(address, "/v1/rerank", rbody); });
         };

@@ -120,6 +120,25 @@ std::vector<std::string> engine_args(const std::string& front, const std::string
     return args;
 }
 
+std::vector<std::string> llama_server_encoder_args(const std::string& front, const std::string& uid) {
+    auto api = xinfer::make_client(front);
+    auto r = api->Get("/v1/models/" + uid);
+    if (!r || r->status != 200) std::exit(1);
+    const json m = json::parse(r->body);
+    const std::vector<std::string> host = engine_args(front, uid);
+    auto host_flag = [&](const std::string& flag, const std::string& fallback) {
+        for (size_t i = 0; i + 1 < host.size(); ++i)
+            if (host[i] == flag) return host[i + 1];
+        return fallback;
+    };
+    const long long trained = m.value("context_length", 0LL);
+    const std::string per_input = host_flag("--context", std::to_string(trained > 0 ? std::min(trained, 8192LL) : 4096LL));
+    return {"--model", m["model_path"].get<std::string>(), "--no-webui", "--metrics", "--alias", uid,
+            m["model_type"] == "rerank" ? "--rerank" : "--embedding", "--parallel", "4",
+            "--ctx-size", std::to_string(4 * std::stoll(per_input)), "--batch-size", per_input, "--ubatch-size", per_input,
+            "--poll", "0", "--threads", host_flag("--threads", "1"), "--threads-http", "16", "--n-gpu-layers", "0"};
+}
+
 namespace {
 // Starts argv[0] with its output in `log`; the child's pid.
 pid_t spawn_logged(std::vector<std::string> argv, const std::string& log) {

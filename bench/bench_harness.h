@@ -49,6 +49,11 @@ std::vector<double> interleaved_medians(int rounds, int requests, int paths,
 // The engine command line of a model's first replica (from /proc), without the program.
 std::vector<std::string> engine_args(const std::string& front, const std::string& uid);
 
+// For an embedding or rerank model that xinfer serves in its model host: the llama-server command
+// line (without the program) a user would otherwise run for it, with xinfer's earlier flags for
+// encoders (4 slots, one input per ubatch, no polling) and the replica's threads and context.
+std::vector<std::string> llama_server_encoder_args(const std::string& front, const std::string& uid);
+
 // An engine program started by hand (the reference a user would run): `program args... --host
 // 127.0.0.1 --port P`, ready once /health answers 200; stopped with the object.
 class Engine {

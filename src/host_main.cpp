@@ -1,13 +1,14 @@
-// xinfer-host: one speech model replica (pocketsphinx, whisper.cpp, flite, espeak-ng) on a private
-// address, started by the xinfer supervisor as `xinfer-host host --engine ... --listen ...`. A
-// program of its own so that the service process loads none of the speech libraries.
+// xinfer-host: one speech (pocketsphinx, whisper.cpp, llama.cpp's audio models, flite, espeak-ng),
+// embedding or rerank (libllama) model replica on a private address, started by the xinfer
+// supervisor as `xinfer-host host --engine ... --listen ...`. A program of its own so that the
+// service process loads none of the engine libraries.
 #include <CLI/CLI.hpp>
 
 #include "cli/api_client.h"
 #include "cli/commands.h"
 
 int main(int argc, char** argv) {
-    CLI::App app{"xinfer-host: one speech model replica (started by xinfer)", "xinfer-host"};
+    CLI::App app{"xinfer-host: one speech, embedding or rerank model replica (started by xinfer)", "xinfer-host"};
     app.require_subcommand(1);
     app.set_version_flag("-v,--version", XINFER_VERSION);
     xinfer::cli::add_host_command(app);

@@ -7,13 +7,16 @@ namespace xinfer::cli {
 
 void add_host_command(CLI::App& app) {
     auto o = std::make_shared<HostOptions>();
-    auto* host = app.add_subcommand("host", "Serve one speech model replica on a private address (used by the supervisor)");
-    host->add_option("--engine", o->engine, "pocketsphinx, whisper, mtmd (speech recognition), mtmd-tts (voices), flite or espeak")->required();
+    auto* host = app.add_subcommand("host", "Serve one speech, embedding or rerank model replica on a private address (used by the supervisor)");
+    host->add_option("--engine", o->engine, "pocketsphinx, whisper, mtmd (speech recognition), mtmd-tts (voices), flite, espeak, "
+                                              "llama-embedding or llama-rerank")->required();
     host->add_option("--listen", o->listen, "unix socket path or 127.0.0.1:PORT")->required();
     host->add_option("--model-path", o->model_path, "engine model folder or file");
     host->add_option("--projector", o->projector, "mtmd, mtmd-tts: the projector GGUF (mmproj) beside the model");
     host->add_option("--concurrency", o->concurrency, "requests decoded at once")->capture_default_str();
     host->add_option("--threads", o->threads, "compute threads per request (0 = all cores)")->capture_default_str();
+    host->add_option("--context", o->context, "llama-embedding, llama-rerank: longest input in tokens (0 = the model's)")
+        ->capture_default_str();
     host->add_flag("--gpu", o->use_gpu, "whisper, mtmd, mtmd-tts: compute on the GPU (CUDA build; CPU otherwise)");
     host->callback([o] { exit_code() = run_model_host(*o); });
 }

@@ -8,6 +8,7 @@
 #include <regex>
 #include <thread>
 
+#include "api/elastic_thread_pool.h"
 #include "api/http_util.h"
 #include "audio/decode.h"
 #include "audio/encode.h"
@@ -16,10 +17,12 @@
 #include "common/log.h"
 #include "engines/espeak/espeak_tts.h"
 #include "engines/flite/flite_tts.h"
+#include "engines/llama_encoder/llama_encoder.h"
 #include "engines/mtmd/mtmd_stt.h"
 #include "engines/mtmd/mtmd_tts.h"
 #include "engines/pocketsphinx/pocketsphinx_stt.h"
 #include "engines/whisper/whisper_stt.h"
+#include "host/encoder_routes.h"
 #include "host/transcript_format.h"
 
 namespace xinfer {
@@ -29,6 +32,7 @@ namespace {
 struct Engines {
     std::unique_ptr<SpeechToText> stt;
     std::unique_ptr<TextToSpeech> tts;
+    std::unique_ptr<LlamaEncoder> encoder;  // embedding or rerank
 };
 
 Engines load(const HostOptions& o) {
@@ -47,9 +51,15 @@ Engines load(const HostOptions& o) {
         if (o.model_path.empty() || o.projector.empty())
             throw std::runtime_error("the mtmd-tts engine needs --model-path (the talker GGUF) and --projector (its mmproj GGUF)");
         e.tts = std::make_unique<MtmdTts>(o.model_path, o.projector, std::max(1, o.concurrency), o.threads, o.use_gpu);
+    } else if (o.engine == "llama-embedding" || o.engine == "llama-rerank") {
+        if (o.model_path.empty()) throw std::runtime_error("the " + o.engine + " engine needs --model-path (a GGUF)");
+        e.encoder = std::make_unique<LlamaEncoder>(
+            o.model_path, o.engine == "llama-rerank" ? LlamaEncoder::Task::rerank : LlamaEncoder::Task::embedding, o.threads,
+            o.use_gpu, o.context);
     } else if (o.engine == "flite") e.tts = std::make_unique<FliteTts>();
     else if (o.engine == "espeak") e.tts = std::make_unique<EspeakTts>();
-    else throw std::runtime_error("unknown speech engine '" + o.engine + "' (pocketsphinx, whisper, mtmd, mtmd-tts, flite, espeak)");
+    else throw std::runtime_error("unknown speech engine '" + o.engine + "' (pocketsphinx, whisper, mtmd, mtmd-tts, flite, espeak, "
+                                      "llama-embedding, llama-rerank)");
     return e;
 }
 
@@ -210,7 +220,10 @@ int run_model_host(const HostOptions& o) {
         return 1;
     }
     httplib::Server server;
-    server.new_task_queue = [n = std::max(4, o.concurrency * 2)] { return new httplib::ThreadPool(n); };
+    // The gateway keeps up to 32 idle keep-alive connections to an engine, each holding one of
+    // these threads while it idles: a fixed small pool would leave a new connection waiting out a
+    // keep-alive timeout. A few threads, more as connections need them (as the gateway does).
+    server.new_task_queue = [base = static_cast<size_t>(std::max(4, o.concurrency * 2))] { return new ElasticThreadPool(base, 256); };
     server.set_payload_max_length(1ull << 30);  // the supervisor enforces the client-facing limit
     server.Get("/health", [](const httplib::Request&, httplib::Response& res) { send_json(res, {{"status", "ok"}}); });
     if (engines.stt) {
@@ -218,6 +231,7 @@ int run_model_host(const HostOptions& o) {
         add_transcription_route(server, *engines.stt, "/v1/audio/translations", true);
     }
     if (engines.tts) add_speech_route(server, *engines.tts);
+    if (engines.encoder) add_encoder_routes(server, *engines.encoder);
 
     // SIGTERM from the supervisor: stop serving and exit.
     sigset_t set;

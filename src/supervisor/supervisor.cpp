@@ -89,6 +89,10 @@ std::shared_ptr<Replica> Supervisor::make_replica(ModelRecord& rec, int i) {
             json opts = rec.request.engine_options;
             if (plan.threads > 0 && !opts.contains("n_threads")) opts["n_threads"] = plan.threads;
             cmd = model_host_command(rec.model, opts, s.listen, s.use_gpu);
+        } else if (runs_in_encoder_host(rec.model, rec.request.engine_options)) {
+            json opts = rec.request.engine_options;
+            if (plan.threads > 0 && !opts.contains("n_threads")) opts["n_threads"] = plan.threads;
+            cmd = encoder_host_command(rec.model, opts, s.listen, s.use_gpu);
         } else {
             json opts = rec.request.engine_options;
             // Xinference's enable_thinking is the chat template's thinking switch (Qwen3-style).

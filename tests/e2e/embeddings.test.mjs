@@ -1,10 +1,10 @@
 // Embeddings and rerank for document search: a tiny random-weight BERT (real WordPiece
-// tokenizer) served by llama-server through xinfer, checked against llama.cpp's own
-// llama-embedding tool on the same file.
+// tokenizer) served by xinfer's model host on libllama, checked against llama.cpp's own
+// llama-embedding tool and llama-server on the same file.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, symlinkSync } from 'node:fs';
+import { mkdtempSync, readFileSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI from 'openai';
@@ -160,4 +160,43 @@ test('rerank: sorted by relevance_score with original indexes, top_n, documents 
   assert.equal(top.json.meta.tokens, null);
   const again = await api(server, 'POST', '/v1/rerank', { model: 'bge-reranker-v2-m3', query: 'capital of France', documents });
   assert.ok(Math.abs(again.json.results[0].relevance_score - res[0].relevance_score) < 1e-5, 'scores are deterministic');
+});
+
+// The program a model's first replica runs (its command line, from /proc).
+const engineProgram = async (uid) => {
+  const pid = (await api(server, 'GET', `/v1/models/${uid}`)).json.replicas[0].pid;
+  return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0];
+};
+
+test("the model host's engine answers as llama-server does (vectors, scores, usage, errors); llama-server options choose llama-server", async () => {
+  assert.match(await engineProgram('bce-embedding-base_v1'), /xinfer-host$/);
+  assert.match(await engineProgram('bge-reranker-v2-m3'), /xinfer-host$/);
+  // An option only llama-server has: the model runs on llama-server, as before.
+  await launch(server, { model_uid: 'emb-ls', model_name: 'emb-ls', model_type: 'embedding', model_path: EMBED_MODEL, n_parallel: 4 });
+  await launch(server, { model_uid: 'rerank-ls', model_name: 'rerank-ls', model_type: 'rerank', model_path: RERANK_MODEL, n_parallel: 4 });
+  assert.match(await engineProgram('emb-ls'), /llama-server$/);
+  try {
+    const input = ['The quick brown fox', '测试文本', 'a much longer document about search and retrieval', 'x'];
+    const ours = (await api(server, 'POST', '/v1/embeddings', { model: 'bce-embedding-base_v1', input })).json;
+    const theirs = (await api(server, 'POST', '/v1/embeddings', { model: 'emb-ls', input })).json;
+    assert.deepEqual(ours.usage, theirs.usage);
+    ours.data.forEach((d, i) => assert.ok(cosine(d.embedding, theirs.data[i].embedding) >= 0.9999, `input ${i}`));
+
+    const documents = ['Paris is the capital of France.', 'Bananas are yellow.', '巴黎是法国的首都。', 'Cats sleep a lot.'];
+    const body = (model) => ({ model, query: 'capital of France', documents, return_len: true });
+    const a = (await api(server, 'POST', '/v1/rerank', body('bge-reranker-v2-m3'))).json;
+    const b = (await api(server, 'POST', '/v1/rerank', body('rerank-ls'))).json;
+    assert.deepEqual(a.results.map((r) => r.index), b.results.map((r) => r.index));
+    a.results.forEach((r, i) => assert.ok(Math.abs(r.relevance_score - b.results[i].relevance_score) < 1e-3, `rank ${i}`));
+    assert.deepEqual(a.meta.tokens, b.meta.tokens);
+
+    // Token ids outside the vocabulary: a 400 that says so (llama-server: also a 400).
+    const bad = await api(server, 'POST', '/v1/embeddings', { model: 'bce-embedding-base_v1', input: [101, 99999999, 102] });
+    assert.equal(bad.status, 400, bad.text);
+    assert.match(bad.json.error.message, /not in the vocabulary/);
+    assert.equal((await api(server, 'POST', '/v1/embeddings', { model: 'emb-ls', input: [101, 99999999, 102] })).status, 400);
+  } finally {
+    await api(server, 'DELETE', '/v1/models/emb-ls');
+    await api(server, 'DELETE', '/v1/models/rerank-ls');
+  }
 });

@@ -2,6 +2,7 @@
 
 #include "common/errors.h"
 #include "common/paths.h"
+#include "common/text.h"
 
 namespace xinfer {
 
@@ -21,6 +22,39 @@ EngineCommand model_host_command(const ResolvedModel& model, const nlohmann::jso
         if (!value.is_number_integer() || value.get<int>() < 1 || value.get<int>() > 64)
             throw bad_request("'" + key + "' must be an integer from 1 to 64", key);
         cmd.argv.insert(cmd.argv.end(), {key == "concurrency" ? "--concurrency" : "--threads", std::to_string(value.get<int>())});
+    }
+    return cmd;
+}
+
+namespace {
+bool encoder_option(const std::string& key) { return key == "n_threads" || key == "n_ctx" || key == "context_length"; }
+}  // namespace
+
+bool runs_in_encoder_host(const ResolvedModel& model, const nlohmann::json& options) {
+    if (model.type != ModelType::embedding && model.type != ModelType::rerank) return false;
+    if (lower(env_or("XINFER_ENCODER_ENGINE")) == "llama-server") return false;
+    for (auto& [key, _] : options.items())
+        if (!encoder_option(key)) return false;
+    return true;
+}
+
+EngineCommand encoder_host_command(const ResolvedModel& model, const nlohmann::json& options, const std::string& listen,
+                                   bool use_gpu) {
+    EngineCommand cmd;
+    cmd.argv = {(executable_dir() / "xinfer-host").string(), "host", "--engine",
+                model.type == ModelType::rerank ? "llama-rerank" : "llama-embedding", "--listen", listen,
+                "--model-path", model.file.string()};
+    if (use_gpu) cmd.argv.push_back("--gpu");
+    for (auto& [key, value] : options.items()) {
+        const bool threads = key == "n_threads";
+        const int most = threads ? 256 : 1 << 20;
+        int v = 0;
+        if (value.is_number_integer()) v = value.get<int>();
+        else if (value.is_string() && !value.get<std::string>().empty() &&
+                 value.get<std::string>().find_first_not_of("0123456789") == std::string::npos)
+            v = std::stoi(value.get<std::string>().substr(0, 8));
+        if (v < 1 || v > most) throw bad_request("engine option '" + key + "' must be an integer from 1 to " + std::to_string(most), key);
+        cmd.argv.insert(cmd.argv.end(), {threads ? "--threads" : "--context", std::to_string(v)});
     }
     return cmd;
 }

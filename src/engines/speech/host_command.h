@@ -1,4 +1,4 @@
-// How a speech model becomes a `xinfer host` command line (the model host is this same binary).
+// How a speech, embedding or rerank model becomes an `xinfer-host host` command line.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -13,5 +13,13 @@ namespace xinfer {
 // `use_gpu`: placement gave the replica a GPU (whisper computes there when the build has CUDA).
 EngineCommand model_host_command(const ResolvedModel& model, const nlohmann::json& engine_options,
                                  const std::string& listen, bool use_gpu = false);
+
+// Embedding and rerank GGUFs run in the model host on libllama (engines llama-embedding and
+// llama-rerank), unless the launch passes an engine option only llama-server has (pooling aside,
+// those are llama-server's own tuning: the user asked for it), or XINFER_ENCODER_ENGINE=llama-server.
+bool runs_in_encoder_host(const ResolvedModel& model, const nlohmann::json& engine_options);
+// Options: n_threads, n_ctx / context_length (the longest input, in tokens).
+EngineCommand encoder_host_command(const ResolvedModel& model, const nlohmann::json& engine_options,
+                                   const std::string& listen, bool use_gpu = false);
 
 }  // namespace xinfer

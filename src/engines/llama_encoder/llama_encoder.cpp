@@ -1,0 +1,236 @@
+#include "engines/llama_encoder/llama_encoder.h"
+
+#include <llama.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <thread>
+
+#include "engines/mtmd/llama_runtime.h"
+
+namespace xinfer {
+
+namespace {
+
+constexpr int kMaxContext = 8192;  // as xinfer runs llama-server (default_context_size)
+
+// Replaces every `from` in s with `to`.
+void replace_all(std::string& s, const std::string& from, const std::string& to) {
+    for (size_t at = s.find(from); at != std::string::npos; at = s.find(from, at + to.size())) s.replace(at, from.size(), to);
+}
+
+}  // namespace
+
+LlamaEncoder::LlamaEncoder(const std::string& model_path, Task task, int threads, bool use_gpu, int max_input_tokens)
+    : task_(task) {
+    init_llama_runtime();
+    llama_model_params mp = llama_model_default_params();
+    mp.n_gpu_layers = use_gpu ? 999 : 0;
+    model_ = llama_model_load_from_file(model_path.c_str(), mp);
+    if (!model_) throw std::runtime_error("llama.cpp cannot load the model file " + model_path);
+    vocab_ = llama_model_get_vocab(model_);
+    const int trained = llama_model_n_ctx_train(model_);
+    max_tokens_ = max_input_tokens > 0 ? max_input_tokens : (trained > 0 ? std::min(trained, kMaxContext) : 4096);
+
+    llama_context_params cp = llama_context_default_params();
+    // An encoder reads each input whole in one ubatch; a chunk of inputs shares it.
+    cp.n_ctx = static_cast<uint32_t>(max_tokens_);
+    cp.n_batch = cp.n_ubatch = static_cast<uint32_t>(max_tokens_);
+    cp.n_seq_max = static_cast<uint32_t>(max_sequences_);
+    cp.kv_unified = true;  // decoder-based embedders (Qwen3-Embedding): the chunk's sequences share the cache
+    cp.embeddings = true;
+    if (task == Task::rerank) cp.pooling_type = LLAMA_POOLING_TYPE_RANK;
+    const int n = threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    cp.n_threads = cp.n_threads_batch = n;
+    ctx_ = llama_init_from_model(model_, cp);
+    if (!ctx_) {
+        llama_model_free(model_);
+        throw std::runtime_error("llama.cpp cannot create a context for " + model_path + " (out of memory?)");
+    }
+    if (llama_pooling_type(ctx_) == LLAMA_POOLING_TYPE_NONE) {
+        llama_free(ctx_);
+        llama_model_free(model_);
+        throw std::runtime_error(model_path + " gives one vector per token (no pooling): not an embedding model xinfer can serve");
+    }
+    n_embd_out_ = llama_model_n_embd_out(model_);
+    chunk_tokens_ = std::min(max_tokens_, 4 * llama_model_n_embd(model_));
+    if (const char* v = std::getenv("XINFER_ENCODER_CHUNK_TOKENS")) chunk_tokens_ = std::clamp(std::atoi(v), 1, max_tokens_);
+    normalize_ = task == Task::embedding;
+    worker_ = std::thread([this] { compute_loop(); });
+}
+
+LlamaEncoder::~LlamaEncoder() {
+    if (worker_.joinable()) {
+        {
+            std::lock_guard lock(mu_);
+            stopping_ = true;
+        }
+        work_.notify_all();
+        worker_.join();
+    }
+    if (ctx_) llama_free(ctx_);
+    if (model_) llama_model_free(model_);
+}
+
+Tokens LlamaEncoder::tokenize(const std::string& text, bool add_special) const {
+    Tokens out(text.size() + 8);
+    int n = llama_tokenize(vocab_, text.data(), static_cast<int32_t>(text.size()), out.data(), static_cast<int32_t>(out.size()),
+                           add_special, true);
+    if (n < 0) {
+        out.resize(static_cast<size_t>(-n));
+        n = llama_tokenize(vocab_, text.data(), static_cast<int32_t>(text.size()), out.data(), static_cast<int32_t>(out.size()),
+                           add_special, true);
+    }
+    out.resize(static_cast<size_t>(std::max(0, n)));
+    return out;
+}
+
+std::string LlamaEncoder::detokenize(const Tokens& tokens) const {
+    const int32_t n_vocab = llama_vocab_n_tokens(vocab_);
+    std::string out;
+    char buf[256];
+    for (int32_t t : tokens) {
+        if (t < 0 || t >= n_vocab) throw EncoderInputError("Token id " + std::to_string(t) + " is not in the vocabulary", "invalid_token");
+        const int n = llama_token_to_piece(vocab_, t, buf, sizeof buf, 0, true);
+        if (n > 0) out.append(buf, static_cast<size_t>(n));
+    }
+    return out;
+}
+
+Tokens LlamaEncoder::rerank_pair(const std::string& query, const std::string& document) const {
+    if (const char* tmpl = llama_model_chat_template(model_, "rerank")) {
+        std::string prompt = tmpl;
+        replace_all(prompt, "{query}", query);
+        replace_all(prompt, "{document}", document);
+        Tokens t(prompt.size() + 8);
+        int n = llama_tokenize(vocab_, prompt.data(), static_cast<int32_t>(prompt.size()), t.data(), static_cast<int32_t>(t.size()), false, true);
+        t.resize(static_cast<size_t>(std::max(0, n)));
+        return t;
+    }
+    auto plain = [&](const std::string& s) {
+        Tokens t(s.size() + 8);
+        int n = llama_tokenize(vocab_, s.data(), static_cast<int32_t>(s.size()), t.data(), static_cast<int32_t>(t.size()), false, false);
+        t.resize(static_cast<size_t>(std::max(0, n)));
+        return t;
+    };
+    llama_token eos = llama_vocab_eos(vocab_);
+    if (eos == LLAMA_TOKEN_NULL) eos = llama_vocab_sep(vocab_);
+    Tokens out;
+    if (llama_vocab_get_add_bos(vocab_)) out.push_back(llama_vocab_bos(vocab_));
+    const Tokens q = plain(query), d = plain(document);
+    out.insert(out.end(), q.begin(), q.end());
+    if (llama_vocab_get_add_eos(vocab_)) out.push_back(eos);
+    if (llama_vocab_get_add_sep(vocab_)) out.push_back(llama_vocab_sep(vocab_));
+    out.insert(out.end(), d.begin(), d.end());
+    if (llama_vocab_get_add_eos(vocab_)) out.push_back(eos);
+    return out;
+}
+
+std::vector<std::vector<float>> LlamaEncoder::encode(const std::vector<Tokens>& inputs) {
+    const int32_t n_vocab = llama_vocab_n_tokens(vocab_);
+    for (size_t i = 0; i < inputs.size(); ++i) {
+        if (inputs[i].empty()) throw EncoderInputError("Input " + std::to_string(i) + " is empty", "empty_input");
+        if (static_cast<int>(inputs[i].size()) > max_tokens_)
+            throw EncoderInputError("Input is longer than the model's context: input " + std::to_string(i) + " has " +
+                                        std::to_string(inputs[i].size()) + " tokens, the model reads at most " +
+                                        std::to_string(max_tokens_),
+                                    "context_length_exceeded");
+        for (int32_t t : inputs[i])
+            if (t < 0 || t >= n_vocab)
+                throw EncoderInputError("Input " + std::to_string(i) + " holds token id " + std::to_string(t) +
+                                            ", which is not in the vocabulary (0-" + std::to_string(n_vocab - 1) + ")",
+                                        "invalid_token");
+    }
+    std::vector<std::vector<float>> out(inputs.size());
+    if (inputs.empty()) return out;
+    Job job;
+    job.inputs = &inputs;
+    job.out = &out;
+    std::unique_lock lock(mu_);
+    queue_.push_back(&job);
+    work_.notify_one();
+    done_.wait(lock, [&] { return job.finished; });
+    if (!job.error.empty()) throw std::runtime_error(job.error);
+    return out;
+}
+
+void LlamaEncoder::compute_loop() {
+    std::vector<Item> chunk;
+    std::unique_lock lock(mu_);
+    for (;;) {
+        work_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+        if (stopping_) break;
+        // Whatever is queued, in arrival order, while it fits one graph run.
+        chunk.clear();
+        size_t tokens = 0;
+        while (!queue_.empty() && static_cast<int>(chunk.size()) < max_sequences_) {
+            Job* job = queue_.front();
+            const size_t n = (*job->inputs)[job->next].size();
+            if (!chunk.empty() && tokens + n > static_cast<size_t>(chunk_tokens_)) break;
+            chunk.push_back({job, job->next++});
+            tokens += n;
+            if (job->next == job->inputs->size()) queue_.pop_front();
+        }
+        lock.unlock();
+        std::string error;
+        try {
+            run_chunk(chunk);
+        } catch (const std::exception& e) {
+            error = e.what();
+        }
+        lock.lock();
+        for (const Item& it : chunk) {
+            Job* job = it.job;
+            if (!error.empty() && job->error.empty()) {
+                job->error = error;
+                // Its inputs not yet taken are not run: it has failed.
+                queue_.erase(std::remove(queue_.begin(), queue_.end(), job), queue_.end());
+                job->taken_back = job->inputs->size() - job->next;
+            }
+            if (++job->done + job->taken_back == job->inputs->size()) job->finished = true;
+        }
+        done_.notify_all();
+    }
+}
+
+void LlamaEncoder::run_chunk(const std::vector<Item>& chunk) {
+    llama_batch batch = llama_batch_init(max_tokens_, 0, 1);
+    for (size_t s = 0; s < chunk.size(); ++s) {
+        const Tokens& input = (*chunk[s].job->inputs)[chunk[s].index];
+        for (size_t k = 0; k < input.size(); ++k) {
+            const int j = batch.n_tokens++;
+            batch.token[j] = input[k];
+            batch.pos[j] = static_cast<llama_pos>(k);
+            batch.n_seq_id[j] = 1;
+            batch.seq_id[j][0] = static_cast<llama_seq_id>(s);
+            batch.logits[j] = true;  // pooling reads every token
+        }
+    }
+    if (llama_memory_t mem = llama_get_memory(ctx_)) llama_memory_clear(mem, true);
+    const int rc = llama_decode(ctx_, batch);
+    if (rc != 0) {
+        llama_batch_free(batch);
+        throw std::runtime_error("llama_decode failed (" + std::to_string(rc) + ")");
+    }
+    for (size_t s = 0; s < chunk.size(); ++s) {
+        const float* e = llama_get_embeddings_seq(ctx_, static_cast<llama_seq_id>(s));
+        if (!e) {
+            llama_batch_free(batch);
+            throw std::runtime_error("llama.cpp gave no pooled embedding");
+        }
+        std::vector<float>& out = (*chunk[s].job->out)[chunk[s].index];
+        if (!normalize_) {
+            out = {e[0]};  // rerank: the relevance logit, as llama-server reports it
+            continue;
+        }
+        double sum = 0;
+        for (int d = 0; d < n_embd_out_; ++d) sum += static_cast<double>(e[d]) * e[d];
+        const float scale = sum > 0 ? static_cast<float>(1.0 / std::sqrt(sum)) : 0.0f;
+        out.resize(static_cast<size_t>(n_embd_out_));
+        for (int d = 0; d < n_embd_out_; ++d) out[static_cast<size_t>(d)] = e[d] * scale;
+    }
+    llama_batch_free(batch);
+}
+
+}  // namespace xinfer
