@@ -29,11 +29,12 @@ struct EmbeddingBatcher::Batch {
     std::vector<Member*> members;
     size_t inputs = 0;
     bool taken = false;  // its leader is sending it: no more members
+    std::condition_variable answered;  // its members wait here (only they are woken)
 };
 
 struct EmbeddingBatcher::Group {
     std::mutex mu;
-    std::condition_variable cv;
+    std::condition_variable room;  // leaders wait here for an engine call to end
     int in_flight = 0;             // engine calls under way
     std::shared_ptr<Batch> open;  // the batch new requests join
 };
@@ -106,7 +107,7 @@ std::string EmbeddingBatcher::embed(const Lease& lease, const json& inputs, cons
     const bool leader = batch->members.size() == 1;
     if (leader) {
         // Wait for room at the engine; whoever joins meanwhile rides along.
-        g.cv.wait(lock, [&] { return g.in_flight < max_in_flight; });
+        g.room.wait(lock, [&] { return g.in_flight < max_in_flight; });
         batch->taken = true;
         if (g.open == batch) g.open.reset();
         ++g.in_flight;
@@ -115,9 +116,10 @@ std::string EmbeddingBatcher::embed(const Lease& lease, const json& inputs, cons
         lock.lock();
         for (Member* m : batch->members) m->done = true;
         --g.in_flight;
-        g.cv.notify_all();
+        batch->answered.notify_all();
+        g.room.notify_one();
     } else {
-        g.cv.wait(lock, [&] { return me.done; });
+        batch->answered.wait(lock, [&] { return me.done; });
     }
     lock.unlock();
     if (me.alone) return post_to_engine(lease, "/v1/embeddings", original_body);
