@@ -74,7 +74,11 @@ int main(int argc, char** argv) {
         std::printf("%-36s %10.1f %10.1f %10.1f %9.3f %9.3f\n", name.c_str(), m[0], m[1], m[2], m[2] / m[0], m[2] / m[1]);
         ok = ok && m[2] / m[0] >= goal;
     };
+    // BENCH_ONLY=TEXT runs only the cases whose name holds TEXT (to study one).
+    const std::string only = getenv("BENCH_ONLY") ? getenv("BENCH_ONLY") : "";
+    auto wanted = [&](const std::string& name) { return only.empty() || name.find(only) != std::string::npos; };
     for (const Case& c : cases) {
+        if (!wanted(c.name)) continue;
         const int per_worker = std::max(1, c.per_worker / scale);
         auto body = [&](int w, int i) {
             return json{{"model", "embed"}, {"input", c.batch == 1 ? json(texts(1, w * 1000 + i)[0]) : texts(c.batch, w * 1000 + i)},
@@ -96,6 +100,7 @@ int main(int argc, char** argv) {
     json docs = texts(16, 7);
     std::string rbody = json{{"model", "rerank"}, {"query", "which document is about search?"}, {"documents", docs}}.dump();
     for (int conc : {1, 8}) {
+        if (!wanted("rerank 16 docs, " + std::to_string(conc) + " client(s)")) continue;
         const int per_worker = std::max(1, 48 / conc / scale);
         auto rate = [&](int path, int requests) {
             const std::string& address = path == 0 ? rerank_direct.address() : path == 1 ? router.address() : svc.front();

@@ -10,6 +10,7 @@
 #include "api/proxy.h"
 #include "common/errors.h"
 #include "common/paths.h"
+#include "engines/speech/host_command.h"
 
 namespace xinfer {
 
@@ -36,6 +37,7 @@ struct EmbeddingBatcher::Group {
     std::mutex mu;
     std::condition_variable room;  // leaders wait here for an engine call to end
     int in_flight = 0;             // engine calls under way
+    int limit = 4;                 // engine calls at once
     std::shared_ptr<Batch> open;  // the batch new requests join
 };
 
@@ -43,10 +45,13 @@ EmbeddingBatcher::EmbeddingBatcher() {
     if (const std::string v = env_or("XINFER_EMBED_MAX_IN_FLIGHT"); !v.empty()) max_in_flight = std::max(1, std::atoi(v.c_str()));
 }
 
-std::shared_ptr<EmbeddingBatcher::Group> EmbeddingBatcher::group(const std::string& key) {
+std::shared_ptr<EmbeddingBatcher::Group> EmbeddingBatcher::group(const std::string& key, int limit) {
     std::lock_guard lock(mu_);
     auto& g = groups_[key];
-    if (!g) g = std::make_shared<Group>();
+    if (!g) {
+        g = std::make_shared<Group>();
+        g->limit = limit;
+    }
     return g;
 }
 
@@ -90,7 +95,10 @@ void EmbeddingBatcher::run_batch(const Lease& lease, Batch& b) {
 
 std::string EmbeddingBatcher::embed(const Lease& lease, const json& inputs, const std::string& encoding,
                                     const std::string& original_body) {
-    auto gp = group(lease.model().uid + "\n" + encoding);
+    // The model's engine (a relaunch under the same uid may change it) sets the calls at once.
+    const bool host = runs_in_encoder_host(lease.model().model, lease.model().request.engine_options);
+    const int limit = max_in_flight > 0 ? max_in_flight : host ? kModelHostInFlight : kLlamaServerInFlight;
+    auto gp = group(lease.model().uid + "\n" + encoding + (host ? "\nhost" : ""), limit);
     Group& g = *gp;
     Member me;
     me.inputs = &inputs;
@@ -107,7 +115,7 @@ std::string EmbeddingBatcher::embed(const Lease& lease, const json& inputs, cons
     const bool leader = batch->members.size() == 1;
     if (leader) {
         // Wait for room at the engine; whoever joins meanwhile rides along.
-        g.room.wait(lock, [&] { return g.in_flight < max_in_flight; });
+        g.room.wait(lock, [&] { return g.in_flight < g.limit; });
         batch->taken = true;
         if (g.open == batch) g.open.reset();
         ++g.in_flight;

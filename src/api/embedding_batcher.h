@@ -30,13 +30,17 @@ public:
 
     // Largest merged call (inputs), and engine calls per model at once before requests queue.
     static constexpr size_t kMaxInputs = 64;
-    int max_in_flight = 4;  // XINFER_EMBED_MAX_IN_FLIGHT; llama-server runs embedding engines with 4 slots
+    static constexpr int kLlamaServerInFlight = 4, kModelHostInFlight = 16;
+    // Engine calls per model at once before requests queue here to be merged:
+    // XINFER_EMBED_MAX_IN_FLIGHT, else 4 for llama-server (its 4 slots) and 16 for the model host,
+    // whose compute thread merges what reaches it (held back here, inputs would miss its runs).
+    int max_in_flight = 0;
 
 private:
     struct Member;
     struct Batch;
     struct Group;
-    std::shared_ptr<Group> group(const std::string& key);
+    std::shared_ptr<Group> group(const std::string& key, int limit);
     static void run_batch(const Lease& lease, Batch& b);  // fills each member's answer or error
 
     std::mutex mu_;
