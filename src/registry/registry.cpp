@@ -1,5 +1,9 @@
 #include "registry/registry.h"
 
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cstdint>
 #include <regex>
 #include <string_view>
 
@@ -14,6 +18,37 @@ namespace {
 std::optional<ModelType> type_of_catalog_file(std::string_view file) {
     auto dot = file.find('.');
     return parse_model_type(std::string(file.substr(0, dot)));
+}
+
+// The texts of a JSON array's object elements (a catalog file is an array of specs).
+std::vector<std::string_view> array_objects(std::string_view text) {
+    std::vector<std::string_view> out;
+    int depth = 0;
+    bool in_string = false;
+    size_t start = 0;
+    for (size_t i = 0; i < text.size(); ++i) {
+        const char c = text[i];
+        if (in_string) {
+            if (c == '\\') ++i;
+            else if (c == '"') in_string = false;
+        } else if (c == '"') {
+            in_string = true;
+        } else if (c == '{' || c == '[') {
+            if (depth++ == 1) start = i;
+        } else if (c == '}' || c == ']') {
+            if (--depth == 1 && c == '}') out.push_back(text.substr(start, i + 1 - start));
+        }
+    }
+    return out;
+}
+
+// The embedded catalog text is read once, here; afterwards each spec is parsed again from the
+// page cache when asked for. Its pages (several hundred KiB) leave the service's resident memory.
+void release_pages(std::string_view text) {
+    const auto page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+    const auto from = (reinterpret_cast<uintptr_t>(text.data()) + page - 1) & ~(page - 1);
+    const auto to = (reinterpret_cast<uintptr_t>(text.data()) + text.size()) & ~(page - 1);
+    if (to > from) madvise(reinterpret_cast<void*>(from), to - from, MADV_DONTNEED);
 }
 }  // namespace
 
@@ -35,19 +70,22 @@ Registry::Registry(std::shared_ptr<RegistrationStore> store) : store_(std::move(
 void Registry::load_builtin() {
     for (auto& f : builtin_catalog_files()) {
         auto type = type_of_catalog_file(f.name);
-        json specs = json::parse(f.text, nullptr, false);
-        if (!type || !specs.is_array()) {
-            log::error("catalog file " + std::string(f.name) + " is not a JSON array; skipped");
+        if (!type || !json::accept(f.text)) {
+            log::error("catalog file " + std::string(f.name) + " is not valid JSON; skipped");
             continue;
         }
-        for (auto& s : specs) builtin_[{*type, s.value("model_name", "")}] = {*type, s, true};
+        for (std::string_view text : array_objects(f.text)) {
+            const json s = json::parse(text);
+            builtin_[{*type, s.value("model_name", "")}] = text;
+        }
+        release_pages(f.text);
     }
 }
 
 std::optional<RegisteredSpec> Registry::find(ModelType type, const std::string& name) const {
     std::lock_guard lock(mu_);
     if (auto it = custom_.find({type, name}); it != custom_.end()) return it->second;
-    if (auto it = builtin_.find({type, name}); it != builtin_.end()) return it->second;
+    if (auto it = builtin_.find({type, name}); it != builtin_.end()) return RegisteredSpec{type, json::parse(it->second), true};
     return std::nullopt;
 }
 
@@ -61,8 +99,8 @@ std::optional<RegisteredSpec> Registry::find_any(const std::string& name) const 
 std::vector<RegisteredSpec> Registry::list(ModelType type) const {
     std::lock_guard lock(mu_);
     std::vector<RegisteredSpec> out;
-    for (auto& [k, v] : builtin_)
-        if (k.first == type) out.push_back(v);
+    for (auto& [k, text] : builtin_)
+        if (k.first == type) out.push_back({type, json::parse(text), true});
     for (auto& [k, v] : custom_)
         if (k.first == type) out.push_back(v);
     return out;

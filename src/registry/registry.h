@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "registry/model_type.h"
@@ -45,7 +46,9 @@ public:
 private:
     using Key = std::pair<ModelType, std::string>;
     void load_builtin();
-    std::map<Key, RegisteredSpec> builtin_;
+    // Built-in specs: their JSON text in the binary, parsed when asked for (the parsed catalog,
+    // hundreds of specs, took a few MiB of the idle service's memory).
+    std::map<Key, std::string_view> builtin_;
     std::map<Key, RegisteredSpec> custom_;
     std::map<Key, bool> persisted_;
     std::shared_ptr<RegistrationStore> store_;
