@@ -160,6 +160,7 @@ std::vector<std::vector<float>> LlamaEncoder::encode(const std::vector<Tokens>& 
 
 void LlamaEncoder::compute_loop() {
     std::vector<Item> chunk;
+    llama_batch batch = llama_batch_init(max_tokens_, 0, 1);  // reused by every run
     std::unique_lock lock(mu_);
     for (;;) {
         work_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
@@ -184,7 +185,7 @@ void LlamaEncoder::compute_loop() {
         lock.unlock();
         std::string error;
         try {
-            run_chunk(chunk);
+            run_chunk(chunk, batch);
         } catch (const std::exception& e) {
             error = e.what();
         }
@@ -201,10 +202,11 @@ void LlamaEncoder::compute_loop() {
         }
         done_.notify_all();
     }
+    llama_batch_free(batch);
 }
 
-void LlamaEncoder::run_chunk(const std::vector<Item>& chunk) {
-    llama_batch batch = llama_batch_init(max_tokens_, 0, 1);
+void LlamaEncoder::run_chunk(const std::vector<Item>& chunk, llama_batch& batch) {
+    batch.n_tokens = 0;
     for (size_t s = 0; s < chunk.size(); ++s) {
         const Tokens& input = (*chunk[s].job->inputs)[chunk[s].index];
         for (size_t k = 0; k < input.size(); ++k) {
@@ -219,13 +221,11 @@ void LlamaEncoder::run_chunk(const std::vector<Item>& chunk) {
     if (llama_memory_t mem = llama_get_memory(ctx_)) llama_memory_clear(mem, true);
     const int rc = llama_decode(ctx_, batch);
     if (rc != 0) {
-        llama_batch_free(batch);
         throw std::runtime_error("llama_decode failed (" + std::to_string(rc) + ")");
     }
     for (size_t s = 0; s < chunk.size(); ++s) {
         const float* e = llama_get_embeddings_seq(ctx_, static_cast<llama_seq_id>(s));
         if (!e) {
-            llama_batch_free(batch);
             throw std::runtime_error("llama.cpp gave no pooled embedding");
         }
         std::vector<float>& out = (*chunk[s].job->out)[chunk[s].index];
@@ -239,7 +239,6 @@ void LlamaEncoder::run_chunk(const std::vector<Item>& chunk) {
         out.resize(static_cast<size_t>(n_embd_out_));
         for (int d = 0; d < n_embd_out_; ++d) out[static_cast<size_t>(d)] = e[d] * scale;
     }
-    llama_batch_free(batch);
 }
 
 }  // namespace xinfer

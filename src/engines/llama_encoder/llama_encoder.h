@@ -20,6 +20,7 @@
 struct llama_model;
 struct llama_context;
 struct llama_vocab;
+struct llama_batch;
 
 namespace xinfer {
 
@@ -72,7 +73,7 @@ private:
         size_t index = 0;
     };
     void compute_loop();
-    void run_chunk(const std::vector<Item>& chunk);  // one graph run; fills each item's output
+    void run_chunk(const std::vector<Item>& chunk, llama_batch& batch);  // one graph run; fills each item's output
 
     Task task_;
     int max_tokens_ = 0;
