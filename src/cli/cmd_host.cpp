@@ -17,7 +17,7 @@ void add_host_command(CLI::App& app) {
     host->add_option("--threads", o->threads, "compute threads per request (0 = all cores)")->capture_default_str();
     host->add_option("--context", o->context, "llama-embedding, llama-rerank: longest input in tokens (0 = the model's)")
         ->capture_default_str();
-    host->add_flag("--gpu", o->use_gpu, "whisper, mtmd, mtmd-tts: compute on the GPU (CUDA build; CPU otherwise)");
+    host->add_flag("--gpu", o->use_gpu, "whisper, mtmd, mtmd-tts, llama-embedding, llama-rerank: compute on the GPU (CUDA build; CPU otherwise)");
     host->callback([o] { exit_code() = run_model_host(*o); });
 }
 
