@@ -6,6 +6,7 @@
 #include "api/caller.h"
 #include "api/elastic_thread_pool.h"
 #include "api/http_util.h"
+#include "api/node_forward.h"
 #include "api/routes.h"
 #include "auth/audit_log.h"
 #include "auth/jwt.h"
@@ -56,7 +57,13 @@ ApiServer::ApiServer(Supervisor& supervisor, Registry& registry, ApiServerConfig
         set_caller({});  // a new request on this thread: forget the last one's caller
         trimmer.touch();
         if (draining_) {
+            res.set_header("X-Xinfer-Draining", "1");  // another node may send the request elsewhere
             send_error(res, ApiError(503, "xinfer is shutting down", "", "", "shutting_down"));
+            return httplib::Server::HandlerResponse::Handled;
+        }
+        if (request_from_node_refused(req)) {
+            send_error(res, ApiError(403, "A request relayed by another node must carry this cluster's token "
+                                          "(serve --cluster-token)", "permission_error"));
             return httplib::Server::HandlerResponse::Handled;
         }
         // Body limits by route, before the body is read: uploads may be large, JSON may not.
@@ -136,7 +143,7 @@ ApiServer::ApiServer(Supervisor& supervisor, Registry& registry, ApiServerConfig
         }
         audit->record(who, req.remote_addr, req.method, req.path, res.status);
     });
-    add_model_routes(server_, supervisor);
+    add_model_routes(server_, supervisor, config.cluster);
     add_replica_routes(server_, supervisor);
     add_engine_routes(server_, registry);
     add_cache_routes(server_, supervisor);
@@ -146,7 +153,7 @@ ApiServer::ApiServer(Supervisor& supervisor, Registry& registry, ApiServerConfig
     add_openai_routes(server_, supervisor);
     add_embedding_routes(server_, supervisor);
     add_audio_routes(server_, supervisor);
-    add_cluster_routes(server_, supervisor);
+    add_cluster_routes(server_, supervisor, config.cluster);
 
     // Statuses httplib sets itself (404 no route, 413 too large, 400 unparsable request) come
     // with no body: give them the same JSON error shape as everything else.

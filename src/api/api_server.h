@@ -16,6 +16,8 @@
 
 namespace xinfer {
 
+class ClusterNode;
+
 struct ApiServerConfig {
     size_t max_body_bytes = 64ull << 20;  // uploads (multipart) larger than this get 413
     size_t max_json_bytes = 16ull << 20;  // every other body larger than this gets 413
@@ -25,6 +27,7 @@ struct ApiServerConfig {
     std::function<void()> request_shutdown;   // DELETE /v1/clusters (xinference stop-cluster)
     std::shared_ptr<Authenticator> auth;  // null: no authentication (the default)
     std::string metrics_token;            // with auth: a bearer that may read GET /metrics only
+    ClusterNode* cluster = nullptr;       // cluster mode (serve --etcd): the other nodes
 };
 
 class ApiServer {

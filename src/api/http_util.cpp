@@ -1,5 +1,6 @@
 #include "api/http_util.h"
 
+#include "api/node_forward.h"
 #include "common/log.h"
 
 namespace xinfer {
@@ -17,7 +18,24 @@ void send_error(httplib::Response& res, const ApiError& err) {
 Handler guarded(Handler h) {
     return [h = std::move(h)](const httplib::Request& req, httplib::Response& res) {
         try {
-            h(req, res);
+            note_request_origin(req);
+            // In a cluster the handler may send the request to another node; one that takes no
+            // connection is left out and the handler asked again (another replica, or this node).
+            for (int attempt = 0;; ++attempt) {
+                try {
+                    h(req, res);
+                    break;
+                } catch (const RoutedElsewhere& to) {
+                    try {
+                        forward_to_node(req, res, to);
+                        break;
+                    } catch (const NodeUnreachable& gone) {
+                        if (attempt == 2)
+                            throw ApiError(503, "Node '" + gone.node + "', which runs this model, did not take the connection",
+                                           "", "", "node_unreachable");
+                    }
+                }
+            }
         } catch (const ApiError& e) {
             if (e.status() >= 500) log::warn(req.method + " " + req.path + " -> " + std::to_string(e.status()) + ": " + e.what());
             send_error(res, e);
@@ -28,6 +46,23 @@ Handler guarded(Handler h) {
             send_error(res, internal_error("Internal error"));
         }
     };
+}
+
+std::string multipart_body(const httplib::MultipartFormData& form, std::string& content_type) {
+    const std::string boundary = "xinfer-boundary-7d1f0c9a3b5e";
+    std::string out;
+    for (auto& [name, field] : form.fields)
+        out += "--" + boundary + "\r\nContent-Disposition: form-data; name=\"" + name + "\"\r\n\r\n" + field.content + "\r\n";
+    for (auto& [name, file] : form.files) {
+        out += "--" + boundary + "\r\nContent-Disposition: form-data; name=\"" + name + "\"; filename=\"" +
+               (file.filename.empty() ? "audio" : file.filename) + "\"\r\nContent-Type: " +
+               (file.content_type.empty() ? "application/octet-stream" : file.content_type) + "\r\n\r\n";
+        out += file.content;
+        out += "\r\n";
+    }
+    out += "--" + boundary + "--\r\n";
+    content_type = "multipart/form-data; boundary=" + boundary;
+    return out;
 }
 
 bool query_flag(const httplib::Request& req, const char* name, bool fallback) {

@@ -19,6 +19,10 @@ void send_error(httplib::Response& res, const ApiError& err);
 // Wraps a handler: ApiError → its status and body; anything else → 500 with the message.
 Handler guarded(Handler h);
 
+// The parsed multipart form again as one body (httplib parses uploads into fields and files and
+// keeps no raw body to forward); sets the content type with its boundary.
+std::string multipart_body(const httplib::MultipartFormData& form, std::string& content_type);
+
 // The request's query flag (?name=true / 1), with a default.
 bool query_flag(const httplib::Request& req, const char* name, bool fallback);
 

@@ -16,25 +16,6 @@ namespace xinfer {
 
 namespace {
 
-// The parsed form again as one multipart body (httplib parses uploads into fields and files and
-// keeps no raw body to forward).
-std::string multipart_body(const httplib::MultipartFormData& form, std::string& content_type) {
-    const std::string boundary = "xinfer-boundary-7d1f0c9a3b5e";
-    std::string out;
-    for (auto& [name, field] : form.fields)
-        out += "--" + boundary + "\r\nContent-Disposition: form-data; name=\"" + name + "\"\r\n\r\n" + field.content + "\r\n";
-    for (auto& [name, file] : form.files) {
-        out += "--" + boundary + "\r\nContent-Disposition: form-data; name=\"" + name + "\"; filename=\"" +
-               (file.filename.empty() ? "audio" : file.filename) + "\"\r\nContent-Type: " +
-               (file.content_type.empty() ? "application/octet-stream" : file.content_type) + "\r\n\r\n";
-        out += file.content;
-        out += "\r\n";
-    }
-    out += "--" + boundary + "--\r\n";
-    content_type = "multipart/form-data; boundary=" + boundary;
-    return out;
-}
-
 Handler transcription(Supervisor& sup, const char* path) {
     return guarded([&sup, path](const httplib::Request& req, httplib::Response& res) {
         if (!req.is_multipart_form_data())

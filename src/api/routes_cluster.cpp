@@ -1,28 +1,59 @@
-// The cluster view (one worker today: this machine) and Prometheus metrics.
+// The cluster view (this machine alone, or every node of a cluster) and Prometheus metrics.
 #include <sstream>
 
 #include "api/http_util.h"
 #include "api/routes.h"
+#include "cluster/cluster_node.h"
 #include "worker/inventory.h"
 
 namespace xinfer {
 
-void add_cluster_routes(httplib::Server& server, Supervisor& sup) {
-    server.Get("/v1/cluster/info", guarded([&sup](const httplib::Request&, httplib::Response& res) {
-        Inventory inv = read_inventory();
-        json w = inv.to_json();
-        w["node_ip_address"] = "127.0.0.1";
-        w["role"] = "supervisor+worker";
-        w["reservations"] = sup.reservations();
-        // Xinference's fields: one node is both its supervisor and its worker.
-        uint64_t vram = 0;
-        for (auto& g : inv.gpus) vram += g.memory_total_mb;
-        w["node_type"] = "Worker";
-        w["ip_address"] = "127.0.0.1";
-        w["gpu_count"] = inv.gpus.size();
-        w["gpu_vram_total"] = vram ? json(std::to_string(vram) + "MiB") : json(0);
-        json supervisor = {{"node_type", "Supervisor"}, {"ip_address", "127.0.0.1"}, {"gpu_count", 0}, {"gpu_vram_total", 0}};
-        send_json(res, json::array({w, supervisor}));  // this node first: it holds the reservations
+namespace {
+
+// One node's entry in /v1/cluster/info, in Xinference's shape plus xinfer's inventory.
+json node_info(const json& inventory, const std::string& ip, const std::string& role, const json& reservations) {
+    json w = inventory;
+    w["node_ip_address"] = ip;
+    w["role"] = role;
+    w["reservations"] = reservations;
+    uint64_t vram = 0;
+    for (auto& g : inventory.value("gpus", json::array())) vram += g.value("memory_total_mb", uint64_t{0});
+    w["node_type"] = "Worker";
+    w["ip_address"] = ip;
+    w["gpu_count"] = inventory.value("gpus", json::array()).size();
+    w["gpu_vram_total"] = vram ? json(std::to_string(vram) + "MiB") : json(0);
+    return w;
+}
+
+}  // namespace
+
+void add_cluster_routes(httplib::Server& server, Supervisor& sup, ClusterNode* cluster) {
+    server.Get("/v1/cluster/info", guarded([&sup, cluster](const httplib::Request&, httplib::Response& res) {
+        json out = json::array();
+        if (!cluster) {
+            // Xinference's fields: one node is both its supervisor and its worker.
+            out.push_back(node_info(read_inventory().to_json(), "127.0.0.1", "supervisor+worker", sup.reservations()));
+            out.push_back({{"node_type", "Supervisor"}, {"ip_address", "127.0.0.1"}, {"gpu_count", 0}, {"gpu_vram_total", 0}});
+            send_json(res, out);  // this node first: it holds the reservations
+            return;
+        }
+        const std::string self = cluster->config().node_name;
+        out.push_back(node_info(read_inventory().to_json(), advertise_host(cluster->config().advertise), "node", sup.reservations()));
+        out.back()["node_name"] = self;
+        out.back()["advertise"] = cluster->config().advertise;
+        for (const NodeInfo& n : cluster->nodes()) {
+            if (n.name == self) continue;
+            json w = node_info(n.record.value("inventory", json::object()), advertise_host(n.advertise), "node",
+                               n.record.value("reservations", json::object()));
+            w["node_name"] = n.name;
+            w["advertise"] = n.advertise;
+            out.push_back(std::move(w));
+        }
+        // Every node takes management calls; the one answering stands for Xinference's supervisor.
+        out.push_back({{"node_type", "Supervisor"}, {"ip_address", advertise_host(cluster->config().advertise)},
+                       {"node_name", self}, {"gpu_count", 0}, {"gpu_vram_total", 0}, {"etcd_connected", cluster->connected()},
+                       {"placement_leader", cluster->leader()}});
+        send_json(res, out);
     }));
     server.Get("/v1/cluster/devices", guarded([](const httplib::Request&, httplib::Response& res) {
         Inventory inv = read_inventory();
@@ -30,14 +61,33 @@ void add_cluster_routes(httplib::Server& server, Supervisor& sup) {
                                  {"ram_available_mb", inv.ram_available_mb}}},
                         {"gpus", inv.to_json()["gpus"]}});
     }));
-    // Xinference's shape: [{"work-ip", "models": {replica uid: description}}].
-    server.Get("/v1/workers", guarded([&sup](const httplib::Request&, httplib::Response& res) {
-        json models = json::object();
+    // Where a node joining through this one (xinference-worker -e URL) finds the cluster.
+    server.Get("/v1/cluster/etcd", guarded([cluster](const httplib::Request&, httplib::Response& res) {
+        if (!cluster) throw not_found("This xinfer runs alone (no --etcd): there is no cluster to join");
+        send_json(res, {{"endpoints", cluster->etcd().endpoints()}, {"node", cluster->config().node_name}});
+    }));
+    // Xinference's shape: [{"work-ip", "models": {replica uid: description}}], one per node.
+    server.Get("/v1/workers", guarded([&sup, cluster](const httplib::Request&, httplib::Response& res) {
+        auto replicas_of = [](const json& models) {
+            json out = json::object();
+            for (auto& d : models)
+                for (auto& r : d["replicas"]) out[d["model_uid"].get<std::string>() + "-rep" + r["index"].dump()] = d;
+            return out;
+        };
         const json running = sup.list();  // kept: the loop must not walk a destroyed temporary
-        for (auto& d : running["data"])
-            for (auto& r : d["replicas"]) models[d["model_uid"].get<std::string>() + "-rep" + r["index"].dump()] = d;
-        send_json(res, json::array({{{"work-ip", "127.0.0.1"}, {"address", "127.0.0.1"}, {"role", "embedded worker"},
-                                     {"models", models}}}));
+        if (!cluster) {
+            send_json(res, json::array({{{"work-ip", "127.0.0.1"}, {"address", "127.0.0.1"}, {"role", "embedded worker"},
+                                         {"models", replicas_of(running["data"])}}}));
+            return;
+        }
+        json out = json::array();
+        for (const NodeInfo& n : cluster->nodes()) {
+            const bool self = n.name == cluster->config().node_name;
+            out.push_back({{"work-ip", advertise_host(n.advertise)}, {"address", n.advertise}, {"node_name", n.name},
+                           {"role", "node"}, {"inventory", n.record.value("inventory", json::object())},
+                           {"models", replicas_of(self ? running["data"] : n.record.value("models", json::array()))}});
+        }
+        send_json(res, out);
     }));
     server.Get("/metrics", guarded([&sup](const httplib::Request&, httplib::Response& res) {
         std::ostringstream m;

@@ -4,8 +4,11 @@
 #include <algorithm>
 #include <cstdlib>
 
+#include "api/cluster_models.h"
 #include "api/http_util.h"
+#include "api/node_forward.h"
 #include "api/routes.h"
+#include "cluster/cluster_node.h"
 #include "common/json_util.h"
 #include "common/subprocess.h"
 
@@ -31,7 +34,7 @@ json instance_info(const json& d) {
         if (status == "READY" && !r.value("running", false) && d["status"] != "idle_unloaded") status = "LOADING";
         replicas.push_back({{"replica_id", id},
                             {"replica_model_uid", d["model_uid"].get<std::string>() + "-rep" + std::to_string(id)},
-                            {"worker_address", "127.0.0.1"},
+                            {"worker_address", d.value("worker_address", "127.0.0.1")},
                             {"status", status},
                             {"model_state", d["status"]},
                             {"created_ts", d["created"]},
@@ -52,12 +55,19 @@ json instance_info(const json& d) {
 
 }  // namespace
 
-void add_model_routes(httplib::Server& server, Supervisor& sup) {
-    server.Post("/v1/models", guarded([&sup](const httplib::Request& req, httplib::Response& res) {
+void add_model_routes(httplib::Server& server, Supervisor& sup, ClusterNode* cluster) {
+    server.Post("/v1/models", guarded([&sup, cluster](const httplib::Request& req, httplib::Response& res) {
         json body = parse_json_object(req.body);
+        route_launch(cluster, body);
         LaunchRequest launch = LaunchRequest::from_json(body);
         if (req.has_param("wait_ready")) launch.wait_ready = query_flag(req, "wait_ready", true);
+        if (cluster && !cluster->connected())
+            throw ApiError(503, "The cluster's etcd cannot be reached or has no quorum; launches wait until it is back", "", "",
+                           "cluster_unavailable");
+        const int replicas = launch.replica;
+        const auto shares = plan_launch(cluster, launch);
         std::string uid = sup.launch(launch);
+        record_launch(cluster, sup, uid, launch, replicas, shares);
         if (launch.wait_ready) {
             try {
                 sup.wait_ready(uid);
@@ -69,15 +79,15 @@ void add_model_routes(httplib::Server& server, Supervisor& sup) {
         }
         send_json(res, {{"model_uid", uid}});
     }));
-    server.Get("/v1/models", guarded([&sup](const httplib::Request&, httplib::Response& res) {
-        send_json(res, sup.list());
+    server.Get("/v1/models", guarded([&sup, cluster](const httplib::Request&, httplib::Response& res) {
+        send_json(res, cluster_model_list(sup, cluster));
     }));
     // GET /v1/models/instances?model_name=&model_uid=: Xinference's instance list (a uid wins
     // over a name; an unknown uid is an empty list, as upstream answers).
-    server.Get("/v1/models/instances", guarded([&sup](const httplib::Request& req, httplib::Response& res) {
+    server.Get("/v1/models/instances", guarded([&sup, cluster](const httplib::Request& req, httplib::Response& res) {
         const std::string uid = req.get_param_value("model_uid"), name = req.get_param_value("model_name");
         json out = json::array();
-        const json models = sup.list();  // kept: the loop must not walk a destroyed temporary
+        const json models = cluster_model_list(sup, cluster);  // kept: the loop must not walk a destroyed temporary
         for (auto& d : models["data"]) {
             if (!uid.empty() ? d["model_uid"] != uid : (!name.empty() && d["model_name"] != name)) continue;
             out.push_back(instance_info(d));
@@ -142,8 +152,15 @@ void add_model_routes(httplib::Server& server, Supervisor& sup) {
         sup.cancel(req.path_params.at("uid"));
         send_json(res, nullptr);
     }));
-    server.Delete("/v1/models/:uid", guarded([&sup](const httplib::Request& req, httplib::Response& res) {
-        sup.terminate(req.path_params.at("uid"));
+    server.Delete("/v1/models/:uid", guarded([&sup, cluster](const httplib::Request& req, httplib::Response& res) {
+        const std::string& uid = req.path_params.at("uid");
+        const bool was_desired = forget_launch(cluster, uid);
+        try {
+            sup.terminate(uid);
+        } catch (const ApiError& e) {
+            // Not running anywhere (its node is gone, or nothing could take it): forgetting it was all.
+            if (e.status() != 404 || !was_desired) throw;
+        }
         send_json(res, nullptr);
     }));
 }

@@ -1,5 +1,8 @@
 // `xinfer serve` (alias xinference-local): supervisor and worker in one process.
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <csignal>
@@ -10,6 +13,8 @@
 #include "api/api_server.h"
 #include "cli/api_client.h"
 #include "cli/commands.h"
+#include "cli/embedded_etcd.h"
+#include "cli/serve_cluster.h"
 #include "common/log.h"
 #include "common/paths.h"
 #include "common/sqlite_db.h"
@@ -39,6 +44,7 @@ struct ServeArgs {
     std::string cpu_budget = "shared";
     std::string ignored_flag;
     int drain_seconds = 30;
+    ClusterArgs cluster;
 };
 
 int run_serve(const ServeArgs& a) {
@@ -129,6 +135,14 @@ int run_serve(const ServeArgs& a) {
         log::warn("listening on " + a.host + " with authentication off: anyone who can reach this port can launch, stop and "
                   "use every model (serve --auth-config FILE to require keys)");
     }
+    std::unique_ptr<ClusterSession> cluster;
+    try {
+        cluster = join_cluster(a.cluster, supervisor, a.host, a.port);
+    } catch (const std::exception& e) {
+        log::error(std::string("cannot join the cluster: ") + e.what());
+        return 1;
+    }
+    ac.cluster = cluster ? cluster->node.get() : nullptr;
     ApiServer server(supervisor, *registry, ac);
 
     std::thread signals([&, drain = a.drain_seconds] {
@@ -142,12 +156,15 @@ int run_serve(const ServeArgs& a) {
             ProcessManager::instance().terminate_all(std::chrono::milliseconds(500));
             _exit(1);
         }).detach();
+        if (cluster) cluster->leave();  // first: other nodes stop sending requests here while these drain
         server.drain_and_stop(std::chrono::seconds(drain));
     });
     signals.detach();
 
     log::info("xinfer " XINFER_VERSION " home=" + home.string());
-    supervisor.restore();
+    // A cluster node runs what the cluster's desired state assigns it (the agent), not what its
+    // own store remembers: while it was away, its models may have moved to other nodes.
+    if (!cluster) supervisor.restore();
     if (!a.config.empty()) {
         try {
             json report = apply_deployment(supervisor, deployment);
@@ -159,9 +176,11 @@ int run_serve(const ServeArgs& a) {
     }
     if (!server.listen(a.host, a.port)) {
         log::error("cannot listen on " + a.host + ":" + std::to_string(a.port));
+        if (cluster) cluster->leave();
         supervisor.shutdown();
         return 1;
     }
+    if (cluster) cluster->leave();  // first: other nodes stop routing here
     supervisor.shutdown();  // the engines stop; launched models come back at the next start
     ProcessManager::instance().terminate_all(std::chrono::seconds(5));
     log::info("xinfer stopped");
@@ -170,6 +189,74 @@ int run_serve(const ServeArgs& a) {
 }  // namespace
 
 namespace {
+
+// The address other machines reach this node at, for --advertise's default: the host when it
+// names one, else the address the system would use to reach `peer_host` (or the first
+// non-loopback address of the host name).
+std::string outward_address(const std::string& host, const std::string& peer_host) {
+    if (host != "0.0.0.0" && host != "::" && !host.empty()) return host;
+    int fd = socket(AF_INET, SOCK_DGRAM, 0);
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    to.sin_port = htons(9);
+    std::string out = "127.0.0.1";
+    if (fd >= 0 && inet_pton(AF_INET, peer_host.c_str(), &to.sin_addr) == 1 &&
+        connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to) == 0) {
+        sockaddr_in me{};
+        socklen_t len = sizeof me;
+        char buf[INET_ADDRSTRLEN];
+        if (getsockname(fd, reinterpret_cast<sockaddr*>(&me), &len) == 0 && inet_ntop(AF_INET, &me.sin_addr, buf, sizeof buf))
+            out = buf;
+    }
+    if (fd >= 0) close(fd);
+    return out;
+}
+
+std::string url_host(std::string url) {
+    if (auto p = url.find("://"); p != std::string::npos) url = url.substr(p + 3);
+    if (auto slash = url.find('/'); slash != std::string::npos) url.resize(slash);
+    if (auto colon = url.rfind(':'); colon != std::string::npos) url.resize(colon);
+    return url;
+}
+
+int run_supervisor(ServeArgs a, int etcd_port) {
+    if (a.cluster.etcd.empty()) {
+        const std::string me = a.cluster.advertise.empty() ? outward_address(a.host, "10.255.255.255") : url_host(a.cluster.advertise);
+        try {
+            ProcessManager::instance();
+            a.cluster.etcd = {start_embedded_etcd(a.host, me, etcd_port)};
+        } catch (const std::exception& e) {
+            log::warn(std::string("running alone, without a cluster: ") + e.what());
+            return run_serve(a);
+        }
+        if (a.cluster.advertise.empty()) a.cluster.advertise = "http://" + me + ":" + std::to_string(a.port);
+    }
+    if (a.cluster.node_name.empty() && !a.cluster.advertise.empty())  // Xinference knows nodes by address
+        a.cluster.node_name = url_host(a.cluster.advertise) + ":" + std::to_string(a.port);
+    return run_serve(a);
+}
+
+int run_worker(ServeArgs a, const std::string& endpoint) {
+    json info;
+    try {
+        ApiClient api(Endpoint{endpoint, ""});
+        info = api.get("/v1/cluster/etcd");
+    } catch (const std::exception& e) {
+        log::error("cannot learn the cluster from " + endpoint + ": " + e.what());
+        return 1;
+    }
+    for (auto& url : info.value("endpoints", json::array())) {
+        std::string u = url.get<std::string>();
+        // An etcd advertised on a wildcard address is reached where the named node is.
+        if (url_host(u) == "0.0.0.0") u.replace(u.find("0.0.0.0"), 7, url_host(endpoint));
+        a.cluster.etcd.push_back(u);
+    }
+    if (a.cluster.advertise.empty())
+        a.cluster.advertise = "http://" + outward_address(a.host, url_host(endpoint)) + ":" + std::to_string(a.port);
+    if (a.cluster.node_name.empty()) a.cluster.node_name = url_host(a.cluster.advertise) + ":" + std::to_string(a.port);
+    return run_serve(a);
+}
+
 void add_server_options(CLI::App* serve, ServeArgs& a) {
     serve->add_option("-H,--host", a.host, "Address to listen on")->capture_default_str()->envname("XINFER_HOST");
     serve->add_option("-p,--port", a.port, "Port")->capture_default_str()->envname("XINFER_PORT");
@@ -199,6 +286,17 @@ void add_server_options(CLI::App* serve, ServeArgs& a) {
         ->capture_default_str()->envname("XINFER_CPU_BUDGET");
     serve->add_option("--drain-seconds", a.drain_seconds, "On SIGTERM, how long in-flight requests may finish")
         ->capture_default_str();
+    serve->add_option("--etcd", a.cluster.etcd, "Cluster mode: etcd endpoints (http://HOST:2379,...) holding the cluster's state")
+        ->envname("XINFER_ETCD")->delimiter(',');
+    serve->add_option("--node-name", a.cluster.node_name, "Cluster mode: this node's name (default: the host name)")
+        ->envname("XINFER_NODE_NAME");
+    serve->add_option("--advertise", a.cluster.advertise,
+                      "Cluster mode: the address other nodes reach this one at (http://ADDR:PORT; default http://HOST:PORT)")
+        ->envname("XINFER_ADVERTISE");
+    serve->add_option("--cluster-token", a.cluster.token, "Cluster mode: shared secret carried by traffic between nodes")
+        ->envname("XINFER_CLUSTER_TOKEN");
+    serve->add_option("--lease-ttl", a.cluster.lease_ttl_s, "Cluster mode: seconds after which a silent node is taken as gone")
+        ->capture_default_str()->envname("XINFER_LEASE_TTL")->check(CLI::Range(2, 300));
     // Xinference's server flags: accepted so its start commands run unchanged. Metrics are served
     // at /metrics on the main port; there is no separate supervisor port.
     serve->add_option("--metrics-exporter-host", a.ignored_flag, "Accepted for Xinference (metrics are at /metrics)");
@@ -214,23 +312,28 @@ void add_serve_command(CLI::App& app) {
     add_server_options(serve, *a);
     serve->callback([a] { exit_code() = run_serve(*a); });
 
-    // xinference-supervisor: on one machine the supervisor is the whole service.
+    // xinference-supervisor: a cluster node that also holds the cluster's etcd unless --etcd
+    // names one; alone, it is the whole service, as `serve`.
     auto s = std::make_shared<ServeArgs>();
     s->host = "0.0.0.0";
-    auto* supervisor = app.add_subcommand("supervisor", "Run the service as Xinference's supervisor (same as serve)");
+    auto etcd_port = std::make_shared<int>(2379);
+    auto* supervisor = app.add_subcommand("supervisor", "Run Xinference's supervisor: a cluster node that workers join");
     add_server_options(supervisor, *s);
-    supervisor->callback([s] { exit_code() = run_serve(*s); });
+    supervisor->add_option("--etcd-port", *etcd_port, "Without --etcd: the port of the etcd this supervisor starts")
+        ->capture_default_str();
+    supervisor->callback([s, etcd_port] { exit_code() = run_supervisor(*s, *etcd_port); });
 
-    auto w = std::make_shared<std::string>();
-    auto* worker = app.add_subcommand("worker", "Xinference's worker (needs cluster mode)");
-    worker->add_option("-e,--endpoint", *w, "Supervisor endpoint");
-    worker->allow_extras();
-    worker->callback([w] {
-        std::cerr << "Error: xinfer has no separate workers yet; run `xinfer serve` (xinference-local) on each machine "
-                     "and launch models on the machine that should run them"
-                  << std::endl;
-        exit_code() = 2;
-    });
+    // xinference-worker -e http://SUPERVISOR:9997 -H ADDR: a cluster node that finds the
+    // cluster's etcd through the node it names.
+    auto w = std::make_shared<ServeArgs>();
+    w->host = "0.0.0.0";
+    auto endpoint = std::make_shared<std::string>();
+    auto* worker = app.add_subcommand("worker", "Run Xinference's worker: join the cluster of the supervisor (or any node) named");
+    add_server_options(worker, *w);
+    worker->add_option("-e,--endpoint", *endpoint, "A node of the cluster (Xinference's supervisor endpoint)")
+        ->required()->envname("XINFERENCE_ENDPOINT");
+    worker->add_option("--worker-port", w->port, "Port this worker serves on (as -p)");
+    worker->callback([w, endpoint] { exit_code() = run_worker(*w, *endpoint); });
 }
 
 }  // namespace xinfer::cli

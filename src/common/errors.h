@@ -29,6 +29,13 @@ private:
     int retry_after_ = 0;
 };
 
+// Thrown where a cluster node learns that another node serves what the request names (a model
+// it does not run, a launch for another machine): the HTTP layer relays the whole request to
+// `address` and the answer back. Not an error: it derives from nothing a handler catches.
+struct RoutedElsewhere {
+    std::string node, address;
+};
+
 // Shorthands for the statuses the API uses, so call sites read as the rule they enforce.
 ApiError bad_request(const std::string& message, const std::string& param = "");
 ApiError not_found(const std::string& message, const std::string& param = "");

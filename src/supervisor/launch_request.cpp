@@ -45,7 +45,7 @@ const std::map<std::string, std::string>& generic_keys() {
         {"virtual_env_find_links", "xinfer's engines are native binaries; no Python packages are installed"},
         {"replica_config", "every replica runs with the model's launch settings"},
         {"model_hub", "xinfer serves local files (model_path or the model cache)"},
-        {"worker_ip", "this xinfer is a single node; models run here"},
+        {"worker_ip", "the model runs on the node it names (cluster mode), else on this one"},
         {"peft_model_config", "LoRA adapters are not applied by this xinfer"},
         {"n_worker", "one model runs on one node here"},
         {"xavier_config", "Xavier's cross-replica KV cache sharing is a vLLM feature"},

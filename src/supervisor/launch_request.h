@@ -32,6 +32,9 @@ struct LaunchRequest {
     std::map<std::string, std::string> envs;
     json engine_options = json::object();  // every other key: passed to the engine (n_ctx, ...)
     bool wait_ready = true;
+    // The model already served (on other nodes of a cluster): requests for it here wait while it
+    // loads, as through a reload, instead of getting 503. Not part of the request's JSON.
+    bool served_before = false;
     // Xinference's switch for hybrid reasoning models (Qwen3-style templates); unset: the template's default.
     std::optional<bool> enable_thinking;
     // Xinference's generic launch keys that mean nothing to xinfer's engines: "key: why", reported

@@ -35,6 +35,11 @@ std::shared_ptr<ModelRecord> Supervisor::find(const std::string& uid) const {
     return it == models_.end() ? nullptr : it->second;
 }
 
+void Supervisor::unknown_model(const std::string& model, const std::string& param) const {
+    if (remote_models_) remote_models_(model);
+    throw not_found("Model not found: '" + model + "'. See GET /v1/models for running models", param);
+}
+
 namespace {
 // Engines xinfer has, and Xinference's engine names for its Python runtimes: a script that names
 // one of those (the Xinference CLI makes LLM launches name an engine) still launches, on the engine
@@ -148,6 +153,7 @@ std::string Supervisor::launch(const LaunchRequest& launch_request) {
         req.ignored.push_back(std::string("enable_thinking=") + (*req.enable_thinking ? "true" : "false") +
                               ": only chat models think");
     rec->request = req;
+    rec->was_ready = req.served_before;
     rec->uid = req.model_uid.empty() ? rec->model.model_name : req.model_uid;
     rec->request.model_uid = rec->uid;
     rec->request.model_name = rec->model.model_name;
@@ -217,7 +223,7 @@ void Supervisor::restore() {
 
 void Supervisor::wait_ready(const std::string& uid) {
     auto rec = find(uid);
-    if (!rec) throw not_found("Model not found: " + uid);
+    if (!rec) unknown_model(uid, "model_uid");
     std::unique_lock lock(rec->mu);
     rec->changed.wait(lock, [&] { return rec->state != ModelState::launching; });
     if (rec->state == ModelState::failed)
@@ -241,7 +247,7 @@ json Supervisor::list() const {
 
 json Supervisor::describe(const std::string& uid) const {
     auto rec = find(uid);
-    if (!rec) throw not_found("Model not found: " + uid, "model_uid");
+    if (!rec) unknown_model(uid, "model_uid");
     std::lock_guard lock(rec->mu);
     json d = describe_model(*rec);
     d["keep_alive"] = keep_alive(*rec);
@@ -250,7 +256,7 @@ json Supervisor::describe(const std::string& uid) const {
 
 double Supervisor::progress(const std::string& uid) const {
     auto rec = find(uid);
-    if (!rec) throw not_found("Model not found: " + uid, "model_uid");
+    if (!rec) unknown_model(uid, "model_uid");
     std::lock_guard lock(rec->mu);
     return rec->progress;
 }
@@ -262,7 +268,7 @@ json Supervisor::events(const std::string& uid) const {
             json h = store_->history(uid);
             if (!h.empty()) return h;  // terminated: what the launch history remembers
         }
-        throw not_found("Model not found: " + uid, "model_uid");
+        unknown_model(uid, "model_uid");
     }
     std::lock_guard lock(rec->mu);
     return rec->events;
@@ -288,7 +294,7 @@ json Supervisor::metrics() const {
 
 void Supervisor::cancel(const std::string& uid) {
     auto rec = find(uid);
-    if (!rec) throw not_found("Model not found: " + uid, "model_uid");
+    if (!rec) unknown_model(uid, "model_uid");
     {
         std::lock_guard lock(rec->mu);
         if (rec->state != ModelState::launching)
@@ -302,7 +308,7 @@ void Supervisor::terminate(const std::string& uid) {
     {
         std::lock_guard lock(mu_);
         auto it = models_.find(uid);
-        if (it == models_.end()) throw not_found("Model not found: " + uid, "model_uid");
+        if (it == models_.end()) unknown_model(uid, "model_uid");
         rec = it->second;
         models_.erase(it);
     }

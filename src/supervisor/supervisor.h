@@ -6,6 +6,7 @@
 #pragma once
 
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -98,8 +99,21 @@ public:
     // ready / failed.
     Lease acquire(const std::string& model, Capability need);
 
+    // In a cluster: asked before this node answers 404 for a model (uid or name) it does not
+    // run; throws RoutedElsewhere when another node runs it.
+    void set_remote_models(std::function<void(const std::string& model)> lookup) { remote_models_ = std::move(lookup); }
+    // In a cluster: asked before a request takes one of this node's replicas of a model, with
+    // the requests they have in flight and whether the model is ready here; throws
+    // RoutedElsewhere when another node's replicas of it are less busy (or ready when these
+    // are not).
+    void set_balance(std::function<void(const std::string& uid, int active, int replicas, bool ready)> balance) {
+        balance_ = std::move(balance);
+    }
+
 private:
     std::shared_ptr<ModelRecord> find(const std::string& uid) const;
+    // 404 for a model this node does not run, unless another node of the cluster runs it.
+    [[noreturn]] void unknown_model(const std::string& model, const std::string& param) const;
     std::shared_ptr<ModelRecord> find_for_request(const std::string& model) const;
     std::shared_ptr<Replica> make_replica(ModelRecord& rec, int index);
     // Starts the replicas with these ids and waits for them; moves the model to ready or failed.
@@ -129,6 +143,8 @@ private:
     Placement placement_;
     mutable std::mutex mu_;
     std::map<std::string, std::shared_ptr<ModelRecord>> models_;
+    std::function<void(const std::string&)> remote_models_;
+    std::function<void(const std::string&, int, int, bool)> balance_;
 
     std::thread maintenance_;
     std::mutex stop_mu_;

@@ -333,8 +333,8 @@ void Supervisor::persist_launch(ModelRecord& rec) {
 }
 
 namespace {
+// Callers have checked that the model exists.
 std::shared_ptr<ModelRecord> ready_model(std::shared_ptr<ModelRecord> rec, const std::string& uid) {
-    if (!rec) throw not_found("Model not found: " + uid, "model_uid");
     if (rec->state != ModelState::ready)
         throw ApiError(409, "Model '" + uid + "' is " + to_string(rec->state) + "; replicas change only when it is ready");
     return rec;
@@ -344,7 +344,7 @@ std::shared_ptr<ModelRecord> ready_model(std::shared_ptr<ModelRecord> rec, const
 void Supervisor::scale(const std::string& uid, int count) {
     if (count < 1 || count > 64) throw bad_request("replica count must be between 1 and 64", "replica");
     auto rec = find(uid);
-    if (!rec) throw not_found("Model not found: " + uid, "model_uid");
+    if (!rec) unknown_model(uid, "model_uid");
     std::lock_guard lock(rec->mu);
     ready_model(rec, uid);
     const int n = static_cast<int>(rec->replicas.size());
@@ -367,7 +367,7 @@ void Supervisor::scale(const std::string& uid, int count) {
 
 int Supervisor::add_replica(const std::string& uid) {
     auto rec = find(uid);
-    if (!rec) throw not_found("Model not found: " + uid, "model_uid");
+    if (!rec) unknown_model(uid, "model_uid");
     std::lock_guard lock(rec->mu);
     ready_model(rec, uid);
     if (rec->replicas.size() >= 64) throw bad_request("a model has at most 64 replicas", "replica");
@@ -381,7 +381,7 @@ int Supervisor::add_replica(const std::string& uid) {
 
 int Supervisor::remove_replica(const std::string& uid, int replica_id) {
     auto rec = find(uid);
-    if (!rec) throw not_found("Model not found: " + uid, "model_uid");
+    if (!rec) unknown_model(uid, "model_uid");
     std::lock_guard lock(rec->mu);
     auto replica = rec->replica(replica_id);
     if (!replica) {

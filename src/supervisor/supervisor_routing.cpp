@@ -30,7 +30,7 @@ std::shared_ptr<ModelRecord> Supervisor::find_for_request(const std::string& mod
         if (found) throw bad_request("Several models are named '" + model + "'; use a model uid", "model");
         found = r;
     }
-    if (!found) throw not_found("Model not found: '" + model + "'. See GET /v1/models for running models", "model");
+    if (!found) unknown_model(model, "model");
     return found;
 }
 
@@ -86,6 +86,16 @@ void check_capability(const ModelRecord& rec, const std::string& model, Capabili
 Lease Supervisor::acquire(const std::string& model, Capability need) {
     std::shared_ptr<ModelRecord> rec = find_for_request(model);
     check_capability(*rec, model, need);
+    if (balance_) {
+        int active = 0, replicas = 0;
+        bool ready = false;
+        {
+            std::lock_guard lock(rec->mu);
+            active = rec->active, replicas = static_cast<int>(rec->replicas.size());
+            ready = rec->state == ModelState::ready;
+        }
+        balance_(rec->uid, active, replicas, ready);
+    }
 
     std::unique_lock lock(rec->mu);
     if (rec->state == ModelState::idle_unloaded) {

@@ -1,0 +1,38 @@
+// The models of a whole cluster as the API lists them: this node's, then every other node's as
+// each one publishes them (src/cluster/cluster_node.h), each marked with the node that runs it.
+#pragma once
+
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "supervisor/supervisor.h"
+
+namespace xinfer {
+
+class ClusterNode;
+
+// What this node publishes of its models: the list entries without the counters that change
+// with every request (so the record is rewritten only when a model comes, goes or changes state).
+nlohmann::json published_models(const Supervisor& sup);
+
+// GET /v1/models's body: {"object": "list", "data": [...]}, each entry with "node" and
+// "worker_address" when there is a cluster.
+nlohmann::json cluster_model_list(const Supervisor& sup, const ClusterNode* cluster);
+
+// POST /v1/models in a cluster, before the launch: relays it (RoutedElsewhere) when it names
+// another node (Xinference's worker_ip: a node name, address or host; removed from `body` when it
+// names this one), 400 for an unknown node, 409 for a uid the cluster already has elsewhere.
+void route_launch(const ClusterNode* cluster, nlohmann::json& body);
+// Spreads a launch's replicas over the live nodes: the first runs here (so the launch is checked
+// and placed here at once), the others go one by one to the other nodes with the most free
+// memory, then round again. Sets `launch.replica` to this node's share; returns every share.
+std::map<std::string, int> plan_launch(const ClusterNode* cluster, LaunchRequest& launch);
+// After a launch on this node: the cluster's desired state gets it with its shares (the other
+// nodes start theirs). When etcd cannot take it, the launch is undone and the call answers 503.
+void record_launch(ClusterNode* cluster, Supervisor& sup, const std::string& uid, const LaunchRequest& launch,
+                   int replicas, const std::map<std::string, int>& shares);
+// DELETE /v1/models/{uid}: removes the model from the desired state (503 when etcd cannot);
+// whether it was there. False without a cluster.
+bool forget_launch(ClusterNode* cluster, const std::string& uid);
+
+}  // namespace xinfer
