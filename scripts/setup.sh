@@ -10,6 +10,7 @@ packages=(g++ cmake ninja-build ccache git pkg-config ca-certificates nlohmann-j
   libavformat-dev libavcodec-dev libswresample-dev libavutil-dev
   libpocketsphinx-dev libsphinxbase-dev pocketsphinx-en-us pocketsphinx-testdata flite1-dev flite espeak-ng
   ffmpeg   # the ffmpeg program only makes test uploads (m4a, webm); xinfer links the libraries
+  etcd-server iproute2  # cluster mode's coordination store (xinference-supervisor starts one); tests: network namespaces
   python3 python3-numpy python3-sentencepiece  # tests only: reference forward passes and tokenizers for converted models
   chromium fonts-wqy-microhei  # tests only: the web UI in a real browser (and Chinese glyphs in its screenshots)
   clang)  # tests only: libFuzzer, AddressSanitizer and UndefinedBehaviorSanitizer (scripts/sanitize.sh)

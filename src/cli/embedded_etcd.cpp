@@ -24,6 +24,12 @@ std::string find_etcd() {
 }  // namespace
 
 std::string start_embedded_etcd(const std::string& host, const std::string& advertise_host, int client_port) {
+    // Debian's etcd-server package starts its own etcd where systemd runs: use the one there.
+    const std::string local = (host == "0.0.0.0" || host == "::" ? "127.0.0.1" : host) + ":" + std::to_string(client_port);
+    if (auto r = make_client(local)->Get("/health"); r && r->status == 200) {
+        log::info("an etcd already answers at " + local + "; the cluster keeps its state there");
+        return "http://" + advertise_host + ":" + std::to_string(client_port);
+    }
     const std::string program = find_etcd();
     if (program.empty())
         throw std::runtime_error("workers need an etcd: install it (apt-get install etcd-server) or pass --etcd URL");
@@ -40,9 +46,8 @@ std::string start_embedded_etcd(const std::string& host, const std::string& adve
     ProcessManager::instance().spawn(spec, [](int status) {
         log::error("the embedded etcd stopped (" + describe_wait_status(status) + "); see XINFER_HOME/etcd/etcd.log");
     });
-    const std::string probe = "127.0.0.1:" + std::to_string(client_port);
     for (int i = 0; i < 100; ++i) {
-        auto client = make_client(host == "0.0.0.0" || host == "::" ? probe : host + ":" + std::to_string(client_port));
+        auto client = make_client(local);
         if (auto r = client->Get("/health"); r && r->status == 200) {
             log::info("embedded etcd answering at " + advertise + " (data in " + dir.string() + ")");
             return advertise;

@@ -7,13 +7,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import http from 'node:http';
 import { BIN, CHAT_MODEL, EMBED_MODEL, sleep } from './helpers.mjs';
 import { NetLab, netnsUnavailable, startEtcd, startEtcdMember, waitFor } from './netlab.mjs';
 
-const TTL = 3;  // --lease-ttl of every node
+const TTL = 4;  // --lease-ttl of every node
 const TOKEN = 'cluster-test-token';
 const skip = netnsUnavailable() ?? (existsSync('/usr/bin/etcd') ? null : 'etcd is not installed (apt-get install etcd-server)');
 
@@ -297,6 +298,34 @@ test('cluster: nodes on etcd serve, fail over and come back', { skip: skip ?? fa
       load.restore(victim);
     });
 
+    await step('etcd loses its quorum: gateways keep serving, management answers 503 with the reason', async () => {
+      for (const i of [1, 2]) {
+        etcd[i].proc.kill('SIGKILL');
+        await etcd[i].proc.exited;
+      }
+      await sleep((TTL + 2) * 1000);  // past every lease: nothing may stop for it
+      const r = await call(cluster.url(3), 'POST', '/v1/models',
+        { model_uid: 'late', model_name: 'tiny-embed', model_type: 'embedding', model_path: EMBED_MODEL }, 30000);
+      assert.equal(r.status, 503, r.text);
+      assert.match(r.json.error.message, /etcd/);
+      const m = await cluster.replicas(1, 'chat');
+      assert.equal(m.nodes.length, 2, 'the replicas keep running');
+      for (const k of cluster.nodes.keys()) {
+        const c = await call(cluster.url(k), 'POST', '/v1/chat/completions',
+          { model: 'chat', messages: [{ role: 'user', content: 'hi' }], max_tokens: 4 });
+        assert.equal(c.status, 200, c.text);
+      }
+      for (const i of [1, 2]) etcd[i] = startEtcdMember(lab, [1, 2, 3], i + 1);
+      for (const i of [1, 2]) await waitFor(async () => (await fetch(`${etcd[i].url}/health`)).ok, 30000, 'etcd back');
+      await waitFor(async () => {
+        const l = await call(cluster.url(3), 'POST', '/v1/models',
+          { model_uid: 'late', model_name: 'tiny-embed', model_type: 'embedding', model_path: EMBED_MODEL }, 30000);
+        return l.status === 200;
+      }, 20000, 'launches to work again');
+      assert.equal((await call(cluster.url(1), 'DELETE', '/v1/models/late')).status, 200);
+      assert.equal((await cluster.replicas(2, 'chat')).nodes.length, 2);
+    });
+
     await step('every node restarted, one by one in random order, under load', async () => {
       const order = [1, 2, 3, 4].sort(() => Math.random() - 0.5);
       t.diagnostic(`restart order: ${order.join(', ')}`);
@@ -351,5 +380,39 @@ test('cluster: nodes on etcd serve, fail over and come back', { skip: skip ?? fa
     if (load?.running) await load.finish();
     if (failed) console.log(`cluster test logs kept in ${lab.dir}`);
     await lab.teardown({ keepLogs: failed });
+  }
+});
+
+test("Xinference's commands: xinference-supervisor, then xinference-worker -e joins it", { skip: skip ?? false, timeout: 180000 }, async (t) => {
+  const lab = new NetLab(2, { net: 214 });
+  let ok = false;
+  try {
+    lab.setup();
+    const bin = (name) => join(BIN, '..', name);
+    const supervisor = `http://${lab.addr(1)}:9997`, worker = `http://${lab.addr(2)}:9997`;
+    // As Xinference's docs start them: the supervisor on one machine, a worker naming it.
+    lab.spawn(1, 'supervisor', [bin('xinference-supervisor'), '-H', lab.addr(1), '-p', '9997'],
+      { XINFER_HOME: mkdtempSync(join(tmpdir(), 'xinfer-sup-')), XINFER_CLUSTER_TOKEN: TOKEN });
+    await waitFor(async () => (await fetch(`${supervisor}/status`)).ok, 30000, 'the supervisor');
+    lab.spawn(2, 'worker', [bin('xinference-worker'), '-e', supervisor, '-H', lab.addr(2), '--worker-port', '9997'],
+      { XINFER_HOME: mkdtempSync(join(tmpdir(), 'xinfer-worker-')), XINFER_CLUSTER_TOKEN: TOKEN });
+    await waitFor(async () => (await fetch(`${worker}/status`)).ok, 30000, 'the worker');
+    await waitFor(async () => (await (await fetch(`${supervisor}/v1/workers`)).json()).length === 2, 10000, 'two workers');
+    const names = (await (await fetch(`${worker}/v1/workers`)).json()).map((w) => w.node_name).sort();
+    assert.deepEqual(names, [`${lab.addr(1)}:9997`, `${lab.addr(2)}:9997`]);
+
+    // xinference launch --worker-ip through the supervisor: the model runs on the worker.
+    const launched = execFileSync(bin('xinference'), ['launch', '-e', supervisor, '-n', 'tiny-embed', '-t', 'embedding',
+      '--model-path', EMBED_MODEL, '-u', 'emb', '--worker-ip', lab.addr(2)], { encoding: 'utf8' });
+    assert.match(launched, /Model uid: emb/);
+    const e = await call(supervisor, 'POST', '/v1/embeddings', { model: 'emb', input: 'hello' });
+    assert.equal(e.status, 200, e.text);
+    assert.equal(e.headers['x-xinfer-node'], `${lab.addr(2)}:9997`);
+    const listed = execFileSync(bin('xinference'), ['list', '-e', worker], { encoding: 'utf8' });
+    assert.match(listed, /emb\s+embedding\s+tiny-embed/);
+    ok = true;
+  } finally {
+    if (!ok) console.log(`logs kept in ${lab.dir}`);
+    await lab.teardown({ keepLogs: !ok });
   }
 });
