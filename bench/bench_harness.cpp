@@ -20,7 +20,7 @@ namespace bench {
 
 using json = nlohmann::json;
 
-Service::Service(const std::string& bin) {
+Service::Service(const std::string& bin, const std::vector<std::string>& extra_args) {
     // Several services may run in one benchmark: each has its own home and a port the kernel picked.
     static std::atomic<int> instances{0};
     home_ = "/tmp/xinfer-bench-" + std::to_string(getpid()) + "-" + std::to_string(instances++);
@@ -31,7 +31,12 @@ Service::Service(const std::string& bin) {
     if (pid_ == 0) {
         setenv("XINFER_HOME", home_.c_str(), 1);
         if (!freopen("/dev/null", "w", stderr)) _exit(126);
-        execl(bin.c_str(), bin.c_str(), "serve", "-p", std::to_string(port).c_str(), "--log-level", "warn", nullptr);
+        std::vector<std::string> args = {bin, "serve", "-p", std::to_string(port), "--log-level", "warn"};
+        args.insert(args.end(), extra_args.begin(), extra_args.end());
+        std::vector<char*> argv;
+        for (auto& a : args) argv.push_back(a.data());
+        argv.push_back(nullptr);
+        execv(bin.c_str(), argv.data());
         _exit(127);
     }
     auto api = xinfer::make_client(front_);

@@ -7,12 +7,14 @@
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 namespace bench {
 
 class Service {
 public:
-    explicit Service(const std::string& xinfer_bin);
+    // extra_args: more `serve` flags (cluster mode: --etcd, --node-name, ...).
+    explicit Service(const std::string& xinfer_bin, const std::vector<std::string>& extra_args = {});
     ~Service();
     // Launches a model (wait_ready) and returns its first replica's engine address.
     std::string launch(const nlohmann::json& body);
