@@ -149,7 +149,7 @@ ApiServer::ApiServer(Supervisor& supervisor, Registry& registry, ApiServerConfig
     add_cache_routes(server_, supervisor);
     add_ui_routes(server_);
     add_autostart_routes(server_, supervisor);
-    add_registration_routes(server_, registry);
+    add_registration_routes(server_, registry, config.cluster);
     add_openai_routes(server_, supervisor);
     add_embedding_routes(server_, supervisor);
     add_audio_routes(server_, supervisor);

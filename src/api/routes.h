@@ -29,7 +29,8 @@ void add_replica_routes(httplib::Server& server, Supervisor& supervisor);
 void add_engine_routes(httplib::Server& server, Registry& registry);
 void add_cache_routes(httplib::Server& server, Supervisor& supervisor);
 void add_autostart_routes(httplib::Server& server, Supervisor& supervisor);
-void add_registration_routes(httplib::Server& server, Registry& registry);
+// With a cluster, registrations go to etcd too and every node registers them.
+void add_registration_routes(httplib::Server& server, Registry& registry, ClusterNode* cluster);
 void add_openai_routes(httplib::Server& server, Supervisor& supervisor);
 void add_embedding_routes(httplib::Server& server, Supervisor& supervisor);
 void add_audio_routes(httplib::Server& server, Supervisor& supervisor);

@@ -1,6 +1,7 @@
 // Xinference's model registrations: built-in catalog and custom specs, per model type.
 #include "api/http_util.h"
 #include "api/routes.h"
+#include "cluster/cluster_node.h"
 #include "common/json_util.h"
 
 namespace xinfer {
@@ -20,7 +21,7 @@ ModelType type_param(const httplib::Request& req) {
 }
 }  // namespace
 
-void add_registration_routes(httplib::Server& server, Registry& registry) {
+void add_registration_routes(httplib::Server& server, Registry& registry, ClusterNode* cluster) {
     server.Get("/v1/model_registrations/:type", guarded([&registry](const httplib::Request& req, httplib::Response& res) {
         bool detailed = query_flag(req, "detailed", false);
         json out = json::array();
@@ -44,7 +45,7 @@ void add_registration_routes(httplib::Server& server, Registry& registry) {
         out["is_builtin"] = s->builtin;
         send_json(res, out);
     }));
-    server.Post("/v1/model_registrations/:type", guarded([&registry](const httplib::Request& req, httplib::Response& res) {
+    server.Post("/v1/model_registrations/:type", guarded([&registry, cluster](const httplib::Request& req, httplib::Response& res) {
         ModelType type = type_param(req);
         json body = parse_json_object(req.body);
         // Xinference sends the spec as a JSON string in `model`; accept an object as well.
@@ -56,9 +57,26 @@ void add_registration_routes(httplib::Server& server, Registry& registry) {
         }
         bool persist = opt_bool(body, "persist").value_or(false);
         registry.add(type, spec, persist);
+        if (cluster) {  // every node registers it (the cluster agent's sync)
+            try {
+                cluster->put_registration(to_string(type), spec["model_name"].get<std::string>(), spec.dump());
+            } catch (const std::exception& e) {
+                registry.remove(type, spec["model_name"].get<std::string>());
+                throw ApiError(503, std::string("The cluster's etcd did not take the registration: ") + e.what(), "", "",
+                               "cluster_unavailable");
+            }
+        }
         send_json(res, nullptr);
     }));
-    server.Delete("/v1/model_registrations/:type/:name", guarded([&registry](const httplib::Request& req, httplib::Response& res) {
+    server.Delete("/v1/model_registrations/:type/:name", guarded([&registry, cluster](const httplib::Request& req, httplib::Response& res) {
+        if (cluster) {
+            try {
+                cluster->remove_registration(to_string(type_param(req)), req.path_params.at("name"));
+            } catch (const std::exception& e) {
+                throw ApiError(503, std::string("The cluster's etcd cannot be changed now: ") + e.what(), "", "",
+                               "cluster_unavailable");
+            }
+        }
         registry.remove(type_param(req), req.path_params.at("name"));
         send_json(res, nullptr);
     }));

@@ -137,7 +137,7 @@ int run_serve(const ServeArgs& a) {
     }
     std::unique_ptr<ClusterSession> cluster;
     try {
-        cluster = join_cluster(a.cluster, supervisor, a.host, a.port);
+        cluster = join_cluster(a.cluster, supervisor, *registry, a.host, a.port);
     } catch (const std::exception& e) {
         log::error(std::string("cannot join the cluster: ") + e.what());
         return 1;

@@ -46,7 +46,8 @@ void ClusterSession::leave() {
     if (node) node->stop();
 }
 
-std::unique_ptr<ClusterSession> join_cluster(const ClusterArgs& args, Supervisor& supervisor, const std::string& host, int port) {
+std::unique_ptr<ClusterSession> join_cluster(const ClusterArgs& args, Supervisor& supervisor, Registry& registry,
+                                             const std::string& host, int port) {
     if (args.etcd.empty()) return nullptr;
     ClusterConfig c;
     c.etcd = args.etcd;
@@ -79,7 +80,7 @@ std::unique_ptr<ClusterSession> join_cluster(const ClusterArgs& args, Supervisor
     });
     node->start();
     auto session = std::make_unique<ClusterSession>();
-    session->agent = std::make_unique<ClusterAgent>(*node, supervisor);
+    session->agent = std::make_unique<ClusterAgent>(*node, supervisor, registry);
     session->node = std::move(node);
     session->agent->start();
     return session;

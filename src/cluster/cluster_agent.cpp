@@ -26,7 +26,8 @@ uint64_t estimated_model_mb(const json& request) {
     return bytes * 11 / 10 / (1 << 20) + 64;
 }
 
-ClusterAgent::ClusterAgent(ClusterNode& cluster, Supervisor& supervisor) : cluster_(cluster), sup_(supervisor) {}
+ClusterAgent::ClusterAgent(ClusterNode& cluster, Supervisor& supervisor, Registry& registry)
+    : cluster_(cluster), sup_(supervisor), registry_(registry) {}
 
 ClusterAgent::~ClusterAgent() { stop(); }
 
@@ -54,6 +55,7 @@ void ClusterAgent::loop() {
             }
             if (fenced_ && !cluster_.connected()) continue;  // wait for a fresh lease before starting anything
             fenced_ = false;
+            sync_registrations();  // first: a model assigned here may be one of them
             reconcile();
             if (cluster_.is_leader()) place();
         } catch (const std::exception& e) {
@@ -76,6 +78,46 @@ void ClusterAgent::fence() {
         }
     }
     assigned_here_.clear();
+}
+
+void ClusterAgent::sync_registrations() {
+    const auto shared = cluster_.registrations();
+    for (auto& [key, text] : shared) {
+        const size_t slash = key.find('/');
+        const auto type = parse_model_type(key.substr(0, slash));
+        if (!type) continue;
+        const std::string name = key.substr(slash + 1);
+        const json spec = json::parse(text, nullptr, false);
+        auto have = registry_.find(*type, name);
+        if (have && have->builtin) continue;
+        if (have && have->spec == spec) {
+            synced_registrations_.insert(key);
+            continue;
+        }
+        try {
+            if (have) registry_.remove(*type, name);  // changed on another node
+            registry_.add(*type, spec, false);         // the cluster keeps it; this node's store need not
+            synced_registrations_.insert(key);
+            log::info("cluster: registered " + key + " from the cluster");
+        } catch (const std::exception& e) {
+            log::warn("cluster: cannot register " + key + ": " + e.what());
+        }
+    }
+    for (auto it = synced_registrations_.begin(); it != synced_registrations_.end();) {
+        if (shared.count(*it)) {
+            ++it;
+            continue;
+        }
+        const size_t slash = it->find('/');
+        if (auto type = parse_model_type(it->substr(0, slash))) {
+            try {
+                registry_.remove(*type, it->substr(slash + 1));
+                log::info("cluster: unregistered " + *it + " (unregistered on another node)");
+            } catch (const std::exception&) {
+            }
+        }
+        it = synced_registrations_.erase(it);
+    }
 }
 
 void ClusterAgent::reconcile() {

@@ -1,4 +1,5 @@
 // What a node does about the cluster's desired state, once a second:
+// - registers the cluster's custom models in its own registry (and drops the ones unregistered);
 // - runs the models assigned to it that it does not run yet, and stops the ones that were
 //   removed or given to another node while it was away;
 // - reports a model that failed to start on it, so the cluster shows why;
@@ -16,13 +17,14 @@
 #include <thread>
 
 #include "cluster/cluster_node.h"
+#include "registry/registry.h"
 #include "supervisor/supervisor.h"
 
 namespace xinfer {
 
 class ClusterAgent {
 public:
-    ClusterAgent(ClusterNode& cluster, Supervisor& supervisor);
+    ClusterAgent(ClusterNode& cluster, Supervisor& supervisor, Registry& registry);
     ~ClusterAgent();
     void start();
     void stop();
@@ -32,9 +34,12 @@ private:
     void reconcile();
     void fence();
     void place();
+    void sync_registrations();
 
     ClusterNode& cluster_;
     Supervisor& sup_;
+    Registry& registry_;
+    std::set<std::string> synced_registrations_;  // "type/name" this node took from the cluster
     std::set<std::string> assigned_here_;  // uids seen assigned to this node
     bool fenced_ = false;
 

@@ -305,8 +305,29 @@ void ClusterNode::reread_desired() {
         json j = json::parse(kv.value, nullptr, false);
         if (j.is_object()) fresh.push_back(DesiredModel::from_json(kv.key.substr(kv.key.rfind('/') + 1), j));
     }
+    const std::string reg_prefix = config_.prefix + "registrations/";
+    std::map<std::string, std::string> regs;
+    for (auto& kv : etcd_.list(reg_prefix)) regs[kv.key.substr(reg_prefix.size())] = kv.value;
     std::lock_guard lock(mu_);
     desired_ = std::move(fresh);
+    registrations_ = std::move(regs);
+}
+
+std::map<std::string, std::string> ClusterNode::registrations() const {
+    std::lock_guard lock(mu_);
+    return registrations_;
+}
+
+void ClusterNode::put_registration(const std::string& type, const std::string& name, const std::string& spec) {
+    etcd_.put(config_.prefix + "registrations/" + type + "/" + name, spec);
+    std::lock_guard lock(mu_);
+    registrations_[type + "/" + name] = spec;
+}
+
+void ClusterNode::remove_registration(const std::string& type, const std::string& name) {
+    etcd_.remove(config_.prefix + "registrations/" + type + "/" + name);
+    std::lock_guard lock(mu_);
+    registrations_.erase(type + "/" + name);
 }
 
 void ClusterNode::campaign() {

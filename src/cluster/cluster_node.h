@@ -109,6 +109,12 @@ public:
     // Leader only: writes the assignment if this node still leads; false when it does not.
     bool assign_desired(const DesiredModel& model);
     bool is_leader() const { return leader_revision_ > 0; }
+
+    // Custom model registrations, shared by every node: "type/name" -> the spec JSON text.
+    // The snapshot is re-read every second; the writes throw EtcdUnavailable.
+    std::map<std::string, std::string> registrations() const;
+    void put_registration(const std::string& type, const std::string& name, const std::string& spec);
+    void remove_registration(const std::string& type, const std::string& name);
     std::string leader() const;
 
     // Requests in flight to other nodes, for least-busy routing.
@@ -141,6 +147,7 @@ private:
     mutable std::atomic<unsigned> rotation_{0};  // spreads ties among equally busy nodes
     int64_t seen_revision_ = 0;  // newest change applied to nodes_
     std::vector<DesiredModel> desired_;
+    std::map<std::string, std::string> registrations_;
     std::string leader_;
     std::atomic<int64_t> leader_revision_{0};  // create revision of our leader key; 0: not leading
 

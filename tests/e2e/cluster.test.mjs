@@ -15,6 +15,14 @@ import { BIN, CHAT_MODEL, EMBED_MODEL, sleep } from './helpers.mjs';
 import { NetLab, netnsUnavailable, startEtcd, startEtcdMember, waitFor } from './netlab.mjs';
 
 const TTL = 4;  // --lease-ttl of every node
+const shuffled = (a) => {
+  const out = [...a];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [out[i], out[j]] = [out[j], out[i]];
+  }
+  return out;
+};
 const TOKEN = 'cluster-test-token';
 const skip = netnsUnavailable() ?? (existsSync('/usr/bin/etcd') ? null : 'etcd is not installed (apt-get install etcd-server)');
 
@@ -196,6 +204,21 @@ test('cluster: nodes on etcd serve, fail over and come back', { skip: skip ?? fa
       await waitFor(async () => (await cluster.replicas(1, 'emb')).status === 'absent', 10000, 'emb gone everywhere');
     });
 
+    await step('a registration on one node is known to all: launched by name from another, unregistered from a third', async () => {
+      const spec = { version: 2, model_name: 'team-chat', context_length: 2048, model_lang: ['en'], model_ability: ['chat'],
+        model_specs: [{ model_format: 'ggufv2', model_size_in_billions: 0, quantization: 'f16', model_uri: `file://${CHAT_MODEL}` }] };
+      const r = await call(cluster.url(1), 'POST', '/v1/model_registrations/LLM', { model: JSON.stringify(spec), persist: true });
+      assert.equal(r.status, 200, r.text);
+      await waitFor(async () => (await call(cluster.url(4), 'GET', '/v1/model_registrations/LLM/team-chat')).status === 200, 5000,
+        'node4 to know the registration');
+      const l = await call(cluster.url(3), 'POST', '/v1/models', { model_name: 'team-chat', model_type: 'LLM', model_uid: 'team' }, 60000);
+      assert.equal(l.status, 200, l.text);
+      assert.equal((await call(cluster.url(2), 'DELETE', '/v1/models/team')).status, 200);
+      assert.equal((await call(cluster.url(2), 'DELETE', '/v1/model_registrations/LLM/team-chat')).status, 200);
+      await waitFor(async () => (await call(cluster.url(1), 'GET', '/v1/model_registrations/LLM/team-chat')).status === 404, 5000,
+        'node1 to drop the registration');
+    });
+
     await step('requests through any node reach both replicas', async () => {
       const m = await cluster.replicas(1, 'chat');
       const served = new Set();
@@ -327,7 +350,7 @@ test('cluster: nodes on etcd serve, fail over and come back', { skip: skip ?? fa
     });
 
     await step('every node restarted, one by one in random order, under load', async () => {
-      const order = [1, 2, 3, 4].sort(() => Math.random() - 0.5);
+      const order = shuffled([1, 2, 3, 4]);
       t.diagnostic(`restart order: ${order.join(', ')}`);
       for (const k of order) {
         load.disrupt(k, 'restart');
@@ -364,7 +387,7 @@ test('cluster: nodes on etcd serve, fail over and come back', { skip: skip ?? fa
 
     await step('every node stopped, then started in random order: the model comes back', async () => {
       for (const k of [...cluster.nodes.keys()]) await cluster.stop(k);
-      for (const k of [1, 2, 3, 4].sort(() => Math.random() - 0.5)) await cluster.start(k);
+      for (const k of shuffled([1, 2, 3, 4])) await cluster.start(k);
       await waitFor(async () => {
         const m = await cluster.replicas(2, 'chat');
         return m.status === 'ready' && m.nodes.length === 2;
