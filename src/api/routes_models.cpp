@@ -66,7 +66,15 @@ void add_model_routes(httplib::Server& server, Supervisor& sup, ClusterNode* clu
                            "cluster_unavailable");
         const int replicas = launch.replica;
         const auto shares = plan_launch(cluster, launch);
-        std::string uid = sup.launch(launch);
+        std::string uid;
+        try {
+            uid = sup.launch(launch);
+        } catch (const ApiError& e) {
+            // A name registered on another node a moment ago: read the cluster's registrations now.
+            if (!cluster || e.status() != 404) throw;
+            cluster->refresh();
+            uid = sup.launch(launch);
+        }
         record_launch(cluster, sup, uid, launch, replicas, shares);
         if (launch.wait_ready) {
             try {

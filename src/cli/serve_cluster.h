@@ -27,6 +27,7 @@ struct ClusterSession {
     std::unique_ptr<ClusterAgent> agent;
     // Leaves: the agent stops, the record goes (other nodes stop routing here at once).
     void leave();
+    ~ClusterSession() { leave(); }
 };
 
 // Joins the cluster, installs the routing hooks and starts the agent; null when args.etcd is

@@ -39,6 +39,7 @@ private:
     ClusterNode& cluster_;
     Supervisor& sup_;
     Registry& registry_;
+    std::mutex sync_mu_;
     std::set<std::string> synced_registrations_;  // "type/name" this node took from the cluster
     std::set<std::string> assigned_here_;  // uids seen assigned to this node
     bool fenced_ = false;

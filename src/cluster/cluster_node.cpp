@@ -308,9 +308,12 @@ void ClusterNode::reread_desired() {
     const std::string reg_prefix = config_.prefix + "registrations/";
     std::map<std::string, std::string> regs;
     for (auto& kv : etcd_.list(reg_prefix)) regs[kv.key.substr(reg_prefix.size())] = kv.value;
-    std::lock_guard lock(mu_);
-    desired_ = std::move(fresh);
-    registrations_ = std::move(regs);
+    {
+        std::lock_guard lock(mu_);
+        desired_ = std::move(fresh);
+        registrations_ = std::move(regs);
+    }
+    if (on_registrations_) on_registrations_();
 }
 
 std::map<std::string, std::string> ClusterNode::registrations() const {

@@ -115,6 +115,11 @@ public:
     std::map<std::string, std::string> registrations() const;
     void put_registration(const std::string& type, const std::string& name, const std::string& spec);
     void remove_registration(const std::string& type, const std::string& name);
+    // Called (on the thread that read them) after each re-read of the registrations.
+    void on_registrations(std::function<void()> sync) { on_registrations_ = std::move(sync); }
+    // Re-reads the desired state and the registrations now (a launch naming a model registered
+    // on another node a moment ago need not wait for the next second).
+    void refresh() { reread_desired(); }
     std::string leader() const;
 
     // Requests in flight to other nodes, for least-busy routing.
@@ -148,6 +153,7 @@ private:
     int64_t seen_revision_ = 0;  // newest change applied to nodes_
     std::vector<DesiredModel> desired_;
     std::map<std::string, std::string> registrations_;
+    std::function<void()> on_registrations_;
     std::string leader_;
     std::atomic<int64_t> leader_revision_{0};  // create revision of our leader key; 0: not leading
 
