@@ -140,8 +140,15 @@ BundleSummary create_bundle(const BundleOptions& o, const BundleProgress& progre
         place(fs::canonical(o.llama_server), root / "bin" / "llama-server");
         for (const char* alias : {"xinference", "xinference-local", "xinference-supervisor", "xinference-worker"})
             fs::create_symlink("xinfer", root / "bin" / alias);
+        std::vector<fs::path> binaries = {fs::path(o.xinfer_binary), host, fs::path(o.llama_server)};
+        // etcd (Debian's etcd-server), when installed: cluster mode's store, and what
+        // xinference-supervisor starts; the Kubernetes manifests run their etcd members from it.
+        if (fs::exists("/usr/bin/etcd")) {
+            place("/usr/bin/etcd", root / "bin" / "etcd");
+            binaries.push_back("/usr/bin/etcd");
+        }
         std::map<std::string, fs::path> libs;  // soname -> where it is
-        for (auto& binary : {fs::path(o.xinfer_binary), host, fs::path(o.llama_server)})
+        for (auto& binary : binaries)
             for (auto& lib : shared_libraries(binary)) libs.emplace(lib.filename().string(), lib);
         for (auto& [soname, path] : libs) place(path, root / "lib" / soname);
         summary.libraries = libs.size();

@@ -16,7 +16,11 @@ namespace xinfer::cli {
 namespace fs = std::filesystem;
 
 namespace {
+// Beside xinfer first (a bundle carries one), then where Debian's etcd-server puts it.
 std::string find_etcd() {
+    std::error_code ec;
+    const fs::path beside = fs::read_symlink("/proc/self/exe", ec).parent_path() / "etcd";
+    if (!ec && access(beside.c_str(), X_OK) == 0) return beside.string();
     for (const char* p : {"/usr/bin/etcd", "/usr/local/bin/etcd"})
         if (access(p, X_OK) == 0) return p;
     return "";
