@@ -144,7 +144,7 @@ ApiServer::ApiServer(Supervisor& supervisor, Registry& registry, ApiServerConfig
         audit->record(who, req.remote_addr, req.method, req.path, res.status);
     });
     add_model_routes(server_, supervisor, config.cluster);
-    add_replica_routes(server_, supervisor);
+    add_replica_routes(server_, supervisor, config.cluster);
     add_engine_routes(server_, registry);
     add_cache_routes(server_, supervisor);
     add_ui_routes(server_);

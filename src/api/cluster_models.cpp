@@ -125,6 +125,33 @@ void record_launch(ClusterNode* cluster, Supervisor& sup, const std::string& uid
     }
 }
 
+int replicas_elsewhere(const ClusterNode* cluster, const std::string& uid) {
+    if (!cluster) return 0;
+    int n = 0;
+    for (auto& d : cluster->desired())
+        if (d.uid == uid)
+            for (auto& [node, count] : d.nodes) n += node == cluster->config().node_name ? 0 : count;
+    return n;
+}
+
+void record_share(ClusterNode* cluster, const Supervisor& sup, const std::string& uid) {
+    if (!cluster) return;
+    for (auto d : cluster->desired()) {
+        if (d.uid != uid) continue;
+        d.nodes[cluster->config().node_name] = static_cast<int>(sup.describe(uid)["replicas"].size());
+        int total = 0;
+        for (auto& [node, count] : d.nodes) total += count;
+        d.request["replica"] = total;
+        try {
+            cluster->put_desired(d);
+        } catch (const std::exception& e) {
+            throw ApiError(503, std::string("The replicas changed here, but the cluster's etcd did not take it: ") + e.what(), "",
+                           "", "cluster_unavailable");
+        }
+        return;
+    }
+}
+
 bool forget_launch(ClusterNode* cluster, const std::string& uid) {
     if (!cluster) return false;
     try {

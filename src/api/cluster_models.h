@@ -31,6 +31,11 @@ std::map<std::string, int> plan_launch(const ClusterNode* cluster, LaunchRequest
 // nodes start theirs). When etcd cannot take it, the launch is undone and the call answers 503.
 void record_launch(ClusterNode* cluster, Supervisor& sup, const std::string& uid, const LaunchRequest& launch,
                    int replicas, const std::map<std::string, int>& shares);
+// Replicas of `uid` the cluster's desired state gives to nodes other than this one (0 alone).
+int replicas_elsewhere(const ClusterNode* cluster, const std::string& uid);
+// After this node added or removed replicas of `uid`: its share in the desired state follows, so
+// the cluster keeps the count (and does not undo it). 503 when etcd cannot take it.
+void record_share(ClusterNode* cluster, const Supervisor& sup, const std::string& uid);
 // DELETE /v1/models/{uid}: removes the model from the desired state (503 when etcd cannot);
 // whether it was there. False without a cluster.
 bool forget_launch(ClusterNode* cluster, const std::string& uid);

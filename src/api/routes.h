@@ -25,7 +25,7 @@ void add_key_routes(httplib::Server& server, std::shared_ptr<Authenticator> auth
 // With a cluster: lists show every node's models, and a launch naming another node (worker_ip)
 // goes there.
 void add_model_routes(httplib::Server& server, Supervisor& supervisor, ClusterNode* cluster);
-void add_replica_routes(httplib::Server& server, Supervisor& supervisor);
+void add_replica_routes(httplib::Server& server, Supervisor& supervisor, ClusterNode* cluster);
 void add_engine_routes(httplib::Server& server, Registry& registry);
 void add_cache_routes(httplib::Server& server, Supervisor& supervisor);
 void add_autostart_routes(httplib::Server& server, Supervisor& supervisor);

@@ -32,6 +32,9 @@ ClusterAgent::ClusterAgent(ClusterNode& cluster, Supervisor& supervisor, Registr
 ClusterAgent::~ClusterAgent() { stop(); }
 
 void ClusterAgent::start() {
+    // Registrations first: a model assigned here may be one of them.
+    cluster_.on_registrations([this] { sync_registrations(); });
+    sync_registrations();
     thread_ = std::thread([this] { loop(); });
 }
 
@@ -55,7 +58,6 @@ void ClusterAgent::loop() {
             }
             if (fenced_ && !cluster_.connected()) continue;  // wait for a fresh lease before starting anything
             fenced_ = false;
-            sync_registrations();  // first: a model assigned here may be one of them
             reconcile();
             if (cluster_.is_leader()) place();
         } catch (const std::exception& e) {
@@ -81,6 +83,7 @@ void ClusterAgent::fence() {
 }
 
 void ClusterAgent::sync_registrations() {
+    std::lock_guard lock(sync_mu_);  // called by every re-read: the keeper's, and a launch's refresh
     const auto shared = cluster_.registrations();
     for (auto& [key, text] : shared) {
         const size_t slash = key.find('/');

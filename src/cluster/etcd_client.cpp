@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstring>
+#include <thread>
 
 #include "common/http_client.h"
 
@@ -167,34 +168,40 @@ void EtcdClient::failed(size_t endpoint) {
 json EtcdClient::call(const std::string& path, const json& body) {
     std::string last_error;
     bool answered = false;
-    for (size_t i : try_order()) {
-        auto client = make_client(endpoints_[i]);
-        client->set_connection_timeout(std::chrono::milliseconds(timeout_ms_));
-        client->set_read_timeout(std::chrono::milliseconds(timeout_ms_ * 3));
-        client->set_write_timeout(std::chrono::milliseconds(timeout_ms_ * 3));
-        auto r = client->Post(path, body.dump(), "application/json");
-        // A member that took the connection is there, even when it cannot answer in time (it
-        // waits for a quorum it no longer has).
-        answered |= r || (r.error() != httplib::Error::Connection && r.error() != httplib::Error::ConnectionTimeout);
-        if (!r) {
-            last_error = endpoints_[i] + ": " + httplib::to_string(r.error());
-            failed(i);
-            continue;
-        }
-        json j = json::parse(r->body, nullptr, false);
-        if (r->status != 200) {
-            // A member that lost quorum or leader answers 503 (or times out the request): ask another.
-            std::string msg = j.is_object() ? j.value("message", j.value("error", r->body)) : r->body;
-            last_error = endpoints_[i] + ": " + std::to_string(r->status) + " " + msg;
-            if (r->status >= 500) {
+    // Rounds over the members for up to 2 s: while etcd elects a new leader (a member died), a
+    // request fails for about an election timeout, then succeeds.
+    const int64_t deadline = steady_ms() + 2000;
+    for (int round = 0; round == 0 || steady_ms() < deadline; ++round) {
+        if (round > 0) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        for (size_t i : try_order()) {
+            auto client = make_client(endpoints_[i]);
+            client->set_connection_timeout(std::chrono::milliseconds(timeout_ms_));
+            client->set_read_timeout(std::chrono::milliseconds(timeout_ms_ * 3));
+            client->set_write_timeout(std::chrono::milliseconds(timeout_ms_ * 3));
+            auto r = client->Post(path, body.dump(), "application/json");
+            // A member that took the connection is there, even when it cannot answer in time (it
+            // waits for a quorum it no longer has).
+            answered |= r || (r.error() != httplib::Error::Connection && r.error() != httplib::Error::ConnectionTimeout);
+            if (!r) {
+                last_error = endpoints_[i] + ": " + httplib::to_string(r.error());
                 failed(i);
                 continue;
             }
-            throw std::runtime_error("etcd " + path + ": " + last_error);
+            json j = json::parse(r->body, nullptr, false);
+            if (r->status != 200) {
+                // A member without a leader or quorum answers 5xx: ask another.
+                std::string msg = j.is_object() ? j.value("message", j.value("error", r->body)) : r->body;
+                last_error = endpoints_[i] + ": " + std::to_string(r->status) + " " + msg;
+                if (r->status >= 500) {
+                    failed(i);
+                    continue;
+                }
+                throw std::runtime_error("etcd " + path + ": " + last_error);
+            }
+            std::lock_guard lock(mu_);
+            preferred_ = i;
+            return j;
         }
-        std::lock_guard lock(mu_);
-        preferred_ = i;
-        return j;
     }
     throw EtcdUnavailable(answered ? "etcd cannot serve the request (" + last_error + ")"
                                    : "no etcd member answered (" + last_error + ")");

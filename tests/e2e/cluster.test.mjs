@@ -233,6 +233,20 @@ test('cluster: nodes on etcd serve, fail over and come back', { skip: skip ?? fa
       assert.deepEqual([...served].sort(), m.nodes);
     });
 
+    await step('replicas added and removed through any node: the cluster keeps the new count', async () => {
+      let r = await call(cluster.url(4), 'POST', '/v1/models/chat/replicas', { replica: 3 }, 60000);
+      assert.equal(r.status, 200, r.text);
+      await waitFor(async () => (await cluster.replicas(2, 'chat')).nodes.length === 3, 10000, 'three replicas listed');
+      await sleep(1500);  // the nodes' agents have looked at it since: nobody undid it
+      assert.equal((await cluster.replicas(3, 'chat')).nodes.length, 3);
+      r = await call(cluster.url(4), 'POST', '/v1/models/chat/replicas', { replica: 2 }, 60000);
+      assert.equal(r.status, 200, r.text);
+      await waitFor(async () => {
+        const m = await cluster.replicas(1, 'chat');
+        return m.nodes.length === 2 && new Set(m.nodes).size === 2;
+      }, 10000, 'back to two replicas on two nodes');
+    });
+
     load = new Load(cluster, 'chat');
     await sleep(1000);
 
