@@ -109,6 +109,9 @@ ApiServer::ApiServer(Supervisor& supervisor, Registry& registry, ApiServerConfig
             send_error(res, e);
             return httplib::Server::HandlerResponse::Handled;
         }
+        // A request another node relayed was admitted there, under this same key's limits.
+        if (req.has_header("X-Xinfer-Forwarded") && !node_forwarding().token.empty())
+            return httplib::Server::HandlerResponse::Unhandled;
         std::string which;
         if (const int wait = limiter->admit(who->key->id, who->key->rpm, who->key->tpm, &which); wait > 0) {
             res.set_header("Retry-After", std::to_string(wait));
@@ -123,7 +126,7 @@ ApiServer::ApiServer(Supervisor& supervisor, Registry& registry, ApiServerConfig
                       auth != nullptr);
     if (auth) {
         add_auth_routes(server_, auth);
-        add_key_routes(server_, auth);
+        add_key_routes(server_, auth, config.cluster);
     }
     // The audit log: management calls, logins and refusals, with who made them.
     auto audit = std::make_shared<AuditLog>(xinfer_home() / "audit.log");

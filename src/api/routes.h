@@ -21,7 +21,8 @@ void add_status_routes(httplib::Server& server, std::function<std::string()> add
 // POST /token (Xinference's login: username and password for a bearer token).
 void add_auth_routes(httplib::Server& server, std::shared_ptr<const Authenticator> auth);
 // /v1/admin/keys: create, list and revoke API keys at run time.
-void add_key_routes(httplib::Server& server, std::shared_ptr<Authenticator> auth);
+// With a cluster, created keys and revocations reach every node.
+void add_key_routes(httplib::Server& server, std::shared_ptr<Authenticator> auth, ClusterNode* cluster);
 // With a cluster: lists show every node's models, and a launch naming another node (worker_ip)
 // goes there.
 void add_model_routes(httplib::Server& server, Supervisor& supervisor, ClusterNode* cluster);

@@ -8,6 +8,7 @@
 #include "api/caller.h"
 #include "api/http_util.h"
 #include "api/routes.h"
+#include "cluster/cluster_node.h"
 #include "common/json_util.h"
 
 namespace xinfer {
@@ -54,13 +55,26 @@ KeyRequest key_request(const json& body) {
     return r;
 }
 
+// In a cluster every node takes the key's record (the cluster agent's sync); a new key etcd did
+// not take is revoked again here, and the caller learns why.
+void share_key(ClusterNode* cluster, Authenticator& auth, const std::string& id, bool undo_on_failure) {
+    if (!cluster) return;
+    try {
+        cluster->put_shared("keys", id, auth.key_record(id).dump());
+    } catch (const std::exception& e) {
+        if (undo_on_failure) auth.revoke_key(id);
+        throw ApiError(503, std::string("The cluster's etcd did not take the key: ") + e.what(), "", "", "cluster_unavailable");
+    }
+}
+
 }  // namespace
 
-void add_key_routes(httplib::Server& server, std::shared_ptr<Authenticator> auth) {
-    server.Post("/v1/admin/keys", guarded([auth](const httplib::Request& req, httplib::Response& res) {
+void add_key_routes(httplib::Server& server, std::shared_ptr<Authenticator> auth, ClusterNode* cluster) {
+    server.Post("/v1/admin/keys", guarded([auth, cluster](const httplib::Request& req, httplib::Response& res) {
         const KeyRequest request = key_request(parse_json_object(req.body));
         try {
             auto [key, record] = auth->create_key(request);
+            share_key(cluster, *auth, record.id, true);
             json out = record.to_json();
             out["key"] = key;
             send_json(res, out, 201);
@@ -71,9 +85,10 @@ void add_key_routes(httplib::Server& server, std::shared_ptr<Authenticator> auth
     server.Get("/v1/admin/keys", guarded([auth](const httplib::Request&, httplib::Response& res) {
         send_json(res, {{"keys", auth->list_keys()}});
     }));
-    server.Delete(R"(/v1/admin/keys/([^/]+))", guarded([auth](const httplib::Request& req, httplib::Response& res) {
+    server.Delete(R"(/v1/admin/keys/([^/]+))", guarded([auth, cluster](const httplib::Request& req, httplib::Response& res) {
         const std::string id = req.matches[1];
         if (!auth->revoke_key(id)) throw ApiError(404, "No API key with id '" + id + "'", "invalid_request_error", "id");
+        share_key(cluster, *auth, id, false);
         send_json(res, {{"id", id}, {"revoked", true}});
     }));
 }

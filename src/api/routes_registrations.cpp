@@ -59,7 +59,7 @@ void add_registration_routes(httplib::Server& server, Registry& registry, Cluste
         registry.add(type, spec, persist);
         if (cluster) {  // every node registers it (the cluster agent's sync)
             try {
-                cluster->put_registration(to_string(type), spec["model_name"].get<std::string>(), spec.dump());
+                cluster->put_shared("registrations", to_string(type) + "/" + spec["model_name"].get<std::string>(), spec.dump());
             } catch (const std::exception& e) {
                 registry.remove(type, spec["model_name"].get<std::string>());
                 throw ApiError(503, std::string("The cluster's etcd did not take the registration: ") + e.what(), "", "",
@@ -71,7 +71,7 @@ void add_registration_routes(httplib::Server& server, Registry& registry, Cluste
     server.Delete("/v1/model_registrations/:type/:name", guarded([&registry, cluster](const httplib::Request& req, httplib::Response& res) {
         if (cluster) {
             try {
-                cluster->remove_registration(to_string(type_param(req)), req.path_params.at("name"));
+                cluster->remove_shared("registrations", to_string(type_param(req)) + "/" + req.path_params.at("name"));
             } catch (const std::exception& e) {
                 throw ApiError(503, std::string("The cluster's etcd cannot be changed now: ") + e.what(), "", "",
                                "cluster_unavailable");

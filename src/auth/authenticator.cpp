@@ -52,7 +52,7 @@ int64_t now_s() {
 
 Authenticator::Authenticator() = default;
 
-std::shared_ptr<Authenticator> Authenticator::import_file(const fs::path& file, const fs::path& home) {
+std::shared_ptr<Authenticator> Authenticator::import_file(const fs::path& file, const fs::path& home, bool shared_keys) {
     std::ifstream in(file);
     if (!in) throw std::runtime_error("cannot read the auth config " + file.string());
     const json j = json::parse(in, nullptr, false);
@@ -73,6 +73,7 @@ std::shared_ptr<Authenticator> Authenticator::import_file(const fs::path& file, 
         if (old.is_object()) a.key_secret_ = old.value("key_hmac_secret", "");
     }
     if (a.key_secret_.size() < 32) a.key_secret_ = random_hex(32);
+    if (shared_keys) a.key_secret_ = hmac_sha256_hex(a.jwt_secret_, "xinfer cluster: API key hashes");
     fs::create_directories(home);
     a.keys_ = std::make_unique<KeyStore>(home / "keys.json", a.key_secret_);
     static const std::regex key_format("^sk-[A-Za-z0-9]{13}$");

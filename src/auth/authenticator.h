@@ -36,7 +36,10 @@ public:
     // Reads and checks the auth file (std::runtime_error naming what is wrong), hashes it into
     // `home`/auth.json and keeps only the hashes in memory.
     // The server secret for keys is kept across restarts, so keys created at run time stay valid.
-    static std::shared_ptr<Authenticator> import_file(const std::filesystem::path& file, const std::filesystem::path& home);
+    // In a cluster (`shared_keys`) every node hashes keys under one secret derived from the auth
+    // file's secret_key, so a key made on one node is checked alike on the others.
+    static std::shared_ptr<Authenticator> import_file(const std::filesystem::path& file, const std::filesystem::path& home,
+                                                      bool shared_keys = false);
 
     // A bearer credential: an API key (sk-...) or a token from login(). nullopt when unknown,
     // expired or forged.
@@ -53,6 +56,8 @@ public:
     std::pair<std::string, ApiKey> create_key(const KeyRequest& request);
     nlohmann::json list_keys() const { return keys_->list(); }
     bool revoke_key(const std::string& id) { return keys_->revoke(id); }
+    nlohmann::json key_record(const std::string& id) const { return keys_->record(id); }
+    void merge_key(const nlohmann::json& record) { keys_->merge(record); }
 
 private:
     Authenticator();

@@ -134,6 +134,34 @@ bool KeyStore::revoke(const std::string& id) {
     return false;
 }
 
+json KeyStore::record(const std::string& id) const {
+    std::shared_lock lock(mu_);
+    for (const ApiKey& k : keys_)
+        if (k.id == id) {
+            json r = k.to_json();
+            r["hmac"] = k.hmac;
+            return r;
+        }
+    return nullptr;
+}
+
+void KeyStore::merge(const json& record) {
+    ApiKey in = from_json(record);
+    if (in.id.empty() || in.hmac.size() != 64) return;
+    std::unique_lock lock(mu_);
+    for (ApiKey& k : keys_)
+        if (k.id == in.id) {
+            if (k.revoked || !in.revoked) return;  // nothing new
+            k.revoked = true;
+            if (k.source == "auth_config") revoked_imported_.insert(k.id);
+            save();
+            return;
+        }
+    if (in.source != "api") return;  // a file key another node revoked: this node's file has it, or not
+    keys_.push_back(std::move(in));
+    save();
+}
+
 void KeyStore::save() const {
     json keys = json::array();
     for (const ApiKey& k : keys_)

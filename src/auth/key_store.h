@@ -59,6 +59,12 @@ public:
     // Revokes by id; false when no such key.
     bool revoke(const std::string& id);
 
+    // A cluster's nodes share their keys (under one secret): the full record of a key, its hash
+    // included (null when there is no such key), and taking a record another node made or
+    // changed (a new key, a revocation; a revocation is never undone by an older record).
+    nlohmann::json record(const std::string& id) const;
+    void merge(const nlohmann::json& record);
+
 private:
     void save() const;  // with mu_ held
     std::filesystem::path file_;

@@ -123,7 +123,7 @@ int run_serve(const ServeArgs& a) {
     ac.request_shutdown = [] { kill(getpid(), SIGTERM); };
     if (!a.auth_config.empty()) {
         try {
-            ac.auth = Authenticator::import_file(a.auth_config, home);
+            ac.auth = Authenticator::import_file(a.auth_config, home, !a.cluster.etcd.empty());
             ac.metrics_token = a.metrics_token;
         } catch (const std::exception& e) {
             log::error(std::string("--auth-config: ") + e.what());
@@ -137,7 +137,7 @@ int run_serve(const ServeArgs& a) {
     }
     std::unique_ptr<ClusterSession> cluster;
     try {
-        cluster = join_cluster(a.cluster, supervisor, *registry, a.host, a.port);
+        cluster = join_cluster(a.cluster, supervisor, *registry, ac.auth, a.host, a.port);
     } catch (const std::exception& e) {
         log::error(std::string("cannot join the cluster: ") + e.what());
         return 1;

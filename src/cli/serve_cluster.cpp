@@ -47,7 +47,7 @@ void ClusterSession::leave() {
 }
 
 std::unique_ptr<ClusterSession> join_cluster(const ClusterArgs& args, Supervisor& supervisor, Registry& registry,
-                                             const std::string& host, int port) {
+                                             std::shared_ptr<Authenticator> auth, const std::string& host, int port) {
     if (args.etcd.empty()) return nullptr;
     ClusterConfig c;
     c.etcd = args.etcd;
@@ -80,7 +80,7 @@ std::unique_ptr<ClusterSession> join_cluster(const ClusterArgs& args, Supervisor
     });
     node->start();
     auto session = std::make_unique<ClusterSession>();
-    session->agent = std::make_unique<ClusterAgent>(*node, supervisor, registry);
+    session->agent = std::make_unique<ClusterAgent>(*node, supervisor, registry, std::move(auth));
     session->node = std::move(node);
     session->agent->start();
     return session;

@@ -33,6 +33,6 @@ struct ClusterSession {
 // Joins the cluster, installs the routing hooks and starts the agent; null when args.etcd is
 // empty. Throws std::runtime_error with the reason when the node cannot join.
 std::unique_ptr<ClusterSession> join_cluster(const ClusterArgs& args, Supervisor& supervisor, Registry& registry,
-                                             const std::string& host, int port);
+                                             std::shared_ptr<Authenticator> auth, const std::string& host, int port);
 
 }  // namespace xinfer::cli

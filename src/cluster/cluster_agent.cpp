@@ -26,15 +26,15 @@ uint64_t estimated_model_mb(const json& request) {
     return bytes * 11 / 10 / (1 << 20) + 64;
 }
 
-ClusterAgent::ClusterAgent(ClusterNode& cluster, Supervisor& supervisor, Registry& registry)
-    : cluster_(cluster), sup_(supervisor), registry_(registry) {}
+ClusterAgent::ClusterAgent(ClusterNode& cluster, Supervisor& supervisor, Registry& registry, std::shared_ptr<Authenticator> auth)
+    : cluster_(cluster), sup_(supervisor), registry_(registry), auth_(std::move(auth)) {}
 
 ClusterAgent::~ClusterAgent() { stop(); }
 
 void ClusterAgent::start() {
     // Registrations first: a model assigned here may be one of them.
-    cluster_.on_registrations([this] { sync_registrations(); });
-    sync_registrations();
+    cluster_.on_shared([this] { sync_shared(); });
+    sync_shared();
     thread_ = std::thread([this] { loop(); });
 }
 
@@ -82,9 +82,18 @@ void ClusterAgent::fence() {
     assigned_here_.clear();
 }
 
-void ClusterAgent::sync_registrations() {
+void ClusterAgent::sync_shared() {
     std::lock_guard lock(sync_mu_);  // called by every re-read: the keeper's, and a launch's refresh
-    const auto shared = cluster_.registrations();
+    sync_registrations();
+    if (auth_)
+        for (auto& [id, text] : cluster_.shared("keys")) {
+            const json record = json::parse(text, nullptr, false);
+            if (record.is_object()) auth_->merge_key(record);
+        }
+}
+
+void ClusterAgent::sync_registrations() {
+    const auto shared = cluster_.shared("registrations");
     for (auto& [key, text] : shared) {
         const size_t slash = key.find('/');
         const auto type = parse_model_type(key.substr(0, slash));

@@ -1,5 +1,6 @@
 // What a node does about the cluster's desired state, once a second:
-// - registers the cluster's custom models in its own registry (and drops the ones unregistered);
+// - registers the cluster's custom models in its own registry (and drops the ones unregistered),
+//   and takes the API keys made or revoked on other nodes;
 // - runs the models assigned to it that it does not run yet, and stops the ones that were
 //   removed or given to another node while it was away;
 // - reports a model that failed to start on it, so the cluster shows why;
@@ -17,6 +18,7 @@
 #include <thread>
 
 #include "cluster/cluster_node.h"
+#include "auth/authenticator.h"
 #include "registry/registry.h"
 #include "supervisor/supervisor.h"
 
@@ -24,7 +26,8 @@ namespace xinfer {
 
 class ClusterAgent {
 public:
-    ClusterAgent(ClusterNode& cluster, Supervisor& supervisor, Registry& registry);
+    // auth may be null (no authentication).
+    ClusterAgent(ClusterNode& cluster, Supervisor& supervisor, Registry& registry, std::shared_ptr<Authenticator> auth);
     ~ClusterAgent();
     void start();
     void stop();
@@ -34,11 +37,13 @@ private:
     void reconcile();
     void fence();
     void place();
+    void sync_shared();  // registrations and keys
     void sync_registrations();
 
     ClusterNode& cluster_;
     Supervisor& sup_;
     Registry& registry_;
+    std::shared_ptr<Authenticator> auth_;
     std::mutex sync_mu_;
     std::set<std::string> synced_registrations_;  // "type/name" this node took from the cluster
     std::set<std::string> assigned_here_;  // uids seen assigned to this node

@@ -305,32 +305,35 @@ void ClusterNode::reread_desired() {
         json j = json::parse(kv.value, nullptr, false);
         if (j.is_object()) fresh.push_back(DesiredModel::from_json(kv.key.substr(kv.key.rfind('/') + 1), j));
     }
-    const std::string reg_prefix = config_.prefix + "registrations/";
-    std::map<std::string, std::string> regs;
-    for (auto& kv : etcd_.list(reg_prefix)) regs[kv.key.substr(reg_prefix.size())] = kv.value;
+    std::map<std::string, std::map<std::string, std::string>> shared;
+    for (const char* folder : {"registrations", "keys"}) {
+        const std::string prefix = config_.prefix + folder + "/";
+        for (auto& kv : etcd_.list(prefix)) shared[folder][kv.key.substr(prefix.size())] = kv.value;
+    }
     {
         std::lock_guard lock(mu_);
         desired_ = std::move(fresh);
-        registrations_ = std::move(regs);
+        shared_ = std::move(shared);
     }
-    if (on_registrations_) on_registrations_();
+    if (on_shared_) on_shared_();
 }
 
-std::map<std::string, std::string> ClusterNode::registrations() const {
+std::map<std::string, std::string> ClusterNode::shared(const std::string& folder) const {
     std::lock_guard lock(mu_);
-    return registrations_;
+    auto it = shared_.find(folder);
+    return it == shared_.end() ? std::map<std::string, std::string>{} : it->second;
 }
 
-void ClusterNode::put_registration(const std::string& type, const std::string& name, const std::string& spec) {
-    etcd_.put(config_.prefix + "registrations/" + type + "/" + name, spec);
+void ClusterNode::put_shared(const std::string& folder, const std::string& name, const std::string& text) {
+    etcd_.put(config_.prefix + folder + "/" + name, text);
     std::lock_guard lock(mu_);
-    registrations_[type + "/" + name] = spec;
+    shared_[folder][name] = text;
 }
 
-void ClusterNode::remove_registration(const std::string& type, const std::string& name) {
-    etcd_.remove(config_.prefix + "registrations/" + type + "/" + name);
+void ClusterNode::remove_shared(const std::string& folder, const std::string& name) {
+    etcd_.remove(config_.prefix + folder + "/" + name);
     std::lock_guard lock(mu_);
-    registrations_.erase(type + "/" + name);
+    shared_[folder].erase(name);
 }
 
 void ClusterNode::campaign() {

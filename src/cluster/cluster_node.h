@@ -110,14 +110,15 @@ public:
     bool assign_desired(const DesiredModel& model);
     bool is_leader() const { return leader_revision_ > 0; }
 
-    // Custom model registrations, shared by every node: "type/name" -> the spec JSON text.
-    // The snapshot is re-read every second; the writes throw EtcdUnavailable.
-    std::map<std::string, std::string> registrations() const;
-    void put_registration(const std::string& type, const std::string& name, const std::string& spec);
-    void remove_registration(const std::string& type, const std::string& name);
-    // Called (on the thread that read them) after each re-read of the registrations.
-    void on_registrations(std::function<void()> sync) { on_registrations_ = std::move(sync); }
-    // Re-reads the desired state and the registrations now (a launch naming a model registered
+    // Documents every node shares, by folder: "registrations" (custom model specs, "type/name"
+    // -> spec JSON) and "keys" (API keys made at run time, id -> record with its hash). The
+    // snapshot is re-read every second; the writes throw EtcdUnavailable.
+    std::map<std::string, std::string> shared(const std::string& folder) const;
+    void put_shared(const std::string& folder, const std::string& name, const std::string& text);
+    void remove_shared(const std::string& folder, const std::string& name);
+    // Called (on the thread that read them) after each re-read of the shared documents.
+    void on_shared(std::function<void()> sync) { on_shared_ = std::move(sync); }
+    // Re-reads the desired state and the shared documents now (a launch naming a model registered
     // on another node a moment ago need not wait for the next second).
     void refresh() { reread_desired(); }
     std::string leader() const;
@@ -152,8 +153,8 @@ private:
     mutable std::atomic<unsigned> rotation_{0};  // spreads ties among equally busy nodes
     int64_t seen_revision_ = 0;  // newest change applied to nodes_
     std::vector<DesiredModel> desired_;
-    std::map<std::string, std::string> registrations_;
-    std::function<void()> on_registrations_;
+    std::map<std::string, std::map<std::string, std::string>> shared_;  // folder -> name -> text
+    std::function<void()> on_shared_;
     std::string leader_;
     std::atomic<int64_t> leader_revision_{0};  // create revision of our leader key; 0: not leading
 

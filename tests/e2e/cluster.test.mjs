@@ -6,7 +6,7 @@
 // moment it was killed, cut off or stopped.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -451,5 +451,59 @@ test("Xinference's commands: xinference-supervisor, then xinference-worker -e jo
   } finally {
     if (!ok) console.log(`logs kept in ${lab.dir}`);
     await lab.teardown({ keepLogs: !ok });
+  }
+});
+
+// Two nodes on loopback and a one-member etcd: enough to see keys travel.
+test('API keys made on one node work on every node, and a revocation reaches them all',
+  { skip: existsSync('/usr/bin/etcd') ? false : 'etcd is not installed (apt-get install etcd-server)', timeout: 120000 }, async () => {
+  const { spawn } = await import('node:child_process');
+  const net = await import('node:net');
+  const freePort = () => new Promise((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)); });
+  });
+  const dir = mkdtempSync(join(tmpdir(), 'xinfer-cluster-keys-'));
+  const [client, peer, portA, portB] = [await freePort(), await freePort(), await freePort(), await freePort()];
+  const procs = [];
+  const run = (argv, env = {}) => {
+    const p = spawn(argv[0], argv.slice(1), { env: { ...process.env, ...env }, stdio: 'ignore' });
+    procs.push(p);
+    return p;
+  };
+  try {
+    run(['/usr/bin/etcd', '--data-dir', join(dir, 'etcd'), '--listen-client-urls', `http://127.0.0.1:${client}`,
+      '--advertise-client-urls', `http://127.0.0.1:${client}`, '--listen-peer-urls', `http://127.0.0.1:${peer}`,
+      '--initial-advertise-peer-urls', `http://127.0.0.1:${peer}`, '--initial-cluster', `default=http://127.0.0.1:${peer}`]);
+    await waitFor(async () => (await fetch(`http://127.0.0.1:${client}/health`)).ok, 20000, 'etcd');
+    const ADMIN = 'sk-AdminKey00001';
+    const authFile = join(dir, 'auth.json');
+    writeFileSync(authFile, JSON.stringify({
+      auth_config: { algorithm: 'HS256', secret_key: 'a-secret-of-at-least-16-chars', token_expire_in_minutes: 30 },
+      user_config: [{ username: 'admin', password: 'admin-password-1', permissions: ['admin'], api_keys: [ADMIN] }],
+    }));
+    const urls = [];
+    for (const [name, port] of [['a', portA], ['b', portB]]) {
+      run([BIN, 'serve', '-H', '127.0.0.1', '-p', String(port), '--etcd', `http://127.0.0.1:${client}`, '--node-name', name,
+        '--cluster-token', TOKEN, '--auth-config', authFile], { XINFER_HOME: join(dir, name) });
+      urls.push(`http://127.0.0.1:${port}`);
+      await waitFor(async () => (await fetch(`${urls.at(-1)}/status`)).ok, 20000, `node ${name}`);
+    }
+    const as = (key) => ({ Authorization: `Bearer ${key}` });
+    const made = await call(urls[0], 'POST', '/v1/admin/keys', { user: 'admin', name: 'shared' }, 10000, as(ADMIN));
+    assert.equal(made.status, 201, made.text);
+    await waitFor(async () => (await call(urls[1], 'GET', '/v1/models', undefined, 5000, as(made.json.key))).status === 200, 5000,
+      'the key to work on node b');
+    // A login token from one node is good on the other too (the auth file's secret signs both).
+    const token = await call(urls[1], 'POST', '/token', { username: 'admin', password: 'admin-password-1' });
+    assert.equal((await call(urls[0], 'GET', '/v1/models', undefined, 5000, as(token.json.access_token))).status, 200);
+    const revoked = await call(urls[1], 'DELETE', `/v1/admin/keys/${made.json.id}`, undefined, 10000, as(ADMIN));
+    assert.equal(revoked.status, 200, revoked.text);
+    await waitFor(async () => (await call(urls[0], 'GET', '/v1/models', undefined, 5000, as(made.json.key))).status === 401, 5000,
+      'node a to refuse the revoked key');
+    assert.equal((await call(urls[0], 'GET', '/v1/models', undefined, 5000, as('sk-NotAKey00000'))).status, 401);
+  } finally {
+    for (const p of procs.reverse()) p.kill('SIGTERM');
+    await sleep(500);
+    rmSync(dir, { recursive: true, force: true });
   }
 });
