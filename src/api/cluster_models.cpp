@@ -51,6 +51,7 @@ json cluster_model_list(const Supervisor& sup, const ClusterNode* cluster) {
                     for (auto& r : m["replicas"]) e["replicas"].push_back(r);
         }
     }
+    for (auto& m : list["data"]) m["replica"] = m["replicas"].size();
     // Launched models no node runs right now: being moved from a node that is gone, or waiting
     // for a node that can take them (failure_reason says which).
     for (const DesiredModel& d : cluster->desired()) {
@@ -150,6 +151,45 @@ void record_share(ClusterNode* cluster, const Supervisor& sup, const std::string
         }
         return;
     }
+}
+
+void scale_in_cluster(ClusterNode& cluster, Supervisor& sup, const std::string& uid, int count) {
+    if (count < 1 || count > 64) throw bad_request("replica count must be between 1 and 64", "replica");
+    const std::string self = cluster.config().node_name;
+    for (auto d : cluster.desired()) {
+        if (d.uid != uid) continue;
+        int total = 0;
+        for (auto& [node, n] : d.nodes) total += n;
+        // More: each to the live node with no replica of it yet, else the most free memory.
+        std::map<std::string, int64_t> free_mb;
+        for (auto& n : cluster.nodes())
+            free_mb[n.name] = n.record.value("inventory", json::object()).value("ram_available_mb", int64_t{0});
+        for (; total < count; ++total) {
+            std::string best = self;
+            for (auto& [name, mb] : free_mb) {
+                const bool has = d.share(name) > 0, best_has = d.share(best) > 0;
+                if (has != best_has ? !has : mb > free_mb[best]) best = name;
+            }
+            d.nodes[best]++;
+        }
+        for (; total > count; --total) {
+            auto most = d.nodes.end();
+            for (auto it = d.nodes.begin(); it != d.nodes.end(); ++it)
+                if (most == d.nodes.end() || it->second > most->second || (it->second == most->second && most->first == self))
+                    most = it;
+            if (--most->second == 0) d.nodes.erase(most);
+        }
+        d.request["replica"] = count;
+        if (const int mine = d.share(self); mine > 0) sup.scale(uid, mine);  // 409 unless ready: nothing written
+        try {
+            cluster.put_desired(d);
+        } catch (const std::exception& e) {
+            throw ApiError(503, std::string("The cluster's etcd did not take the new count: ") + e.what(), "", "",
+                           "cluster_unavailable");
+        }
+        return;
+    }
+    sup.scale(uid, count);  // not in the desired state (yet): this node's own
 }
 
 bool forget_launch(ClusterNode* cluster, const std::string& uid) {

@@ -33,6 +33,10 @@ void record_launch(ClusterNode* cluster, Supervisor& sup, const std::string& uid
                    int replicas, const std::map<std::string, int>& shares);
 // Replicas of `uid` the cluster's desired state gives to nodes other than this one (0 alone).
 int replicas_elsewhere(const ClusterNode* cluster, const std::string& uid);
+// POST /v1/models/{uid}/replicas {"replica": N} in a cluster: N replicas over all nodes. More are
+// added here; fewer are taken from the nodes with the most, other nodes first (a node left with
+// none stops its copy). 400 below 1, 503 when etcd cannot take it.
+void scale_in_cluster(ClusterNode& cluster, Supervisor& sup, const std::string& uid, int count);
 // After this node added or removed replicas of `uid`: its share in the desired state follows, so
 // the cluster keeps the count (and does not undo it). 503 when etcd cannot take it.
 void record_share(ClusterNode* cluster, const Supervisor& sup, const std::string& uid);

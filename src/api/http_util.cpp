@@ -25,6 +25,8 @@ Handler guarded(Handler h) {
                 try {
                     h(req, res);
                     break;
+                } catch (const RetryHere&) {
+                    if (attempt == 2) throw ApiError(503, "The model moved while this request was routed; retry", "", "", "model_moved");
                 } catch (const RoutedElsewhere& to) {
                     try {
                         forward_to_node(req, res, to);

@@ -1,8 +1,8 @@
 // Replicas at run time, as Xinference's client drives them: add one (POST, answering its id and
 // replica uid), remove any one by id (DELETE, answering how many remain), list them (GET).
 // xinfer also takes {"replica": N} to set the count in one call. In a cluster the call reaches a
-// node that runs the model; it adds or removes its own replicas, {"replica": N} counts the other
-// nodes' too, and the cluster's desired state follows.
+// node that runs the model: adding one or removing one by id is that node's, and the desired
+// state follows; {"replica": N} sets the count over the whole cluster.
 #include "api/cluster_models.h"
 #include "api/http_util.h"
 #include "api/routes.h"
@@ -18,14 +18,13 @@ void add_replica_routes(httplib::Server& server, Supervisor& sup, ClusterNode* c
         const auto& uid = req.path_params.at("uid");
         json body = req.body.empty() ? json::object() : parse_json_object(req.body);
         if (auto n = opt_int(body, "replica")) {
-            const int elsewhere = replicas_elsewhere(cluster, uid);
-            if (elsewhere > 0 && *n <= elsewhere)
-                throw bad_request("Model '" + uid + "' has " + std::to_string(elsewhere) +
-                                      " replica(s) on other nodes; to go below " + std::to_string(elsewhere + 1) +
-                                      ", remove replicas on those nodes (DELETE /v1/models/" + uid + "/replicas/ID there)",
-                                  "replica");
-            sup.scale(uid, static_cast<int>(*n) - elsewhere);
-            record_share(cluster, sup, uid);
+            if (cluster) {
+                scale_in_cluster(*cluster, sup, uid, static_cast<int>(*n));
+                for (auto& m : cluster_model_list(sup, cluster)["data"])
+                    if (m.value("model_uid", "") == uid) send_json(res, m["replicas"]);
+                return;
+            }
+            sup.scale(uid, static_cast<int>(*n));
             send_json(res, sup.describe(uid)["replicas"]);
             return;
         }

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <mutex>
+#include <thread>
 
 #include "api/cluster_models.h"
 #include "api/node_forward.h"
@@ -70,9 +71,20 @@ std::unique_ptr<ClusterSession> join_cluster(const ClusterArgs& args, Supervisor
     });
     ClusterNode* raw = node.get();
     set_node_forwarding({c.node_name, c.token, raw});
-    supervisor.set_remote_models([raw](const std::string& model) {
+    supervisor.set_remote_models([raw, sup](const std::string& model) {
         if (request_came_from_node()) return;  // the sender thought it was here: never relay twice
         if (auto n = raw->node_for_model(model)) throw RoutedElsewhere{n->name, n->advertise};
+        // Launched, but no node serves it this moment (its node died and it is being placed
+        // again): wait for it, as requests wait through a reload, rather than answer 404.
+        if (!raw->is_desired(model)) return;
+        const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+        while (std::chrono::steady_clock::now() < until) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+            if (auto n = raw->node_for_model(model)) throw RoutedElsewhere{n->name, n->advertise};
+            if (sup->runs(model)) throw RetryHere{};
+        }
+        throw ApiError(503, "Model '" + model + "' is launched but no node serves it now (see GET /v1/models for why)", "", "",
+                       "model_unavailable");
     });
     supervisor.set_balance([raw](const std::string& uid, int active, int replicas, bool ready) {
         if (request_came_from_node()) return;

@@ -353,6 +353,13 @@ std::string ClusterNode::leader() const {
     return leader_;
 }
 
+bool ClusterNode::is_desired(const std::string& model) const {
+    std::lock_guard lock(mu_);
+    for (auto& d : desired_)
+        if (d.uid == model || d.request.value("model_name", "") == model) return true;
+    return false;
+}
+
 std::vector<DesiredModel> ClusterNode::desired() const {
     std::lock_guard lock(mu_);
     return desired_;

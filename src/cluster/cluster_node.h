@@ -104,6 +104,8 @@ public:
 
     // Desired state. The snapshot is re-read every second; the writes throw EtcdUnavailable.
     std::vector<DesiredModel> desired() const;
+    // Whether the desired state has a model by this uid or launched under this name.
+    bool is_desired(const std::string& model) const;
     void put_desired(const DesiredModel& model);
     bool remove_desired(const std::string& uid);  // whether it was there
     // Leader only: writes the assignment if this node still leads; false when it does not.

@@ -36,6 +36,10 @@ struct RoutedElsewhere {
     std::string node, address;
 };
 
+// Thrown where the request can now be served on this node after all (a model it waited for
+// started here): the HTTP layer runs the handler again.
+struct RetryHere {};
+
 // Shorthands for the statuses the API uses, so call sites read as the rule they enforce.
 ApiError bad_request(const std::string& message, const std::string& param = "");
 ApiError not_found(const std::string& message, const std::string& param = "");

@@ -62,6 +62,8 @@ public:
     // Validates, resolves and places synchronously (ApiError 400/404/409/503), then launches in
     // the background. Returns the model uid.
     std::string launch(const LaunchRequest& request);
+    // Whether this node runs a model by this uid, or exactly one by this name.
+    bool runs(const std::string& model) const;
     // Blocks until the model is ready; throws ApiError with the reason when it failed.
     void wait_ready(const std::string& uid);
     // Relaunches what the store says was running before (in the background).

@@ -20,6 +20,14 @@ Lease::~Lease() {
     model_->changed.notify_all();
 }
 
+bool Supervisor::runs(const std::string& model) const {
+    std::lock_guard lock(mu_);
+    if (models_.count(model)) return true;
+    int named = 0;
+    for (auto& [uid, r] : models_) named += r->model.model_name == model;
+    return named == 1;
+}
+
 std::shared_ptr<ModelRecord> Supervisor::find_for_request(const std::string& model) const {
     if (auto rec = find(model)) return rec;
     // Clients often send the model name; accept it when exactly one model has that name.
@@ -150,7 +158,7 @@ Lease Supervisor::acquire(const std::string& model, Capability need) {
 
     std::shared_ptr<Replica> best;
     for (auto& r : rec->replicas)
-        if (r->running() && (!best || r->in_flight < best->in_flight)) best = r;
+        if (r->healthy() && (!best || r->in_flight < best->in_flight)) best = r;
     if (!best) throw ApiError(503, "Model '" + rec->uid + "' has no running replica", "", "", "model_unavailable");
     rec->active++;
     rec->last_used = SteadyClock::now();

@@ -30,6 +30,7 @@ void Replica::start(std::function<void(int)> on_exit) {
                     exit_reason_ = describe_wait_status(status);
                 }
                 running_ = false;
+                healthy_ = false;
                 if (on_exit) on_exit(status);
             });
     } catch (...) {
@@ -58,7 +59,10 @@ std::string Replica::wait_until_ready(std::chrono::seconds timeout, const std::a
             return "engine process " + exit_reason() + " while loading the model" +
                    (tail.empty() ? "" : ". Last engine log lines:\n" + tail);
         }
-        if (auto res = client->Get("/health"); res && res->status == 200) return "";
+        if (auto res = client->Get("/health"); res && res->status == 200) {
+            healthy_ = true;
+            return "";
+        }
         // Small models are ready within a second: look often then, less often after.
         const bool early = std::chrono::steady_clock::now() - started < std::chrono::seconds(3);
         std::this_thread::sleep_for(std::chrono::milliseconds(early ? 5 : 50));

@@ -34,6 +34,9 @@ public:
     void stop();
 
     bool running() const { return running_.load(); }
+    // Running and answered /health since it started: requests may go to it (a replica added to a
+    // serving model is not sent requests while it loads).
+    bool healthy() const { return running_.load() && healthy_.load(); }
     pid_t pid() const { return pid_; }
     int index() const { return index_; }
     const std::string& address() const { return address_; }
@@ -52,6 +55,7 @@ private:
     ClientPool clients_{address_};
     pid_t pid_ = -1;
     std::atomic<bool> running_{false};
+    std::atomic<bool> healthy_{false};
     mutable std::mutex mu_;
     std::string exit_reason_;
 };

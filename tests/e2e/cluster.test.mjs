@@ -245,6 +245,17 @@ test('cluster: nodes on etcd serve, fail over and come back', { skip: skip ?? fa
         const m = await cluster.replicas(1, 'chat');
         return m.nodes.length === 2 && new Set(m.nodes).size === 2;
       }, 10000, 'back to two replicas on two nodes');
+      // Down to one (a node is left without a copy and stops it), then two again.
+      r = await call(cluster.url(3), 'POST', '/v1/models/chat/replicas', { replica: 1 }, 60000);
+      assert.equal(r.status, 200, r.text);
+      await waitFor(async () => (await cluster.replicas(4, 'chat')).nodes.length === 1, 10000, 'one replica left');
+      await waitFor(async () => [1, 2, 3, 4].reduce((n, k) => n + cluster.engines(k), 0) === 1, 10000, 'one engine left');
+      r = await call(cluster.url(2), 'POST', '/v1/models/chat/replicas', { replica: 2 }, 60000);
+      assert.equal(r.status, 200, r.text);
+      await waitFor(async () => {
+        const m = await cluster.replicas(1, 'chat');
+        return m.status === 'ready' && m.nodes.length === 2;
+      }, 20000, 'two ready replicas again');
     });
 
     load = new Load(cluster, 'chat');

@@ -1,4 +1,4 @@
-// The machine: cores, memory, GPUs, and what each running model holds.
+// The machine (or every node of a cluster): cores, memory, GPUs, and what each running model holds.
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api';
 import { t } from '../i18n';
@@ -7,13 +7,16 @@ export function ClusterPage() {
   const [info, setInfo] = useState<any[] | null>(null);
   const [error, setError] = useState('');
   useEffect(() => { api<any[]>('GET', '/v1/cluster/info').then(setInfo).catch((e) => setError(e.message)); }, []);
-  const node = info?.find((n) => n.cpu_cores !== undefined);
+  const nodes = info?.filter((n) => n.cpu_cores !== undefined) ?? [];
+  const leader = info?.find((n) => n.node_type === 'Supervisor')?.placement_leader;
+  const cluster = nodes.some((n) => n.node_name);
   return (
     <section>
-      <h2>{t('machine')}</h2>
+      <h2>{cluster ? t('clusterNodes') : t('machine')}</h2>
       {error && <p class="error">{error}</p>}
-      {node && (
-        <>
+      {nodes.map((node) => (
+        <div key={node.node_name ?? 'local'}>
+          {cluster && <h3>{node.node_name} <small>{node.advertise}{node.node_name === leader ? ` · ${t('placementLeader')}` : ''}</small></h3>}
           <dl class="facts">
             <dt>{t('cores')}</dt><dd>{node.cpu_cores}</dd>
             <dt>{t('memory')}</dt><dd>{(node.ram_available_mb / 1024).toFixed(1)} / {(node.ram_total_mb / 1024).toFixed(1)} GiB</dd>
@@ -21,8 +24,8 @@ export function ClusterPage() {
           </dl>
           <h3>{t('reservations')}</h3>
           <pre class="json">{JSON.stringify(node.reservations ?? [], null, 2)}</pre>
-        </>
-      )}
+        </div>
+      ))}
     </section>
   );
 }
