@@ -35,6 +35,7 @@ std::shared_ptr<ModelRecord> Supervisor::find(const std::string& uid) const {
     return it == models_.end() ? nullptr : it->second;
 }
 
+// Never called with mu_ held: the cluster's lookup may wait (and the service must not stall).
 void Supervisor::unknown_model(const std::string& model, const std::string& param) const {
     if (remote_models_) remote_models_(model);
     throw not_found("Model not found: '" + model + "'. See GET /v1/models for running models", param);
@@ -306,9 +307,12 @@ void Supervisor::cancel(const std::string& uid) {
 void Supervisor::terminate(const std::string& uid) {
     std::shared_ptr<ModelRecord> rec;
     {
-        std::lock_guard lock(mu_);
+        std::unique_lock lock(mu_);
         auto it = models_.find(uid);
-        if (it == models_.end()) unknown_model(uid, "model_uid");
+        if (it == models_.end()) {
+            lock.unlock();  // in a cluster the lookup may wait for another node
+            unknown_model(uid, "model_uid");
+        }
         rec = it->second;
         models_.erase(it);
     }

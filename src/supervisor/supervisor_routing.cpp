@@ -32,13 +32,15 @@ std::shared_ptr<ModelRecord> Supervisor::find_for_request(const std::string& mod
     if (auto rec = find(model)) return rec;
     // Clients often send the model name; accept it when exactly one model has that name.
     std::shared_ptr<ModelRecord> found;
-    std::lock_guard lock(mu_);
-    for (auto& [uid, r] : models_) {
-        if (r->model.model_name != model) continue;
-        if (found) throw bad_request("Several models are named '" + model + "'; use a model uid", "model");
-        found = r;
+    {
+        std::lock_guard lock(mu_);
+        for (auto& [uid, r] : models_) {
+            if (r->model.model_name != model) continue;
+            if (found) throw bad_request("Several models are named '" + model + "'; use a model uid", "model");
+            found = r;
+        }
     }
-    if (!found) unknown_model(model, "model");
+    if (!found) unknown_model(model, "model");  // unlocked: in a cluster it may wait for another node
     return found;
 }
 
