@@ -193,10 +193,20 @@ void ClusterAgent::place() {
         std::vector<std::string> gone;
         for (auto& [name, count] : d.nodes)
             if (!free_mb.count(name)) orphaned += count, gone.push_back(name);
+        DesiredModel moved = d;
+        // A live node that could not start its share ("node 'N': why", the placement there
+        // refused it or the engine failed) gives it back, and is not asked again for this model.
+        if (d.failure.rfind("node '", 0) == 0) {
+            const std::string refusing = d.failure.substr(6, d.failure.find('\'', 6) - 6);
+            if (free_mb.count(refusing) && d.share(refusing) > 0) {
+                orphaned += d.share(refusing);
+                gone.push_back(refusing);
+                moved.refused.insert(refusing);
+            }
+        }
         if (d.nodes.empty()) orphaned = std::max(1, d.request.value("replica", 1));
         if (orphaned == 0) continue;
         const int64_t need = static_cast<int64_t>(estimated_model_mb(d.request));
-        DesiredModel moved = d;
         for (auto& name : gone) moved.nodes.erase(name);
         // Each orphaned replica to the live node that fits it with the most free memory, nodes
         // without a replica of the model first (spread).
@@ -204,7 +214,7 @@ void ClusterAgent::place() {
         for (int i = 0; i < orphaned; ++i) {
             std::string best;
             for (auto& [name, mb] : free_mb) {
-                if (mb < need) continue;
+                if (mb < need || moved.refused.count(name)) continue;
                 if (best.empty()) { best = name; continue; }
                 const bool has = moved.share(name) > 0, best_has = moved.share(best) > 0;
                 if (has != best_has ? !has : mb > free_mb[best]) best = name;
@@ -215,7 +225,10 @@ void ClusterAgent::place() {
             taken.push_back(best);
         }
         if (taken.empty()) {
-            const std::string why = "no live node has " + std::to_string(need) + " MiB free for it";
+            // The last node's own reason, when nodes refused it; else what placement saw.
+            const std::string why = !moved.refused.empty() && d.failure.rfind("node '", 0) == 0
+                                        ? d.failure
+                                        : "no live node has " + std::to_string(need) + " MiB free for it";
             if (moved.nodes == d.nodes && d.failure == why) continue;
             moved.failure = why;
             log::warn("cluster: model=" + d.uid + " cannot be placed: " + why);

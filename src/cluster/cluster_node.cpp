@@ -32,7 +32,7 @@ std::string advertise_host(std::string url) {
 }
 
 json DesiredModel::to_json() const {
-    return {{"request", request}, {"nodes", nodes}, {"failure", failure}};
+    return {{"request", request}, {"nodes", nodes}, {"failure", failure}, {"refused", refused}};
 }
 
 DesiredModel DesiredModel::from_json(const std::string& uid, const json& j) {
@@ -43,6 +43,8 @@ DesiredModel DesiredModel::from_json(const std::string& uid, const json& j) {
     for (auto& [name, n] : nodes.items())
         if (n.is_number_integer() && n.get<int>() > 0) d.nodes[name] = n.get<int>();
     d.failure = j.value("failure", "");
+    for (auto& n : j.value("refused", json::array()))
+        if (n.is_string()) d.refused.insert(n.get<std::string>());
     return d;
 }
 

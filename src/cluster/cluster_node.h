@@ -19,6 +19,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -44,6 +45,7 @@ struct ClusterConfig {
 struct DesiredModel {
     std::string uid, failure;
     std::map<std::string, int> nodes;  // node name -> replicas there
+    std::set<std::string> refused;     // nodes that could not start it (placement tries others)
     nlohmann::json request;
     int share(const std::string& node) const {
         auto it = nodes.find(node);

@@ -24,6 +24,7 @@ const shuffled = (a) => {
   return out;
 };
 const TOKEN = 'cluster-test-token';
+const GPU_NODES = [3, 4];  // these machines report a (simulated) GPU to placement
 const skip = netnsUnavailable() ?? (existsSync('/usr/bin/etcd') ? null : 'etcd is not installed (apt-get install etcd-server)');
 
 // One request on a fresh connection; resolves with { status, json, headers } or { error }.
@@ -64,7 +65,7 @@ class Cluster {
     if (!this.homes.has(k)) this.homes.set(k, mkdtempSync(join(tmpdir(), `xinfer-node${k}-`)));
     const proc = this.lab.spawn(k, `node${k}-${Date.now()}`, [BIN, 'serve', '-H', this.lab.addr(k), '-p', '9997',
       '--etcd', this.etcd, '--node-name', `node${k}`, '--cluster-token', TOKEN, '--lease-ttl', String(TTL),
-      '--drain-seconds', '5'], { XINFER_HOME: this.homes.get(k) });
+      '--drain-seconds', '5'], { XINFER_HOME: this.homes.get(k), ...(GPU_NODES.includes(k) ? { XINFER_SIMULATED_GPUS: '0:Sim GPU:80000' } : {}) });
     const node = { k, url: this.url(k), proc };
     this.nodes.set(k, node);
     await waitFor(async () => (await fetch(`${node.url}/status`)).ok, 20000, `node${k} to answer (log ${proc.log})`);
@@ -408,6 +409,24 @@ test('cluster: nodes on etcd serve, fail over and come back', { skip: skip ?? fa
       for (const [key, n] of Object.entries(kinds)) t.diagnostic(`${n} x ${key}`);
       assert.ok(ok > 200, `the load made progress (${ok})`);
       assert.deepEqual(bad.slice(0, 5), [], `${bad.length} requests failed outside a disruption`);
+    });
+
+    await step('a replica whose node dies goes where it fits: nodes without a GPU refuse a GPU model, one with a GPU takes it', async () => {
+      const r = await call(cluster.url(1), 'POST', '/v1/models', { model_uid: 'gpu-chat', model_name: 'tiny-chat', model_type: 'LLM',
+        model_path: CHAT_MODEL, n_gpu: 1, worker_ip: 'node4' }, 120000);
+      assert.equal(r.status, 200, r.text);
+      assert.deepEqual((await cluster.replicas(2, 'gpu-chat')).nodes, ['node4']);
+      await cluster.kill(4);
+      await waitFor(async () => {
+        const m = await cluster.replicas(1, 'gpu-chat');
+        return m.status === 'ready' && m.nodes.length === 1;
+      }, 40000, 'gpu-chat to run again');
+      assert.deepEqual((await cluster.replicas(2, 'gpu-chat')).nodes, ['node3'], 'the one other node with a GPU');
+      const c = await call(cluster.url(1), 'POST', '/v1/chat/completions',
+        { model: 'gpu-chat', messages: [{ role: 'user', content: 'hi' }], max_tokens: 2 });
+      assert.equal(c.status, 200, c.text);
+      assert.equal((await call(cluster.url(2), 'DELETE', '/v1/models/gpu-chat')).status, 200);
+      await cluster.start(4);
     });
 
     await step('every node stopped, then started in random order: the model comes back', async () => {
