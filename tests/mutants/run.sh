@@ -37,6 +37,9 @@ mutants=(
   "llama3-rope-factors-dropped|src/convert/arch_decoder.cpp|s/    if (scaling_type == \"llama3\") add_llama3_rope_factors/    if (false) add_llama3_rope_factors/|e2e_convert"
   "llama-heads-not-interleaved|src/convert/arch_decoder.cpp|s/if (llama \&\& std::string(hf) != \"v_proj\")/if (false)/|e2e_convert"
   "bpe-bos-from-template-ignored|src/convert/tokenizer_bpe.cpp|s/            add_bos = true;/            (void)0;/|e2e_convert"
+  "cut-off-node-keeps-engines|src/cluster/cluster_agent.cpp|s/^void ClusterAgent::fence() {$/void ClusterAgent::fence() { return;/|e2e_cluster"
+  "refused-connection-not-retried|src/api/http_util.cpp|s/if (attempt == 2)$/if (attempt >= 0)/|e2e_cluster"
+  "refusing-node-asked-again|src/cluster/cluster_agent.cpp|s/                moved.refused.insert(refusing);/                (void)0;/|e2e_cluster"
 )
 
 killed=0 survived=0
