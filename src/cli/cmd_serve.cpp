@@ -15,6 +15,7 @@
 #include "cli/commands.h"
 #include "cli/embedded_etcd.h"
 #include "cli/serve_cluster.h"
+#include "cluster/cluster_node.h"
 #include "common/log.h"
 #include "common/paths.h"
 #include "common/sqlite_db.h"
@@ -212,16 +213,10 @@ std::string outward_address(const std::string& host, const std::string& peer_hos
     return out;
 }
 
-std::string url_host(std::string url) {
-    if (auto p = url.find("://"); p != std::string::npos) url = url.substr(p + 3);
-    if (auto slash = url.find('/'); slash != std::string::npos) url.resize(slash);
-    if (auto colon = url.rfind(':'); colon != std::string::npos) url.resize(colon);
-    return url;
-}
 
 int run_supervisor(ServeArgs a, int etcd_port) {
     if (a.cluster.etcd.empty()) {
-        const std::string me = a.cluster.advertise.empty() ? outward_address(a.host, "10.255.255.255") : url_host(a.cluster.advertise);
+        const std::string me = a.cluster.advertise.empty() ? outward_address(a.host, "10.255.255.255") : advertise_host(a.cluster.advertise);
         try {
             ProcessManager::instance();
             a.cluster.etcd = {start_embedded_etcd(a.host, me, etcd_port)};
@@ -232,7 +227,7 @@ int run_supervisor(ServeArgs a, int etcd_port) {
         if (a.cluster.advertise.empty()) a.cluster.advertise = "http://" + me + ":" + std::to_string(a.port);
     }
     if (a.cluster.node_name.empty() && !a.cluster.advertise.empty())  // Xinference knows nodes by address
-        a.cluster.node_name = url_host(a.cluster.advertise) + ":" + std::to_string(a.port);
+        a.cluster.node_name = advertise_host(a.cluster.advertise) + ":" + std::to_string(a.port);
     return run_serve(a);
 }
 
@@ -248,12 +243,12 @@ int run_worker(ServeArgs a, const std::string& endpoint) {
     for (auto& url : info.value("endpoints", json::array())) {
         std::string u = url.get<std::string>();
         // An etcd advertised on a wildcard address is reached where the named node is.
-        if (url_host(u) == "0.0.0.0") u.replace(u.find("0.0.0.0"), 7, url_host(endpoint));
+        if (advertise_host(u) == "0.0.0.0") u.replace(u.find("0.0.0.0"), 7, advertise_host(endpoint));
         a.cluster.etcd.push_back(u);
     }
     if (a.cluster.advertise.empty())
-        a.cluster.advertise = "http://" + outward_address(a.host, url_host(endpoint)) + ":" + std::to_string(a.port);
-    if (a.cluster.node_name.empty()) a.cluster.node_name = url_host(a.cluster.advertise) + ":" + std::to_string(a.port);
+        a.cluster.advertise = "http://" + outward_address(a.host, advertise_host(endpoint)) + ":" + std::to_string(a.port);
+    if (a.cluster.node_name.empty()) a.cluster.node_name = advertise_host(a.cluster.advertise) + ":" + std::to_string(a.port);
     return run_serve(a);
 }
 
