@@ -22,7 +22,9 @@ std::optional<long long> opt_int(const json& obj, const char* key) {
     if (it->is_number_integer() || it->is_number_unsigned()) return it->get<long long>();
     if (it->is_number_float()) {
         double d = it->get<double>();
-        if (d == static_cast<double>(static_cast<long long>(d))) return static_cast<long long>(d);
+        // Within long long's range first: converting a larger double is undefined behaviour.
+        if (d >= -9.2e18 && d <= 9.2e18 && d == static_cast<double>(static_cast<long long>(d)))
+            return static_cast<long long>(d);
     }
     if (it->is_string()) {  // CLI and form clients send numbers as strings
         try {

@@ -33,6 +33,9 @@ TEST(JsonUtil, TypedFieldsNameTheField) {
     EXPECT_EQ(opt_int(j, "n").value(), 12);
     EXPECT_EQ(opt_int(j, "f").value(), 2);
     EXPECT_FALSE(opt_int(j, "missing").has_value());
+    // A float beyond long long is refused (its conversion would be undefined behaviour).
+    EXPECT_THROW(opt_int(json::parse(R"({"t":-7777777777777777777777777790})"), "t"), ApiError);
+    EXPECT_THROW(opt_int(json::parse(R"({"t":1e300})"), "t"), ApiError);
     try {
         opt_string(j, "s");
         FAIL();
