@@ -77,6 +77,8 @@ int main(int argc, char** argv) {
     // BENCH_ONLY=TEXT runs only the cases whose name holds TEXT (to study one).
     const std::string only = getenv("BENCH_ONLY") ? getenv("BENCH_ONLY") : "";
     auto wanted = [&](const std::string& name) { return only.empty() || name.find(only) != std::string::npos; };
+    // BENCH_PATH=0|1|2 measures only direct, router or xinfer (the others print 0): to profile one.
+    const int only_path = getenv("BENCH_PATH") ? std::atoi(getenv("BENCH_PATH")) : -1;
     for (const Case& c : cases) {
         if (!wanted(c.name)) continue;
         const int per_worker = std::max(1, c.per_worker / scale);
@@ -85,7 +87,8 @@ int main(int argc, char** argv) {
                         {"encoding_format", c.encoding}}.dump();
         };
         const int n = c.concurrency * per_worker * c.batch;
-        auto rate = [&](int path, int requests) {
+        auto rate = [&](int path, int requests) -> double {
+            if (only_path >= 0 && path != only_path) return 0;
             const std::string& address = path == 0 ? embed_direct.address() : path == 1 ? router.address() : svc.front();
             return n / bench::run_concurrent(c.concurrency, requests, [&](int w, int i) {
                 bench::post_or_die(address, "/v1/embeddings", body(w, i));
@@ -102,7 +105,8 @@ int main(int argc, char** argv) {
     for (int conc : {1, 8}) {
         if (!wanted("rerank 16 docs, " + std::to_string(conc) + " client(s)")) continue;
         const int per_worker = std::max(1, 48 / conc / scale);
-        auto rate = [&](int path, int requests) {
+        auto rate = [&](int path, int requests) -> double {
+            if (only_path >= 0 && path != only_path) return 0;
             const std::string& address = path == 0 ? rerank_direct.address() : path == 1 ? router.address() : svc.front();
             return conc * requests * 16 /
                    bench::run_concurrent(conc, requests, [&](int, int) { bench::post_or_die(address, "/v1/rerank", rbody); });

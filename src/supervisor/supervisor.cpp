@@ -10,6 +10,7 @@
 #include "engines/llama_server/llama_server_command.h"
 #include "engines/speech/host_command.h"
 #include "supervisor/model_view.h"
+#include "worker/repack_fallback.h"
 
 namespace xinfer {
 
@@ -113,6 +114,7 @@ std::shared_ptr<Replica> Supervisor::make_replica(ModelRecord& rec, int i) {
         for (int g : plan.gpus) ids += (ids.empty() ? "" : ",") + std::to_string(g);
         cmd.env.push_back("CUDA_VISIBLE_DEVICES=" + ids);
         for (auto& [k, v] : rec.request.envs) cmd.env.push_back(k + "=" + v);
+        repack_fallback::apply(cmd);
         auto log_path = (home_subdir("logs") / (rec.uid + "-" + std::to_string(i) + ".log")).string();
         rec.next_replica_id = std::max(rec.next_replica_id, i + 1);
         return std::make_shared<Replica>(rec.uid, i, cmd, s.listen, log_path);

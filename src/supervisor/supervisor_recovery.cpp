@@ -10,6 +10,7 @@
 #include "convert/converter.h"
 #include "hub/model_download.h"
 #include "supervisor/supervisor.h"
+#include "worker/repack_fallback.h"
 
 namespace xinfer {
 
@@ -175,6 +176,25 @@ void Supervisor::start_replicas(std::shared_ptr<ModelRecord> rec, std::vector<in
         }
         tick_cv.notify_one();
         ticker.join();
+        if (error.empty()) {
+            repack_fallback::engine_ready(replica->command(), rec->uid);
+        } else if (!replica->running() && repack_fallback::suspect(replica->exit_status(), replica->command())) {
+            // Crashed with llama.cpp's repacked-weight kernels on: once more without them.
+            auto fresh = std::make_shared<Replica>(rec->uid, id, repack_fallback::trial_command(replica->command()),
+                                                   replica->address(), replica->log_path());
+            {
+                std::lock_guard lock(rec->mu);
+                for (auto& r : rec->replicas)
+                    if (r == replica) r = fresh;
+                const std::string why = "replica " + std::to_string(id) + " engine process " + replica->exit_reason() +
+                                        "; starting it again without repacked weights (LLAMA_ARG_REPACK=0)";
+                rec->add_event("restarting", why);
+                if (store_) store_->record(rec->uid, "restarting", why);
+            }
+            starting[k] = fresh;
+            error.clear();
+            --k;  // the same replica again (an unsigned wrap-around, undone by the loop's ++k)
+        }
     }
     bool stop_all = false;
     {
@@ -296,7 +316,11 @@ void Supervisor::maintain() {
                     // A fresh process object with the same command (and the same placement).
                     for (auto& r : rec->replicas) {
                         if (r->index() != id) continue;
-                        r = std::make_shared<Replica>(rec->uid, id, r->command(), r->address(), r->log_path());
+                        // Crashed with repacked kernels on: try without them (see repack_fallback.h).
+                        EngineCommand cmd = r->command();
+                        if (repack_fallback::suspect(r->exit_status(), cmd)) cmd = repack_fallback::trial_command(cmd);
+                        else repack_fallback::apply(cmd);
+                        r = std::make_shared<Replica>(rec->uid, id, cmd, r->address(), r->log_path());
                         rec->add_event("restarting", "replica " + std::to_string(id));
                     }
                 }

@@ -28,6 +28,7 @@ void Replica::start(std::function<void(int)> on_exit) {
                 {
                     std::lock_guard lock(mu_);
                     exit_reason_ = describe_wait_status(status);
+                    exit_status_ = status;
                 }
                 running_ = false;
                 healthy_ = false;
@@ -44,6 +45,11 @@ void Replica::start(std::function<void(int)> on_exit) {
 std::string Replica::exit_reason() const {
     std::lock_guard lock(mu_);
     return exit_reason_;
+}
+
+int Replica::exit_status() const {
+    std::lock_guard lock(mu_);
+    return exit_status_;
 }
 
 std::string Replica::wait_until_ready(std::chrono::seconds timeout, const std::atomic<bool>& cancel) {

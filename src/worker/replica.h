@@ -42,6 +42,7 @@ public:
     const std::string& address() const { return address_; }
     const std::string& log_path() const { return log_path_; }
     std::string exit_reason() const;
+    int exit_status() const;  // the engine's wait status once it has exited (-1 before)
     const EngineCommand& command() const { return command_; }
 
     std::atomic<int> in_flight{0};
@@ -58,6 +59,7 @@ private:
     std::atomic<bool> healthy_{false};
     mutable std::mutex mu_;
     std::string exit_reason_;
+    int exit_status_ = -1;
 };
 
 }  // namespace xinfer

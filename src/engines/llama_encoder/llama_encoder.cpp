@@ -25,8 +25,7 @@ void replace_all(std::string& s, const std::string& from, const std::string& to)
 LlamaEncoder::LlamaEncoder(const std::string& model_path, Task task, int threads, bool use_gpu, int max_input_tokens)
     : task_(task) {
     init_llama_runtime();
-    llama_model_params mp = llama_model_default_params();
-    mp.n_gpu_layers = use_gpu ? 999 : 0;
+    llama_model_params mp = host_model_params(use_gpu);
     model_ = llama_model_load_from_file(model_path.c_str(), mp);
     if (!model_) throw std::runtime_error("llama.cpp cannot load the model file " + model_path);
     vocab_ = llama_model_get_vocab(model_);

@@ -62,8 +62,7 @@ struct MtmdTts::Slot {
 MtmdTts::MtmdTts(const std::string& model_path, const std::string& projector_path, int concurrency, int threads, bool use_gpu) {
     init_llama_runtime();
     const int n_threads = threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-    llama_model_params mp = llama_model_default_params();
-    mp.n_gpu_layers = use_gpu ? 999 : 0;
+    llama_model_params mp = host_model_params(use_gpu);
     model_ = llama_model_load_from_file(model_path.c_str(), mp);
     if (!model_) throw std::runtime_error("llama.cpp cannot load the model file " + model_path);
     const llama_vocab* vocab = llama_model_get_vocab(model_);
