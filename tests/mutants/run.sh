@@ -40,6 +40,8 @@ mutants=(
   "cut-off-node-keeps-engines|src/cluster/cluster_agent.cpp|s/^void ClusterAgent::fence() {$/void ClusterAgent::fence() { return;/|e2e_cluster"
   "refused-connection-not-retried|src/api/http_util.cpp|s/if (attempt == 2)$/if (attempt >= 0)/|e2e_cluster"
   "refusing-node-asked-again|src/cluster/cluster_agent.cpp|s/                moved.refused.insert(refusing);/                (void)0;/|e2e_cluster"
+  "crash-in-repacked-kernels-not-retried|src/worker/repack_fallback.cpp|s/    return (sig == SIGILL/    return false \&\& (sig == SIGILL/|e2e_repack_fallback"
+  "repack-fallback-forgotten|src/worker/repack_fallback.cpp|s/    if (!has(command, kTrial)) return;/    return;/|e2e_repack_fallback"
 )
 
 killed=0 survived=0
