@@ -122,6 +122,11 @@ std::vector<std::string> engine_args(const std::string& front, const std::string
     std::vector<std::string> args;
     for (std::string a; std::getline(in, a, '\0');) args.push_back(a);
     if (!args.empty()) args.erase(args.begin());
+    // xinfer turned llama.cpp's weight repacking off for its engines (the CPU's AMX kernels
+    // crash: worker/repack_fallback.h): the references run the same way.
+    std::ifstream env("/proc/" + std::to_string(pid) + "/environ");
+    for (std::string e; std::getline(env, e, '\0');)
+        if (e == "LLAMA_ARG_REPACK=0") args.push_back("--no-repack");
     return args;
 }
 
@@ -138,10 +143,13 @@ std::vector<std::string> llama_server_encoder_args(const std::string& front, con
     };
     const long long trained = m.value("context_length", 0LL);
     const std::string per_input = host_flag("--context", std::to_string(trained > 0 ? std::min(trained, 8192LL) : 4096LL));
-    return {"--model", m["model_path"].get<std::string>(), "--no-webui", "--metrics", "--alias", uid,
+    std::vector<std::string> args = {"--model", m["model_path"].get<std::string>(), "--no-webui", "--metrics", "--alias", uid,
             m["model_type"] == "rerank" ? "--rerank" : "--embedding", "--parallel", "4",
             "--ctx-size", std::to_string(4 * std::stoll(per_input)), "--batch-size", per_input, "--ubatch-size", per_input,
             "--poll", "0", "--threads", host_flag("--threads", "1"), "--threads-http", "16", "--n-gpu-layers", "0"};
+    // As the replica's model host runs: with llama.cpp's weight repacking on or off.
+    if (std::find(host.begin(), host.end(), "--no-repack") != host.end()) args.push_back("--no-repack");
+    return args;
 }
 
 namespace {
