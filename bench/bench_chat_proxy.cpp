@@ -11,6 +11,10 @@
 #include <cstdlib>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <sstream>
+#include <unistd.h>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
@@ -67,7 +71,20 @@ Sample one_request(const std::string& address, const std::string& model, int tok
 
 struct Result {
     double tok_per_s, ttft_p50_ms;
+    int tokens;
 };
+
+// CPU seconds a process has used (user + system), from /proc.
+double cpu_seconds(pid_t pid) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+    std::string stat((std::istreambuf_iterator<char>(in)), {});
+    std::istringstream rest(stat.substr(stat.rfind(')') + 2));
+    std::string field;
+    double ticks = 0;
+    for (int i = 3; i <= 15 && rest >> field; ++i)
+        if (i == 14 || i == 15) ticks += std::stod(field);
+    return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
 
 Result run(const std::string& address, const std::string& model, int concurrency, int per_worker, int tokens) {
     std::vector<std::vector<Sample>> per(concurrency);
@@ -87,7 +104,7 @@ Result run(const std::string& address, const std::string& model, int concurrency
             if (s.ttft_ms >= 0) ttft.push_back(s.ttft_ms);
         }
     std::sort(ttft.begin(), ttft.end());
-    return {total / secs, ttft.empty() ? -1 : ttft[ttft.size() / 2]};
+    return {total / secs, ttft.empty() ? -1 : ttft[ttft.size() / 2], total};
 }
 
 }  // namespace
@@ -120,10 +137,14 @@ int main(int argc, char** argv) {
         if (conc > max_conc) break;
         std::vector<double> tps[3], ttft[3];
         const int per_worker = conc >= 16 ? 2 : 4;
+        double gateway_cpu = 0;  // what the xinfer process spent relaying, per token
+        long relayed = 0;
         for (int r = 0; r < rounds; ++r)
             for (int k = 0; k < 3; ++k) {
                 const int p = (r + k) % 3;
+                const double cpu0 = p == 2 ? cpu_seconds(svc.pid()) : 0;
                 Result x = run(paths[p], "bench", conc, per_worker, tokens);
+                if (p == 2) gateway_cpu += cpu_seconds(svc.pid()) - cpu0, relayed += x.tokens;
                 tps[p].push_back(x.tok_per_s);
                 ttft[p].push_back(x.ttft_p50_ms);
             }
@@ -135,6 +156,7 @@ int main(int argc, char** argv) {
         }
         std::printf("  concurrency %d: xinfer/direct = %.3f (goal >= 0.99), xinfer/router = %.3f, added TTFT = %+.2f ms (goal < 0.5)\n",
                     conc, t[2] / t[0], t[2] / t[1], f[2] - f[0]);
+        std::printf("  xinfer process CPU: %.1f us per relayed token\n", 1e6 * gateway_cpu / std::max(1L, relayed));
         ok = ok && t[2] / t[0] >= 0.99 && f[2] - f[0] < 0.5;
     }
     std::printf("%s\n", ok ? "within goals" : "OUTSIDE GOALS");

@@ -152,7 +152,7 @@ std::vector<std::vector<float>> LlamaEncoder::encode(const std::vector<Tokens>& 
     std::unique_lock lock(mu_);
     queue_.push_back(&job);
     work_.notify_one();
-    done_.wait(lock, [&] { return job.finished; });
+    job.finished_cv.wait(lock, [&] { return job.finished; });
     if (!job.error.empty()) throw std::runtime_error(job.error);
     return out;
 }
@@ -197,9 +197,11 @@ void LlamaEncoder::compute_loop() {
                 queue_.erase(std::remove(queue_.begin(), queue_.end(), job), queue_.end());
                 job->taken_back = job->inputs->size() - job->next;
             }
-            if (++job->done + job->taken_back == job->inputs->size()) job->finished = true;
+            if (++job->done + job->taken_back == job->inputs->size()) {
+                job->finished = true;
+                job->finished_cv.notify_one();
+            }
         }
-        done_.notify_all();
     }
     llama_batch_free(batch);
 }

@@ -67,6 +67,9 @@ private:
         size_t taken_back = 0;  // inputs dropped after an engine failure
         bool finished = false;
         std::string error;
+        // Its own: a finished run wakes only the callers it finished (one condition variable for
+        // all woke every waiting caller after each run, half of them to sleep again at once).
+        std::condition_variable finished_cv;
     };
     struct Item {
         Job* job = nullptr;
@@ -86,7 +89,7 @@ private:
     const llama_vocab* vocab_ = nullptr;
 
     std::mutex mu_;
-    std::condition_variable work_, done_;
+    std::condition_variable work_;
     std::deque<Job*> queue_;  // jobs with inputs not yet handed to the compute thread
     bool stopping_ = false;
     std::thread worker_;
