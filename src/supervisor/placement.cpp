@@ -1,9 +1,11 @@
 #include "supervisor/placement.h"
 
 #include <algorithm>
+#include <set>
 
 #include "common/errors.h"
 #include "engines/llama_server/llama_server_command.h"
+#include "engines/speech/host_command.h"
 
 namespace xinfer {
 
@@ -30,15 +32,30 @@ int explicit_threads(const LaunchRequest& r) {
 int planned_context(const ResolvedModel& model, const LaunchRequest& r) {
     for (auto key : {"n_ctx", "context_length"})
         if (r.engine_options.contains(key) && r.engine_options[key].is_number_integer()) return r.engine_options[key];
-    if (model.type == ModelType::embedding || model.type == ModelType::rerank) return default_context_size(model.gguf) * 4;
+    // An encoder on llama-server has 4 slots, each as long as the longest input; the model host
+    // has one context of that length (the inputs of a run share it).
+    if (model.type == ModelType::embedding || model.type == ModelType::rerank)
+        return default_context_size(model.gguf) * (runs_in_encoder_host(model, r.engine_options) ? 1 : 4);
     return default_context_size(model.gguf);
+}
+
+bool attends_without_cache(const std::string& architecture) {
+    // llama.cpp's encoder-only families: attention over the one ubatch, no KV cache. Embedding
+    // and rerank models of other families (Qwen3-Embedding, gte-Qwen2, …) are decoders that
+    // keep a KV cache for their context, as chat models do.
+    static const std::set<std::string> encoders = {"bert",         "nomic-bert", "nomic-bert-moe", "jina-bert-v2",
+                                                   "jina-bert-v3", "neo-bert",   "modern-bert",    "eurobert",
+                                                   "t5encoder"};
+    return encoders.count(architecture) > 0;
 }
 
 MemoryNeed estimate_memory(const ResolvedModel& m, int n_ctx, int decoding_slots, double kv_bytes_per_value) {
     MemoryNeed need;
     need.weights = m.gguf.file_size;
     if (m.whisper) need.kv_cache = static_cast<uint64_t>(std::max(1, decoding_slots)) * whisper_state_bytes(*m.whisper);
-    if (m.type == ModelType::llm && m.gguf.head_count > 0) {
+    const bool decoder_embedder =
+        (m.type == ModelType::embedding || m.type == ModelType::rerank) && !attends_without_cache(m.gguf.architecture);
+    if ((m.type == ModelType::llm || decoder_embedder) && m.gguf.head_count > 0) {
         const uint64_t head_dim = static_cast<uint64_t>(m.gguf.embedding_length / m.gguf.head_count);
         need.kv_cache = static_cast<uint64_t>(static_cast<double>(n_ctx) * m.gguf.block_count * 2 /*K and V*/ *
                                               m.gguf.head_count_kv * head_dim * kv_bytes_per_value);

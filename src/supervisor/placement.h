@@ -59,5 +59,7 @@ private:
 
 // The context a replica of this model runs with (engine option n_ctx, else the default).
 int planned_context(const ResolvedModel& model, const LaunchRequest& request);
+// True for llama.cpp's encoder-only architectures (BERT and kin), which keep no KV cache.
+bool attends_without_cache(const std::string& architecture);
 
 }  // namespace xinfer

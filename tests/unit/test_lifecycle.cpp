@@ -65,6 +65,31 @@ TEST(Placement, MemoryEstimateGrowsWithContext) {
     EXPECT_GT(small, 4400u);
 }
 
+TEST(Placement, DecoderEmbeddersCountTheirKvCacheAndBertDoesNot) {
+    // Qwen3-Embedding-0.6B's header: 28 layers, 1024 wide, 16 heads, 8 KV heads, 32k trained.
+    ResolvedModel qwen;
+    qwen.type = ModelType::embedding;
+    qwen.gguf.architecture = "qwen3";
+    qwen.gguf.file_size = 600ull << 20;
+    qwen.gguf.embedding_length = 1024;
+    qwen.gguf.head_count = 16;
+    qwen.gguf.head_count_kv = 8;
+    qwen.gguf.block_count = 28;
+    qwen.gguf.context_length = 32768;
+    // 6144 more tokens x 28 layers x 2 x 8 heads x 64 x 2 bytes = 336 MiB.
+    EXPECT_EQ(estimate_memory_mb(qwen, 8192) - estimate_memory_mb(qwen, 2048), 336u);
+    // The model host holds one context as long as the longest input (8192 at most); llama-server
+    // (chosen by an option only it has) holds four.
+    LaunchRequest host, server;
+    server.engine_options = {{"n_parallel", 4}};
+    EXPECT_EQ(planned_context(qwen, host), 8192);
+    EXPECT_EQ(planned_context(qwen, server), 4 * 8192);
+    // BERT keeps no cache: its context costs nothing beyond the compute buffers.
+    ResolvedModel bert = qwen;
+    bert.gguf.architecture = "bert";
+    EXPECT_EQ(estimate_memory_mb(bert, 8192), estimate_memory_mb(bert, 2048));
+}
+
 TEST(Placement, AudioModelsOnLlamaCppCountTheirProjectorAndEachSlotsContext) {
     // Qwen3-ASR-1.7B's shape: 28 layers, 2048 wide, 16 heads, 8 KV heads; model + mmproj on disk.
     ResolvedModel asr;
