@@ -7,6 +7,7 @@
 #include "api/elastic_thread_pool.h"
 #include "api/http_util.h"
 #include "api/node_forward.h"
+#include "api/proxy.h"
 #include "api/routes.h"
 #include "auth/audit_log.h"
 #include "auth/jwt.h"
@@ -196,7 +197,10 @@ bool ApiServer::listen(const std::string& host, int port) {
     return server_.listen_after_bind();
 }
 
-void ApiServer::stop() { server_.stop(); }
+void ApiServer::stop() {
+    cut_relayed_streams();
+    server_.stop();
+}
 
 void ApiServer::drain_and_stop(std::chrono::seconds timeout) {
     draining_ = true;
@@ -209,6 +213,7 @@ void ApiServer::drain_and_stop(std::chrono::seconds timeout) {
     while (in_flight() > 0 && std::chrono::steady_clock::now() < deadline)
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
     log::info("drained; stopping the HTTP server");
+    cut_relayed_streams();
     server_.stop();
 }
 

@@ -2,6 +2,7 @@
 
 #include "api/caller.h"
 
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <string_view>
@@ -16,6 +17,8 @@ namespace xinfer {
 using json = nlohmann::json;
 
 namespace {
+
+std::atomic<bool> streams_cut{false};
 
 // llama-server's errors look like {"error":{"code","message","type"}}; keep its status and
 // message, and answer in xinfer's shape (which adds `detail` for Xinference clients).
@@ -173,11 +176,15 @@ void proxy_request(Lease lease, const std::string& body, const ProxyOptions& opt
     res.set_header("X-Accel-Buffering", "no");
     const std::string type = st->handle.response->get_header_value("Content-Type", "text/event-stream");
     st->sse = type.find("text/event-stream") != std::string::npos;
+    // One call relays the whole stream: httplib checks the client socket twice (writable, still
+    // open) before each call to the provider, two system calls per token on top of the read and
+    // the write; a client that went away fails the next write instead.
     res.set_chunked_content_provider(type, [st](size_t, httplib::DataSink& sink) {
         char buf[16384];
-        ssize_t n = st->handle.read(buf, sizeof buf);
         auto& stats = st->lease.model().stats;
-        if (n > 0) {
+        ssize_t n;
+        while ((n = st->handle.read(buf, sizeof buf)) > 0) {
+            if (streams_cut.load(std::memory_order_relaxed)) return false;  // closed without its end
             if (!st->first_seen) {
                 st->first_seen = true;
                 stats.first_token_us_sum += std::chrono::duration_cast<std::chrono::microseconds>(
@@ -189,7 +196,7 @@ void proxy_request(Lease lease, const std::string& body, const ProxyOptions& opt
                 stats.generated_tokens += tokens;
                 charge_caller_tokens(tokens);
             }
-            return sink.write(buf, static_cast<size_t>(n));
+            if (!sink.write(buf, static_cast<size_t>(n))) return false;
         }
         stats.requests++;
         if (st->release.tracked && st->release.tracked->aborted()) {
@@ -207,5 +214,7 @@ void proxy_request(Lease lease, const std::string& body, const ProxyOptions& opt
         return true;
     });
 }
+
+void cut_relayed_streams() { streams_cut = true; }
 
 }  // namespace xinfer

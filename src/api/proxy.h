@@ -27,6 +27,11 @@ struct EngineReply {
 
 void proxy_request(Lease lease, const std::string& body, const ProxyOptions& opts, httplib::Response& res);
 
+// Ends every stream being relayed at its next chunk, without its end (the service is stopping
+// and draining is over): each relay runs its whole stream in one call, which httplib's stop
+// would otherwise wait out.
+void cut_relayed_streams();
+
 // Posts a JSON body to the engine and returns its (2xx) JSON answer text; engine errors and
 // unreachable engines throw ApiError, as proxy_request does.
 // The tokens of the answer count against the caller's key (tokens per minute) unless

@@ -1,7 +1,10 @@
 #include "common/subprocess.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/eventfd.h>
+#include <sys/syscall.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -27,16 +30,19 @@ struct ProcessManager::Impl {
         std::promise<pid_t> result;
     };
     std::mutex mu;
-    std::condition_variable cv;       // wakes the manager thread (new request)
+    int wake_fd = -1;                 // an eventfd: wakes the manager thread (new request, stop)
     std::condition_variable reaped;   // wakes terminate() waiters
     std::deque<Request*> queue;
     std::map<pid_t, ExitCallback> children;
+    std::map<pid_t, int> pidfds;      // the manager thread's own: readable once the child exits
     bool stopping = false;
     std::thread thread;
 
     void run();
     void do_spawn(Request& r);
     void reap();
+    void wake();
+    void wait_for_events();
 };
 
 namespace {
@@ -127,6 +133,10 @@ void ProcessManager::Impl::reap() {
         ExitCallback cb;
         {
             std::lock_guard lock(mu);
+            if (auto fd = pidfds.find(pid); fd != pidfds.end()) {
+                if (fd->second >= 0) close(fd->second);
+                pidfds.erase(fd);
+            }
             auto it = children.find(pid);
             if (it == children.end()) continue;
             cb = std::move(it->second);
@@ -135,6 +145,34 @@ void ProcessManager::Impl::reap() {
         if (cb) cb(status);
         reaped.notify_all();
     }
+}
+
+void ProcessManager::Impl::wake() {
+    const uint64_t one = 1;
+    (void)!::write(wake_fd, &one, sizeof one);
+}
+
+// Sleeps until a spawn request or stop arrives or a child exits: one pidfd per child, so an idle
+// service does not wake up to poll waitpid (it did 50 times a second). Without pidfds (a kernel
+// before 5.3) it looks every 20 ms instead.
+void ProcessManager::Impl::wait_for_events() {
+    std::vector<pollfd> fds{{wake_fd, POLLIN, 0}};
+    bool all_watched = true;
+    {
+        std::lock_guard lock(mu);
+        for (auto& [pid, cb] : children) {
+            auto it = pidfds.find(pid);
+            if (it == pidfds.end()) {
+                const int fd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+                it = pidfds.emplace(pid, fd).first;
+            }
+            if (it->second >= 0) fds.push_back({it->second, POLLIN, 0});
+            else all_watched = false;
+        }
+    }
+    ::poll(fds.data(), fds.size(), all_watched ? -1 : 20);
+    uint64_t drained;
+    if (fds[0].revents & POLLIN) (void)!::read(wake_fd, &drained, sizeof drained);
 }
 
 void ProcessManager::Impl::run() {
@@ -149,13 +187,14 @@ void ProcessManager::Impl::run() {
         }
         lock.unlock();
         reap();
+        wait_for_events();
         lock.lock();
-        // Child exits are noticed within this period; spawn requests wake us at once.
-        cv.wait_for(lock, std::chrono::milliseconds(20));
     }
 }
 
 ProcessManager::ProcessManager() : impl_(new Impl) {
+    impl_->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (impl_->wake_fd < 0) throw std::runtime_error(std::string("eventfd: ") + strerror(errno));
     impl_->thread = std::thread([this] { impl_->run(); });
 }
 
@@ -164,8 +203,11 @@ ProcessManager::~ProcessManager() {
         std::lock_guard lock(impl_->mu);
         impl_->stopping = true;
     }
-    impl_->cv.notify_all();
+    impl_->wake();
     if (impl_->thread.joinable()) impl_->thread.join();
+    for (auto& [pid, fd] : impl_->pidfds)
+        if (fd >= 0) close(fd);
+    close(impl_->wake_fd);
     delete impl_;
 }
 
@@ -182,7 +224,7 @@ pid_t ProcessManager::spawn(const SpawnSpec& spec, ExitCallback on_exit) {
         std::lock_guard lock(impl_->mu);
         impl_->queue.push_back(&r);
     }
-    impl_->cv.notify_all();
+    impl_->wake();
     return fut.get();
 }
 

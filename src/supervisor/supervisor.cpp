@@ -19,11 +19,14 @@ using json = nlohmann::json;
 Supervisor::Supervisor(std::shared_ptr<Registry> registry, std::shared_ptr<ModelStore> store, SupervisorConfig config)
     : registry_(std::move(registry)), store_(std::move(store)), config_(config), placement_(config.cpu_budget) {
     maintenance_ = std::thread([this] {
+        // Sleeps until a restart or an idle unload may be due (it woke every 50 ms, idle or not).
         std::unique_lock lock(stop_mu_);
-        while (!stop_cv_.wait_for(lock, std::chrono::milliseconds(50), [&] { return stopping_; })) {
+        while (!stopping_) {
             lock.unlock();
-            maintain();
+            const auto next = maintain();
             lock.lock();
+            stop_cv_.wait_until(lock, next, [&] { return stopping_ || maintain_soon_; });
+            maintain_soon_ = false;
         }
     });
 }

@@ -124,7 +124,9 @@ private:
     std::string ensure_downloaded(const std::shared_ptr<ModelRecord>& rec);
     std::string plan_downloaded_folder(const std::shared_ptr<ModelRecord>& rec);
     void on_replica_exit(std::weak_ptr<ModelRecord> rec, int id, std::shared_ptr<Replica> which, int status);
-    void maintain();  // restarts due, idle unloads
+    // Restarts due, idle unloads; returns when the next one may be due (at most a second ahead).
+    SteadyClock::time_point maintain();
+    void wake_maintenance();  // a restart was scheduled: look again now
     void unload(const std::shared_ptr<ModelRecord>& rec);
     // Whether a model may be unloaded now: ready, past its keep_alive, no request in or waiting.
     // Caller holds rec.mu.
@@ -152,6 +154,7 @@ private:
     std::mutex stop_mu_;
     std::condition_variable stop_cv_;
     bool stopping_ = false;
+    bool maintain_soon_ = false;  // under stop_mu_
 };
 
 }  // namespace xinfer

@@ -251,6 +251,7 @@ void Supervisor::on_replica_exit(std::weak_ptr<ModelRecord> weak, int id, std::s
         auto delay = config_.restart_backoff * (1 << std::min(rec->restarts, 10));
         rec->restarts++;
         rec->restart_due[id] = SteadyClock::now() + delay;
+        wake_maintenance();  // it may be sleeping until a later deadline
         rec->add_event("restart_scheduled", "replica " + std::to_string(id) + " in " +
                                                 std::to_string(delay.count()) + " ms (restart " +
                                                 std::to_string(rec->restarts) + " of " +
@@ -290,13 +291,23 @@ void Supervisor::unload(const std::shared_ptr<ModelRecord>& rec) {
     if (store_) store_->record(rec->uid, "idle_unloaded", "");
 }
 
-void Supervisor::maintain() {
+void Supervisor::wake_maintenance() {
+    {
+        std::lock_guard lock(stop_mu_);
+        maintain_soon_ = true;
+    }
+    stop_cv_.notify_all();
+}
+
+SteadyClock::time_point Supervisor::maintain() {
     std::vector<std::shared_ptr<ModelRecord>> recs;
     {
         std::lock_guard lock(mu_);
         for (auto& [uid, r] : models_) recs.push_back(r);
     }
     const auto now = SteadyClock::now();
+    // A second at most: anything this misses (a request ending, a setting changed) waits no longer.
+    auto next = now + std::chrono::seconds(1);
     for (auto& rec : recs) {
         bool idle = false;
         {
@@ -305,6 +316,7 @@ void Supervisor::maintain() {
             std::vector<int> due;
             for (auto it = rec->restart_due.begin(); it != rec->restart_due.end();) {
                 if (it->second > now) {
+                    next = std::min(next, it->second);
                     ++it;
                     continue;
                 }
@@ -327,9 +339,16 @@ void Supervisor::maintain() {
                 rec->workers.emplace_back([this, rec, due] { start_replicas(rec, due); });
             }
             idle = idle_now(*rec, now);
+            const double ka = keep_alive(*rec);
+            if (!idle && rec->state == ModelState::ready && ka >= 0 && rec->active == 0 && rec->waiting == 0) {
+                const auto due = rec->last_used + std::chrono::duration_cast<SteadyClock::duration>(
+                                                      std::chrono::duration<double>(ka));
+                if (due > now) next = std::min(next, due);
+            }
         }
         if (idle) unload(rec);
     }
+    return next;
 }
 
 void Supervisor::retire_replicas(ModelRecord& rec, std::vector<std::shared_ptr<Replica>> retired) {
