@@ -182,18 +182,20 @@ void Supervisor::start_replicas(std::shared_ptr<ModelRecord> rec, std::vector<in
             // Crashed with llama.cpp's repacked-weight kernels on: once more without them.
             auto fresh = std::make_shared<Replica>(rec->uid, id, repack_fallback::trial_command(replica->command()),
                                                    replica->address(), replica->log_path());
-            {
-                std::lock_guard lock(rec->mu);
+            std::lock_guard lock(rec->mu);
+            // Not for a model being terminated or unloaded meanwhile: its replicas are stopping.
+            if (rec->state != ModelState::terminating && rec->state != ModelState::idle_unloaded &&
+                rec->replica(id) == replica) {
                 for (auto& r : rec->replicas)
                     if (r == replica) r = fresh;
                 const std::string why = "replica " + std::to_string(id) + " engine process " + replica->exit_reason() +
                                         "; starting it again without repacked weights (LLAMA_ARG_REPACK=0)";
                 rec->add_event("restarting", why);
                 if (store_) store_->record(rec->uid, "restarting", why);
+                starting[k] = fresh;
+                error.clear();
+                --k;  // the same replica again (an unsigned wrap-around, undone by the loop's ++k)
             }
-            starting[k] = fresh;
-            error.clear();
-            --k;  // the same replica again (an unsigned wrap-around, undone by the loop's ++k)
         }
     }
     bool stop_all = false;
