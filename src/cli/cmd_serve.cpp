@@ -5,9 +5,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <csignal>
 #include <cstdlib>
+#include <future>
 #include <iostream>
+#include <memory>
 #include <thread>
 
 #include "api/api_server.h"
@@ -146,9 +149,14 @@ int run_serve(const ServeArgs& a) {
     ac.cluster = cluster ? cluster->node.get() : nullptr;
     ApiServer server(supervisor, *registry, ac);
 
-    std::thread signals([&, drain = a.drain_seconds] {
+    // Set once a signal has been taken; ready once the drain it started is over.
+    auto signalled = std::make_shared<std::atomic<bool>>(false);
+    auto drained = std::make_shared<std::promise<void>>();
+    std::future<void> drain_over = drained->get_future();
+    std::thread signals([&, drain = a.drain_seconds, signalled, drained] {
         int sig = 0;
         sigwait(&set, &sig);
+        *signalled = true;
         log::info(std::string("received ") + strsignal(sig) + ", draining requests (up to " + std::to_string(drain) + " s)");
         // Watchdog: if draining hangs, engines are killed and the process ends anyway.
         std::thread([drain] {
@@ -159,6 +167,7 @@ int run_serve(const ServeArgs& a) {
         }).detach();
         if (cluster) cluster->leave();  // first: other nodes stop sending requests here while these drain
         server.drain_and_stop(std::chrono::seconds(drain));
+        drained->set_value();
     });
     signals.detach();
 
@@ -181,6 +190,10 @@ int run_serve(const ServeArgs& a) {
         supervisor.shutdown();
         return 1;
     }
+    // listen returns as soon as the listening socket closes, while the signal thread is still
+    // inside httplib's stop(), which writes to the server after that: wait for it to finish
+    // before the server goes out of scope (ASan caught the write to the dead stack frame).
+    if (*signalled) drain_over.wait();
     if (cluster) cluster->leave();  // first: other nodes stop routing here
     supervisor.shutdown();  // the engines stop; launched models come back at the next start
     ProcessManager::instance().terminate_all(std::chrono::seconds(5));
