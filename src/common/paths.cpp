@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cstdlib>
 
 namespace xinfer {
@@ -9,6 +11,12 @@ namespace xinfer {
 std::string env_or(const char* name, const std::string& fallback) {
     const char* v = std::getenv(name);
     return (v && *v) ? std::string(v) : fallback;
+}
+
+bool env_turns_off(const char* name) {
+    std::string v = env_or(name);
+    std::transform(v.begin(), v.end(), v.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return v == "0" || v == "false" || v == "off" || v == "disabled";
 }
 
 std::filesystem::path xinfer_home() {

@@ -15,5 +15,8 @@ std::filesystem::path executable_path();  // this binary (the model host is star
 
 // Reads an environment variable, empty string when unset.
 std::string env_or(const char* name, const std::string& fallback = "");
+// True when the variable turns something off the way llama.cpp reads a switch: 0, false, off or
+// disabled, in any case.
+bool env_turns_off(const char* name);
 
 }  // namespace xinfer

@@ -33,11 +33,7 @@ std::string cpu_signature() {
 
 std::filesystem::path marker() { return xinfer_home() / "repack-off"; }
 
-bool user_turned_off() {
-    std::string v = env_or("LLAMA_ARG_REPACK");
-    std::transform(v.begin(), v.end(), v.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return v == "0" || v == "false" || v == "off" || v == "disabled";
-}
+bool user_turned_off() { return env_turns_off("LLAMA_ARG_REPACK"); }
 
 bool has(const EngineCommand& command, const char* entry) {
     return std::find(command.env.begin(), command.env.end(), entry) != command.env.end();

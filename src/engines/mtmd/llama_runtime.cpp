@@ -4,11 +4,10 @@
 #include <llama.h>
 #include <mtmd-helper.h>
 
-#include <algorithm>
 #include <cstdio>
-#include <cstdlib>
 #include <mutex>
-#include <string>
+
+#include "common/paths.h"
 
 namespace xinfer {
 
@@ -31,11 +30,7 @@ void init_llama_runtime() {
 llama_model_params host_model_params(bool use_gpu) {
     llama_model_params mp = llama_model_default_params();
     mp.n_gpu_layers = use_gpu ? 999 : 0;
-    if (const char* v = std::getenv("LLAMA_ARG_REPACK")) {
-        std::string s = v;
-        std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-        if (s == "0" || s == "false" || s == "off" || s == "disabled") mp.use_extra_bufts = false;
-    }
+    if (env_turns_off("LLAMA_ARG_REPACK")) mp.use_extra_bufts = false;
     return mp;
 }
 
