@@ -1,11 +1,13 @@
 // Chat benchmark: what does going through xinfer cost, compared with talking to llama-server
 // directly? Starts `xinfer serve`, launches one model, then sends the same streaming chat
-// requests (a) straight to the model's llama-server, (b) through llama.cpp's router and (c)
-// through xinfer, at concurrency 1, 4 and 16, rotating the order so machine drift hits all alike. Prints throughput, time to first
-// token, and the ratios. Not a test: numbers depend on the machine.
+// requests (a) to llama-server started by hand on a TCP port with the flags of xinfer's replica
+// (as a user without xinfer runs it), (b) through llama.cpp's router with the same flags, (c)
+// through xinfer, and (d) to xinfer's own replica over its unix socket (the engine xinfer
+// relays, without the gateway: what the relay itself costs), at concurrency 1, 4 and 16,
+// rotating the order so machine drift hits all alike. Prints throughput, time to first token,
+// and the ratios. Not a test: numbers depend on the machine.
 //
 //   bench_chat_proxy XINFER_BIN MODEL.gguf [rounds=3] [tokens=64] [max_concurrency=16]
-// A third column is llama.cpp's own router (llama-server --models-preset) with the same flags.
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
@@ -120,43 +122,48 @@ int main(int argc, char** argv) {
     const int max_conc = argc > 5 ? std::stoi(argv[5]) : 16;
     bench::Service svc(argv[1]);
     // The engine gets every core, as llama-server started by hand would (all paths share it).
-    std::string direct = svc.launch({{"model_uid", "bench"}, {"model_name", "bench"}, {"model_path", model_path},
-                                     {"n_threads", static_cast<int>(std::thread::hardware_concurrency())}});
+    const std::string replica = svc.launch({{"model_uid", "bench"}, {"model_name", "bench"}, {"model_path", model_path},
+                                            {"n_threads", static_cast<int>(std::thread::hardware_concurrency())}});
     const std::string front = svc.front();
     const std::string llama_server = (std::filesystem::path(argv[1]).parent_path() / "llama-server").string();
-    bench::Router router(llama_server, {{"bench", bench::engine_args(front, "bench")}});
+    const auto args = bench::engine_args(front, "bench");
+    bench::Engine direct(llama_server, args);
+    bench::Router router(llama_server, {{"bench", args}});
 
-    std::printf("chat proxy benchmark: %s, %d tokens per streamed request, %d rounds (order rotating), engine at %s\n",
-                model_path.c_str(), tokens, rounds, direct.c_str());
-    const std::string paths[3] = {direct, router.address(), front};
-    const char* names[3] = {"direct", "router", "xinfer"};
+    std::printf("chat proxy benchmark: %s, %d tokens per streamed request, %d rounds (order rotating)\n"
+                "direct = llama-server by hand at %s; socket = xinfer's replica at %s\n",
+                model_path.c_str(), tokens, rounds, direct.address().c_str(), replica.c_str());
+    constexpr int kPaths = 4;
+    const std::string paths[kPaths] = {direct.address(), router.address(), front, replica};
+    const char* names[kPaths] = {"direct", "router", "xinfer", "socket"};
     for (auto& p : paths) run(p, "bench", 2, 2, 8);  // warm-up
     std::printf("%-11s %-8s %12s %14s\n", "concurrency", "path", "tokens/s", "TTFT p50 ms");
     bool ok = true;
     for (int conc : {1, 4, 16}) {
         if (conc > max_conc) break;
-        std::vector<double> tps[3], ttft[3];
+        std::vector<double> tps[kPaths], ttft[kPaths];
         const int per_worker = conc >= 16 ? 2 : 4;
         double gateway_cpu = 0;  // what the xinfer process spent relaying, per token
         long relayed = 0;
         for (int r = 0; r < rounds; ++r)
-            for (int k = 0; k < 3; ++k) {
-                const int p = (r + k) % 3;
+            for (int k = 0; k < kPaths; ++k) {
+                const int p = (r + k) % kPaths;
                 const double cpu0 = p == 2 ? cpu_seconds(svc.pid()) : 0;
                 Result x = run(paths[p], "bench", conc, per_worker, tokens);
                 if (p == 2) gateway_cpu += cpu_seconds(svc.pid()) - cpu0, relayed += x.tokens;
                 tps[p].push_back(x.tok_per_s);
                 ttft[p].push_back(x.ttft_p50_ms);
             }
-        double t[3], f[3];
-        for (int p = 0; p < 3; ++p) {
+        double t[kPaths], f[kPaths];
+        for (int p = 0; p < kPaths; ++p) {
             t[p] = bench::median(tps[p]);
             f[p] = bench::median(ttft[p]);
             std::printf("%-11d %-8s %12.1f %14.2f\n", conc, names[p], t[p], f[p]);
         }
         std::printf("  concurrency %d: xinfer/direct = %.3f (goal >= 0.99), xinfer/router = %.3f, added TTFT = %+.2f ms (goal < 0.5)\n",
                     conc, t[2] / t[0], t[2] / t[1], f[2] - f[0]);
-        std::printf("  xinfer process CPU: %.1f us per relayed token\n", 1e6 * gateway_cpu / std::max(1L, relayed));
+        std::printf("  xinfer process CPU: %.1f us per relayed token; xinfer / its engine over the unix socket = %.3f\n",
+                    1e6 * gateway_cpu / std::max(1L, relayed), t[2] / t[3]);
         ok = ok && t[2] / t[0] >= 0.99 && f[2] - f[0] < 0.5;
     }
     std::printf("%s\n", ok ? "within goals" : "OUTSIDE GOALS");
