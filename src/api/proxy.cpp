@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api/http_util.h"
+#include "common/engine_stream.h"
 #include "common/http_client.h"
 
 namespace xinfer {
@@ -41,10 +42,11 @@ ApiError engine_error(int status, const std::string& body, const std::string& ui
     return ApiError(status, message + " (model " + uid + ")", type == "server_error" && status < 500 ? "" : type);
 }
 
-ApiError engine_unreachable(const std::string& uid, httplib::Error err) {
-    return ApiError(503, "The engine of model '" + uid + "' did not answer (" + httplib::to_string(err) +
+ApiError engine_unreachable(const std::string& uid, const std::string& why) {
+    return ApiError(503, "The engine of model '" + uid + "' did not answer (" + why +
                              "); it may have stopped. See GET /v1/models/" + uid, "", "", "engine_unreachable");
 }
+ApiError engine_unreachable(const std::string& uid, httplib::Error err) { return engine_unreachable(uid, httplib::to_string(err)); }
 
 ApiError aborted_error(const InFlightRequest& r) {
     return ApiError(499, "Request " + r.id() + " was aborted", "", "request_id", "request_aborted");
@@ -71,8 +73,7 @@ struct SocketRelease {
 
 struct StreamState {
     Lease lease;
-    std::unique_ptr<httplib::Client> client;
-    httplib::ClientImpl::StreamHandle handle;
+    std::unique_ptr<EngineStream> engine;
     std::string uid;
     std::chrono::steady_clock::time_point began;
     bool first_seen = false;
@@ -152,29 +153,31 @@ void proxy_request(Lease lease, const std::string& body, const ProxyOptions& opt
     }
     const auto began = std::chrono::steady_clock::now();
     const std::string uid = lease.model().uid;
-    auto client = make_client(lease.address());
-    client->set_read_timeout(opts.read_timeout_s, 0);
-    client->set_write_timeout(60, 0);
-    track_socket(*client, opts.tracked.get());
-
-    auto handle = client->open_stream("POST", opts.path, {}, {}, body, opts.content_type);
+    EngineStream::Request request{lease.address(), "POST", opts.path, body, opts.content_type, opts.read_timeout_s, 60, {}};
+    if (InFlightRequest* tracked = opts.tracked.get()) request.on_socket = [tracked](int fd) { tracked->attach_socket(fd); };
+    auto engine = std::make_unique<EngineStream>(request);
     if (opts.tracked && opts.tracked->aborted()) {
         opts.tracked->detach_socket();
         throw aborted_error(*opts.tracked);
     }
-    if (!handle.response) throw engine_unreachable(uid, handle.error);
-    if (handle.response->status >= 400) {
+    if (!engine->ok() && engine->status() == 0) {
+        if (opts.tracked) opts.tracked->detach_socket();
+        throw engine_unreachable(uid, engine->error());
+    }
+    if (engine->status() >= 400) {
         std::string err_body;
         char buf[4096];
-        for (ssize_t n; (n = handle.read(buf, sizeof buf)) > 0;) err_body.append(buf, static_cast<size_t>(n));
-        throw engine_error(handle.response->status, err_body, uid);
+        for (ssize_t n; (n = engine->read(buf, sizeof buf)) > 0;) err_body.append(buf, static_cast<size_t>(n));
+        if (opts.tracked) opts.tracked->detach_socket();
+        throw engine_error(engine->status(), err_body, uid);
     }
     auto st = std::make_shared<StreamState>(
-        StreamState{std::move(lease), std::move(client), std::move(handle), uid, began, false, false, {}, SocketRelease(opts.tracked)});
+        StreamState{std::move(lease), std::move(engine), uid, began, false, false, {}, SocketRelease(opts.tracked)});
     res.status = 200;
     res.set_header("Cache-Control", "no-cache");
     res.set_header("X-Accel-Buffering", "no");
-    const std::string type = st->handle.response->get_header_value("Content-Type", "text/event-stream");
+    std::string type = st->engine->header("Content-Type");
+    if (type.empty()) type = "text/event-stream";
     st->sse = type.find("text/event-stream") != std::string::npos;
     // One call relays the whole stream: httplib checks the client socket twice (writable, still
     // open) before each call to the provider, two system calls per token on top of the read and
@@ -183,7 +186,7 @@ void proxy_request(Lease lease, const std::string& body, const ProxyOptions& opt
         char buf[16384];
         auto& stats = st->lease.model().stats;
         ssize_t n;
-        while ((n = st->handle.read(buf, sizeof buf)) > 0) {
+        while ((n = st->engine->read(buf, sizeof buf)) > 0) {
             if (streams_cut.load(std::memory_order_relaxed)) return false;  // closed without its end
             if (!st->first_seen) {
                 st->first_seen = true;
