@@ -36,6 +36,7 @@ int connect_to(std::string address, std::string& error) {
         }
         std::memcpy(a.sun_path, address.data(), address.size());
         const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd >= 0) set_timeout(fd, SO_SNDTIMEO, 5);  // connect() waits while a hung engine's backlog is full
         if (fd < 0 || connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
             error = "cannot connect to " + address + ": " + std::strerror(errno);
             if (fd >= 0) close(fd);
