@@ -88,13 +88,15 @@ double cpu_seconds(pid_t pid) {
     return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
-Result run(const std::string& address, const std::string& model, int concurrency, int per_worker, int tokens) {
+// `salt` makes every request's prompt its own: two paths to the same engine (xinfer and its
+// socket) must not find each other's prompts in the engine's cache.
+Result run(const std::string& address, const std::string& model, int concurrency, int per_worker, int tokens, int salt) {
     std::vector<std::vector<Sample>> per(concurrency);
     auto t0 = Clock::now();
     std::vector<std::thread> threads;
     for (int w = 0; w < concurrency; ++w)
         threads.emplace_back([&, w] {
-            for (int i = 0; i < per_worker; ++i) per[w].push_back(one_request(address, model, tokens, w * 1000 + i));
+            for (int i = 0; i < per_worker; ++i) per[w].push_back(one_request(address, model, tokens, salt + w * 1000 + i));
         });
     for (auto& t : threads) t.join();
     double secs = std::chrono::duration<double>(Clock::now() - t0).count();
@@ -136,7 +138,7 @@ int main(int argc, char** argv) {
     constexpr int kPaths = 4;
     const std::string paths[kPaths] = {direct.address(), router.address(), front, replica};
     const char* names[kPaths] = {"direct", "router", "xinfer", "socket"};
-    for (auto& p : paths) run(p, "bench", 2, 2, 8);  // warm-up
+    for (int p = 0; p < kPaths; ++p) run(paths[p], "bench", 2, 2, 8, 900000000 + p * 100000);  // warm-up
     std::printf("%-11s %-8s %12s %14s\n", "concurrency", "path", "tokens/s", "TTFT p50 ms");
     bool ok = true;
     for (int conc : {1, 4, 16}) {
@@ -149,7 +151,7 @@ int main(int argc, char** argv) {
             for (int k = 0; k < kPaths; ++k) {
                 const int p = (r + k) % kPaths;
                 const double cpu0 = p == 2 ? cpu_seconds(svc.pid()) : 0;
-                Result x = run(paths[p], "bench", conc, per_worker, tokens);
+                Result x = run(paths[p], "bench", conc, per_worker, tokens, ((conc * 100 + r) * kPaths + p) * 100000);
                 if (p == 2) gateway_cpu += cpu_seconds(svc.pid()) - cpu0, relayed += x.tokens;
                 tps[p].push_back(x.tok_per_s);
                 ttft[p].push_back(x.ttft_p50_ms);
