@@ -1,0 +1,79 @@
+// What a run of n inputs costs an embedding model on libllama, per input, against running each
+// input alone: the measure behind the model host's run sizes (engines/llama_encoder) and behind
+// the limit of embedding throughput on small models. llama-server's slots build the same runs
+// with the same kernels, so this is also what both engines pay per text.
+//
+//   bench_encoder_runs EMBED.gguf [tokens_per_input=25] [threads=1] [iterations=200]
+#include <llama.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <vector>
+
+int main(int argc, char** argv) {
+    if (argc < 2) {
+        std::fprintf(stderr, "usage: %s EMBED.gguf [tokens_per_input=25] [threads=1] [iterations=200]\n", argv[0]);
+        return 2;
+    }
+    const int len = argc > 2 ? std::max(1, std::atoi(argv[2])) : 25;
+    const int threads = argc > 3 ? std::max(1, std::atoi(argv[3])) : 1;
+    const int iterations = argc > 4 ? std::max(1, std::atoi(argv[4])) : 200;
+    const int sizes[] = {1, 2, 3, 4, 5, 6, 8, 12, 16};
+    const int most = 16;
+
+    llama_backend_init();
+    llama_log_set([](ggml_log_level, const char*, void*) {}, nullptr);
+    llama_model* model = llama_model_load_from_file(argv[1], llama_model_default_params());
+    if (!model) {
+        std::fprintf(stderr, "cannot load %s\n", argv[1]);
+        return 1;
+    }
+    llama_context_params cp = llama_context_default_params();
+    cp.n_ctx = cp.n_batch = cp.n_ubatch = static_cast<uint32_t>(len * most);  // as the model host: one run, one ubatch
+    cp.n_seq_max = most;
+    cp.kv_unified = true;
+    cp.embeddings = true;
+    cp.n_threads = cp.n_threads_batch = threads;
+    llama_context* ctx = llama_init_from_model(model, cp);
+    if (!ctx) {
+        std::fprintf(stderr, "cannot create a context for %d tokens\n", len * most);
+        return 1;
+    }
+    const int n_vocab = llama_vocab_n_tokens(llama_model_get_vocab(model));
+    llama_batch batch = llama_batch_init(len * most, 0, 1);
+    std::printf("encoder runs: %s, %d tokens per input, %d thread(s), best of 3 x %d runs\n", argv[1], len, threads, iterations);
+    std::printf("%-14s %12s %12s %16s\n", "inputs/run", "us/run", "us/input", "vs alone");
+    double alone = 0;
+    for (int n : sizes) {
+        batch.n_tokens = 0;
+        for (int s = 0; s < n; ++s)
+            for (int k = 0; k < len; ++k) {
+                const int j = batch.n_tokens++;
+                batch.token[j] = (1000 + 7 * k + 13 * s) % n_vocab;
+                batch.pos[j] = k;
+                batch.n_seq_id[j] = 1;
+                batch.seq_id[j][0] = s;
+                batch.logits[j] = true;
+            }
+        double best = 1e18;
+        for (int round = 0; round < 3; ++round) {
+            const auto t0 = std::chrono::steady_clock::now();
+            for (int i = 0; i < iterations; ++i) {
+                llama_memory_clear(llama_get_memory(ctx), true);
+                if (llama_decode(ctx, batch) != 0) {
+                    std::fprintf(stderr, "llama_decode failed at %d inputs\n", n);
+                    return 1;
+                }
+            }
+            best = std::min(best, std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count() / iterations);
+        }
+        if (n == 1) alone = best;
+        std::printf("%-14d %12.1f %12.1f %15.3fx\n", n, best, best / n, alone / (best / n));
+    }
+    llama_batch_free(batch);
+    llama_free(ctx);
+    llama_model_free(model);
+    return 0;
+}
