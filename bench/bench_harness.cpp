@@ -1,6 +1,7 @@
 #include "bench_harness.h"
 
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -20,6 +21,12 @@ namespace bench {
 
 using json = nlohmann::json;
 
+namespace {
+// In a forked child: a benchmark stopped by a signal (Ctrl-C, kill) runs no destructors, and the
+// servers it started would stay up, busy cores under the next measurement.
+void die_with_benchmark() { prctl(PR_SET_PDEATHSIG, SIGTERM); }
+}  // namespace
+
 Service::Service(const std::string& bin, const std::vector<std::string>& extra_args) {
     // Several services may run in one benchmark: each has its own home and a port the kernel picked.
     static std::atomic<int> instances{0};
@@ -29,6 +36,7 @@ Service::Service(const std::string& bin, const std::vector<std::string>& extra_a
     const auto t0 = std::chrono::steady_clock::now();
     pid_ = fork();
     if (pid_ == 0) {
+        die_with_benchmark();
         setenv("XINFER_HOME", home_.c_str(), 1);
         if (!freopen("/dev/null", "w", stderr)) _exit(126);
         std::vector<std::string> args = {bin, "serve", "-p", std::to_string(port), "--log-level", "warn"};
@@ -157,6 +165,7 @@ namespace {
 pid_t spawn_logged(std::vector<std::string> argv, const std::string& log) {
     const pid_t pid = fork();
     if (pid == 0) {
+        die_with_benchmark();
         if (!freopen(log.c_str(), "w", stderr) || !freopen(log.c_str(), "a", stdout)) _exit(126);
         std::vector<char*> c;
         for (auto& a : argv) c.push_back(a.data());
