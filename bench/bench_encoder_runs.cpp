@@ -1,6 +1,7 @@
-// What a run of n inputs costs an embedding model on libllama, per input, against running each
-// input alone: the measure behind the model host's run sizes (engines/llama_encoder) and behind
-// the limit of embedding throughput on small models. llama-server's slots build the same runs
+// What a run of n inputs costs an embedding model on libllama, per input, with and without flash
+// attention, against running each input alone: the measure behind the model host's run sizes and
+// its two contexts (engines/llama_encoder), and behind the limit of embedding throughput on small
+// models. llama-server's slots build the same runs
 // with the same kernels, so this is also what both engines pay per text.
 //
 //   bench_encoder_runs EMBED.gguf [tokens_per_input=25] [threads=1] [iterations=200]
@@ -30,21 +31,28 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "cannot load %s\n", argv[1]);
         return 1;
     }
-    llama_context_params cp = llama_context_default_params();
-    cp.n_ctx = cp.n_batch = cp.n_ubatch = static_cast<uint32_t>(len * most);  // as the model host: one run, one ubatch
-    cp.n_seq_max = most;
-    cp.kv_unified = true;
-    cp.embeddings = true;
-    cp.n_threads = cp.n_threads_batch = threads;
-    llama_context* ctx = llama_init_from_model(model, cp);
-    if (!ctx) {
+    // Two contexts, as the model host keeps on CPU: flash attention as llama.cpp picks it (on, on
+    // CPU), and without it (the host's context for runs under one 64-token attention tile).
+    auto make_context = [&](bool flash) {
+        llama_context_params cp = llama_context_default_params();
+        cp.n_ctx = cp.n_batch = cp.n_ubatch = static_cast<uint32_t>(len * most);  // as the model host: one run, one ubatch
+        cp.n_seq_max = most;
+        cp.kv_unified = true;
+        cp.embeddings = true;
+        cp.n_threads = cp.n_threads_batch = threads;
+        if (!flash) cp.flash_attn_type = LLAMA_FLASH_ATTN_TYPE_DISABLED;
+        return llama_init_from_model(model, cp);
+    };
+    llama_context* contexts[2] = {make_context(true), make_context(false)};
+    if (!contexts[0] || !contexts[1]) {
         std::fprintf(stderr, "cannot create a context for %d tokens\n", len * most);
         return 1;
     }
     const int n_vocab = llama_vocab_n_tokens(llama_model_get_vocab(model));
     llama_batch batch = llama_batch_init(len * most, 0, 1);
-    std::printf("encoder runs: %s, %d tokens per input, %d thread(s), best of 3 x %d runs\n", argv[1], len, threads, iterations);
-    std::printf("%-14s %12s %12s %16s\n", "inputs/run", "us/run", "us/input", "vs alone");
+    std::printf("encoder runs: %s, %d tokens per input, %d thread(s), best of 3 x %d runs; us per input\n", argv[1], len, threads,
+                iterations);
+    std::printf("%-11s %7s %12s %12s %10s %12s\n", "inputs/run", "tokens", "flash attn", "without", "host runs", "vs alone");
     double alone = 0;
     for (int n : sizes) {
         batch.n_tokens = 0;
@@ -57,23 +65,31 @@ int main(int argc, char** argv) {
                 batch.seq_id[j][0] = s;
                 batch.logits[j] = true;
             }
-        double best = 1e18;
-        for (int round = 0; round < 3; ++round) {
-            const auto t0 = std::chrono::steady_clock::now();
-            for (int i = 0; i < iterations; ++i) {
-                llama_memory_clear(llama_get_memory(ctx), true);
-                if (llama_decode(ctx, batch) != 0) {
-                    std::fprintf(stderr, "llama_decode failed at %d inputs\n", n);
-                    return 1;
+        double per_input[2];
+        for (int c = 0; c < 2; ++c) {
+            double best = 1e18;
+            for (int round = 0; round < 3; ++round) {
+                const auto t0 = std::chrono::steady_clock::now();
+                for (int i = 0; i < iterations; ++i) {
+                    llama_memory_clear(llama_get_memory(contexts[c]), true);
+                    if (llama_decode(contexts[c], batch) != 0) {
+                        std::fprintf(stderr, "llama_decode failed at %d inputs\n", n);
+                        return 1;
+                    }
                 }
+                best = std::min(best, std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count() / iterations);
             }
-            best = std::min(best, std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count() / iterations);
+            per_input[c] = best / n;
         }
-        if (n == 1) alone = best;
-        std::printf("%-14d %12.1f %12.1f %15.3fx\n", n, best, best / n, alone / (best / n));
+        // The model host's choice (engines/llama_encoder): without flash attention below one tile.
+        const bool short_run = batch.n_tokens < 64;
+        const double host = per_input[short_run ? 1 : 0];
+        if (n == 1) alone = host;
+        std::printf("%-11d %7d %12.1f %12.1f %10s %11.3fx\n", n, batch.n_tokens, per_input[0], per_input[1],
+                    short_run ? "without" : "flash", alone / host);
     }
     llama_batch_free(batch);
-    llama_free(ctx);
+    for (llama_context* c : contexts) llama_free(c);
     llama_model_free(model);
     return 0;
 }

@@ -67,6 +67,24 @@ test('embeddings of strings, lists, token ids, Chinese text; usage and order', a
   assert.ok(cosine(toks.json.data[0].embedding, toks.json.data[1].embedding) < 0.9999);
 });
 
+// On CPU the model host runs a lone short text (under 64 tokens) in a context of its own without
+// flash attention, and a long run with it: the two must give one vector and one score.
+test('a text alone and the same text in a long run give one vector; one document alone and among many, one score', async () => {
+  const text = 'The quick brown fox';
+  const alone = (await client.embeddings.create({ model: 'bce-embedding-base_v1', input: text })).data[0].embedding;
+  const others = Array.from({ length: 11 }, (_, i) => `filler document number ${i} about search and retrieval`);
+  const run = await client.embeddings.create({ model: 'bce-embedding-base_v1', input: [...others.slice(0, 5), text, ...others.slice(5)] });
+  assert.ok(run.usage.prompt_tokens >= 64, `the run fills a tile (${run.usage.prompt_tokens} tokens)`);
+  assert.ok(cosine(run.data[5].embedding, alone) >= 0.9999, 'alone and in a long run');
+  assert.ok(cosine(run.data[0].embedding, alone) < 0.9999, 'a different text differs');
+
+  const rerank = async (documents) =>
+    (await api(server, 'POST', '/v1/rerank', { model: 'bge-reranker-v2-m3', query: 'fox', documents })).json.results;
+  const lone = (await rerank([text]))[0].relevance_score;
+  const among = (await rerank([...others, text])).find((r) => r.index === others.length).relevance_score;
+  assert.ok(Math.abs(lone - among) <= 1e-3 * Math.max(1, Math.abs(lone)), `score alone ${lone}, among many ${among}`);
+});
+
 test('base64 encoding decodes to the same floats', async () => {
   const input = 'base64 check';
   const f = await api(server, 'POST', '/v1/embeddings', { model: 'bce-embedding-base_v1', input, encoding_format: 'float' });

@@ -2,7 +2,8 @@
 // `llama-rerank`). One loaded model, one context and one compute thread: calls queue their
 // inputs, and each graph run takes whatever is queued, in arrival order, as separate sequences of
 // one llama_decode batch (up to a token budget: without a KV cache an encoder's attention spans
-// the whole batch, so its cost grows with the square of the batch's tokens). Tokenizing and
+// the whole batch, so its cost grows with the square of the batch's tokens). On CPU, runs under
+// 64 tokens use a second, small context without flash attention (cheaper there). Tokenizing and
 // writing answers happen on the callers' threads, in parallel with the compute. llama-server
 // spends about as much again as a small model's compute on its task queue, slots and JSON for
 // each input; this engine spends little beyond the compute.
@@ -85,7 +86,8 @@ private:
     int n_embd_out_ = 0;
     bool normalize_ = true;
     llama_model* model_ = nullptr;
-    llama_context* ctx_ = nullptr;
+    llama_context* ctx_ = nullptr;        // every run, or (on CPU) every run of 64 tokens or more
+    llama_context* short_ctx_ = nullptr;  // on CPU: runs under 64 tokens, without flash attention
     const llama_vocab* vocab_ = nullptr;
 
     std::mutex mu_;
