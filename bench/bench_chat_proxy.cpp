@@ -124,8 +124,11 @@ int main(int argc, char** argv) {
     const int max_conc = argc > 5 ? std::stoi(argv[5]) : 16;
     bench::Service svc(argv[1]);
     // The engine gets every core, as llama-server started by hand would (all paths share it).
-    const std::string replica = svc.launch({{"model_uid", "bench"}, {"model_name", "bench"}, {"model_path", model_path},
-                                            {"n_threads", static_cast<int>(std::thread::hardware_concurrency())}});
+    // BENCH_ENGINE_OPTIONS (JSON) adds engine options to the launch; every path gets the same flags.
+    nlohmann::json launch = {{"model_uid", "bench"}, {"model_name", "bench"}, {"model_path", model_path},
+                             {"n_threads", static_cast<int>(std::thread::hardware_concurrency())}};
+    launch.update(nlohmann::json::parse(getenv("BENCH_ENGINE_OPTIONS") ? getenv("BENCH_ENGINE_OPTIONS") : "{}"));
+    const std::string replica = svc.launch(launch);
     const std::string front = svc.front();
     const std::string llama_server = (std::filesystem::path(argv[1]).parent_path() / "llama-server").string();
     const auto args = bench::engine_args(front, "bench");
