@@ -1,5 +1,5 @@
 // Embedding and rerank models on libllama, in the model host (engines `llama-embedding` and
-// `llama-rerank`). One loaded model, one context and one compute thread: calls queue their
+// `llama-rerank`). One loaded model, one context (two on CPU) and one compute thread: calls queue their
 // inputs, and each graph run takes whatever is queued, in arrival order, as separate sequences of
 // one llama_decode batch (up to a token budget: without a KV cache an encoder's attention spans
 // the whole batch, so its cost grows with the square of the batch's tokens). On CPU, runs under
