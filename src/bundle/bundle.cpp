@@ -3,6 +3,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <map>
@@ -122,6 +123,19 @@ std::vector<fs::path> shared_libraries(const fs::path& binary) {
     return libs;
 }
 
+std::vector<fs::path> backend_plugins(const fs::path& dir, const std::vector<fs::path>& linked) {
+    std::set<std::string> loaded;
+    for (auto& l : linked) loaded.insert(l.filename().string());
+    std::vector<fs::path> plugins;
+    for (auto& e : fs::directory_iterator(dir)) {
+        const std::string name = e.path().filename().string();
+        if (name.rfind("libggml-", 0) == 0 && name.ends_with(".so") && name != "libggml-base.so" && !loaded.count(name))
+            plugins.push_back(e.path());
+    }
+    std::sort(plugins.begin(), plugins.end());
+    return plugins;
+}
+
 BundleSummary create_bundle(const BundleOptions& o, const BundleProgress& progress) {
     auto note = [&](double f, const std::string& what) {
         if (progress) progress(f, what);
@@ -146,6 +160,14 @@ BundleSummary create_bundle(const BundleOptions& o, const BundleProgress& progre
         if (fs::exists("/usr/bin/etcd")) {
             place("/usr/bin/etcd", root / "bin" / "etcd");
             binaries.push_back("/usr/bin/etcd");
+        }
+        // ggml's backends, where they are plugins (a CUDA build): ggml looks for them beside the
+        // program that loads them, llama-server and xinfer-host alike; their own libraries (CUDA's
+        // runtime, cuBLAS, NCCL) go to lib/ with the rest.
+        const fs::path llama_dir = fs::canonical(o.llama_server).parent_path();
+        for (auto& plugin : backend_plugins(llama_dir, shared_libraries(o.llama_server))) {
+            place(plugin, root / "bin" / plugin.filename());
+            binaries.push_back(plugin);
         }
         std::map<std::string, fs::path> libs;  // soname -> where it is
         for (auto& binary : binaries)

@@ -40,6 +40,14 @@ BundleSummary create_bundle(const BundleOptions& options, const BundleProgress& 
 std::filesystem::path install_bundle(const std::filesystem::path& tar, const std::filesystem::path& dir,
                                      const BundleProgress& progress);
 
+// ggml's backend plugins in `dir` (the folder of the llama-server that is bundled): every
+// libggml-*.so there that is not one of the libraries in `linked` (what llama-server loads by
+// itself) and not libggml-base. A CUDA build of llama.cpp makes every backend a plugin
+// (libggml-cuda.so, one libggml-cpu-*.so per instruction set), which ggml loads from the folder of
+// the program that runs, so a bundle must put them beside llama-server and xinfer-host; a CPU-only
+// build links its backend and has none.
+std::vector<std::filesystem::path> backend_plugins(const std::filesystem::path& dir, const std::vector<std::filesystem::path>& linked);
+
 // The shared libraries `binary` loads, as the dynamic loader resolves them here, without glibc's
 // own (present on every system). Throws when one cannot be found.
 std::vector<std::filesystem::path> shared_libraries(const std::filesystem::path& binary);
