@@ -8,6 +8,7 @@
 #include <mutex>
 
 #include "common/paths.h"
+#include "host/ggml_backends.h"
 
 namespace xinfer {
 
@@ -23,7 +24,7 @@ void init_llama_runtime() {
         llama_log_set(log_errors_only, nullptr);
         mtmd_helper_log_set(log_errors_only, nullptr);
         llama_backend_init();
-        if (ggml_backend_dev_count() == 0) ggml_backend_load_all_from_path(XINFER_GGML_BACKEND_DIR);
+        load_ggml_backends();
     });
 }
 

@@ -9,19 +9,12 @@
 #include <stdexcept>
 #include <thread>
 
+#include "host/ggml_backends.h"
+
 namespace xinfer {
 
 namespace {
 void quiet_log(ggml_log_level, const char*, void*) {}
-
-// A CUDA build of llama.cpp ships ggml's backends as plugins (scripts/deps-llama.sh), so none is
-// registered until loaded; a CPU-only build links the CPU backend in and this does nothing.
-void ensure_ggml_backends() {
-    static std::once_flag once;
-    std::call_once(once, [] {
-        if (ggml_backend_dev_count() == 0) ggml_backend_load_all_from_path(XINFER_GGML_BACKEND_DIR);
-    });
-}
 
 // OpenAI clients send ISO codes ("en", "zh") or names ("english"); whisper takes either.
 std::string normalize_language(std::string lang) {
@@ -33,7 +26,7 @@ std::string normalize_language(std::string lang) {
 WhisperStt::WhisperStt(const std::string& path, int concurrency, int threads, bool use_gpu)
     : threads_(threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()))) {
     whisper_log_set(quiet_log, nullptr);
-    ensure_ggml_backends();
+    load_ggml_backends();
     whisper_context_params cp = whisper_context_default_params();
     cp.use_gpu = use_gpu;  // without a GPU backend whisper.cpp stays on the CPU
     ctx_ = whisper_init_from_file_with_params_no_state(path.c_str(), cp);
