@@ -13,6 +13,8 @@
 #include <cstdlib>
 #include <vector>
 
+#include "engines/mtmd/llama_runtime.h"
+
 int main(int argc, char** argv) {
     if (argc < 2) {
         std::fprintf(stderr, "usage: %s EMBED.gguf [tokens_per_input=25] [threads=1] [iterations=200]\n", argv[0]);
@@ -24,8 +26,7 @@ int main(int argc, char** argv) {
     const int sizes[] = {1, 2, 3, 4, 5, 6, 8, 12, 16};
     const int most = 16;
 
-    llama_backend_init();
-    llama_log_set([](ggml_log_level, const char*, void*) {}, nullptr);
+    xinfer::init_llama_runtime();  // as the model host: quiet, and ggml's backends loaded (plugins in a CUDA build)
     llama_model* model = llama_model_load_from_file(argv[1], llama_model_default_params());
     if (!model) {
         std::fprintf(stderr, "cannot load %s\n", argv[1]);
