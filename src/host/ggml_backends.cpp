@@ -21,8 +21,8 @@ void load_ggml_backends() {
         std::string line = "ggml devices:";
         for (size_t i = 0; i < ggml_backend_dev_count(); ++i) {
             ggml_backend_dev_t dev = ggml_backend_dev_get(i);
-            size_t free = 0, total = 0;
-            ggml_backend_dev_memory(dev, &free, &total);
+            size_t free_bytes = 0, total = 0;
+            ggml_backend_dev_memory(dev, &free_bytes, &total);
             char mem[48];
             std::snprintf(mem, sizeof mem, " %.1f GiB", total / 1073741824.0);
             line += std::string(i ? ", " : " ") + ggml_backend_dev_name(dev) + " " + ggml_backend_dev_description(dev) +

@@ -1,6 +1,5 @@
 #include "engines/mtmd/llama_runtime.h"
 
-#include <ggml-backend.h>
 #include <llama.h>
 #include <mtmd-helper.h>
 

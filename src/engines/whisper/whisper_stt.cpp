@@ -1,11 +1,9 @@
 #include "engines/whisper/whisper_stt.h"
 
-#include <ggml-backend.h>
 #include <whisper.h>
 
 #include <algorithm>
 #include <cctype>
-#include <mutex>
 #include <stdexcept>
 #include <thread>
 
