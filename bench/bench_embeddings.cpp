@@ -59,7 +59,8 @@ int main(int argc, char** argv) {
     bench::Router router(llama_server, {{"embed", embed_args}, {"rerank", rerank_args}});
     setvbuf(stdout, nullptr, _IOLBF, 0);
     std::printf("embedding/rerank benchmark, %d rounds, medians (texts/s); direct = llama-server %s\n", rounds, embed_direct.address().c_str());
-    std::printf("%-36s %10s %10s %10s %9s %9s\n", "case", "direct", "router", "xinfer", "x/direct", "x/router");
+    std::printf("%-36s %10s %10s %10s %9s %9s %13s\n", "case", "direct", "router", "xinfer", "x/direct", "x/router",
+                "x/direct/rnd");
 
     const Case cases[] = {{"1 text, 1 client", 1, 1, 400, "float", 1.0},
                           {"1 text each, 8 clients", 1, 8, 100, "float", 1.3},
@@ -70,9 +71,16 @@ int main(int argc, char** argv) {
                           {"batch 32, 1 client, base64", 32, 1, 24, "base64", 0.95}};
     bool ok = true;
     double float_rate = 0, b64_rate = 0;
-    auto row = [&](const std::string& name, const std::vector<double>& m, double goal) {
-        std::printf("%-36s %10.1f %10.1f %10.1f %9.3f %9.3f\n", name.c_str(), m[0], m[1], m[2], m[2] / m[0], m[2] / m[1]);
+    // Medians of each path's rounds, their ratios, and the lowest to highest ratio to direct of
+    // single rounds (how much the machine moved the figure during this run).
+    auto row = [&](const std::string& name, const std::vector<std::vector<double>>& rounds_by_path, double goal) {
+        std::vector<double> m;
+        for (const auto& v : rounds_by_path) m.push_back(bench::median(v));
+        const bench::RatioSpread spread = bench::round_ratios(rounds_by_path[2], rounds_by_path[0]);
+        std::printf("%-36s %10.1f %10.1f %10.1f %9.3f %9.3f %6.2f-%-6.2f\n", name.c_str(), m[0], m[1], m[2], m[2] / m[0], m[2] / m[1],
+                    spread.low, spread.high);
         ok = ok && m[2] / m[0] >= goal;
+        return m;
     };
     // BENCH_ONLY=TEXT runs only the cases whose name holds TEXT (to study one).
     const std::string only = getenv("BENCH_ONLY") ? getenv("BENCH_ONLY") : "";
@@ -94,8 +102,7 @@ int main(int argc, char** argv) {
                 bench::post_or_die(address, "/v1/embeddings", body(w, i));
             });
         };
-        const auto m = bench::interleaved_medians(rounds, per_worker, 3, rate);
-        row(c.name, m, c.goal);
+        const auto m = row(c.name, bench::interleaved_rounds(rounds, per_worker, 3, rate), c.goal);
         if (c.batch == 32 && c.concurrency == 1) (std::string(c.encoding) == "float" ? float_rate : b64_rate) = m[2];
     }
 
@@ -111,7 +118,7 @@ int main(int argc, char** argv) {
             return conc * requests * 16 /
                    bench::run_concurrent(conc, requests, [&](int, int) { bench::post_or_die(address, "/v1/rerank", rbody); });
         };
-        row("rerank 16 docs, " + std::to_string(conc) + " client(s)", bench::interleaved_medians(rounds, per_worker, 3, rate), 0.95);
+        row("rerank 16 docs, " + std::to_string(conc) + " client(s)", bench::interleaved_rounds(rounds, per_worker, 3, rate), 0.95);
     }
     std::printf("JSON floats vs base64 through xinfer (batch 32): %.1f vs %.1f texts/s (float costs %.1f%%)\n", float_rate,
                 b64_rate, 100.0 * (1 - float_rate / b64_rate));

@@ -108,7 +108,8 @@ PairedRates interleaved_medians(int rounds, int requests, const std::function<do
     return {median(rates[0]), median(rates[1])};
 }
 
-std::vector<double> interleaved_medians(int rounds, int requests, int paths, const std::function<double(int, int)>& rate) {
+std::vector<std::vector<double>> interleaved_rounds(int rounds, int requests, int paths,
+                                                    const std::function<double(int, int)>& rate) {
     for (int p = 0; p < paths; ++p) rate(p, 2);
     std::vector<std::vector<double>> rates(static_cast<size_t>(paths));
     for (int r = 0; r < rounds; ++r)
@@ -116,9 +117,15 @@ std::vector<double> interleaved_medians(int rounds, int requests, int paths, con
             const int path = (r + k) % paths;
             rates[static_cast<size_t>(path)].push_back(rate(path, requests));
         }
-    std::vector<double> out;
-    for (auto& v : rates) out.push_back(median(v));
-    return out;
+    return rates;
+}
+
+RatioSpread round_ratios(const std::vector<double>& numerator, const std::vector<double>& denominator) {
+    std::vector<double> r;
+    for (size_t i = 0; i < std::min(numerator.size(), denominator.size()); ++i)
+        if (denominator[i] > 0) r.push_back(numerator[i] / denominator[i]);
+    if (r.empty()) return {0, 0, 0};
+    return {*std::min_element(r.begin(), r.end()), median(r), *std::max_element(r.begin(), r.end())};
 }
 
 std::vector<std::string> engine_args(const std::string& front, const std::string& uid) {

@@ -44,9 +44,18 @@ struct PairedRates {
     double reference, xinfer;
 };
 PairedRates interleaved_medians(int rounds, int requests, const std::function<double(int path, int requests)>& rate);
-// The same for any number of paths (the order rotates each round); returns each path's median.
-std::vector<double> interleaved_medians(int rounds, int requests, int paths,
-                                        const std::function<double(int path, int requests)>& rate);
+// The same for any number of paths (the order rotates each round); returns every round's rate,
+// [path][round].
+std::vector<std::vector<double>> interleaved_rounds(int rounds, int requests, int paths,
+                                                    const std::function<double(int path, int requests)>& rate);
+
+// The ratio of two paths round by round (a round's paths ran back to back, so a machine that
+// gets slower or faster during the run moves both alike): lowest, median and highest. How far
+// the rounds spread says how much one figure of a run can be trusted.
+struct RatioSpread {
+    double low, median, high;
+};
+RatioSpread round_ratios(const std::vector<double>& numerator, const std::vector<double>& denominator);
 
 // The engine command line of a model's first replica (from /proc), without the program.
 std::vector<std::string> engine_args(const std::string& front, const std::string& uid);
