@@ -56,7 +56,9 @@ void ClusterAgent::loop() {
                 fence();
                 continue;
             }
-            if (fenced_ && !cluster_.connected()) continue;  // wait for a fresh lease before starting anything
+            // Back from a cut: a fresh lease, and the desired state read since (the snapshot from
+            // before the cut still holds the models that moved to other nodes meanwhile).
+            if (fenced_ && !(cluster_.connected() && cluster_.desired_read_since_renewal())) continue;
             fenced_ = false;
             reconcile();
             if (cluster_.is_leader()) place();

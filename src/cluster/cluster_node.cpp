@@ -285,6 +285,8 @@ std::optional<NodeInfo> ClusterNode::find_node(const std::string& name_or_ip) co
 
 bool ClusterNode::connected() const { return now_ms() - last_renewal_ms_ < config_.lease_ttl_s * 1000; }
 
+bool ClusterNode::desired_read_since_renewal() const { return desired_read_ms_ >= last_renewal_ms_; }
+
 bool ClusterNode::cut_off() const {
     if (now_ms() - last_renewal_ms_ <= config_.lease_ttl_s * 1000) return false;
     std::vector<std::string> peers;
@@ -302,6 +304,7 @@ bool ClusterNode::cut_off() const {
 }
 
 void ClusterNode::reread_desired() {
+    const int64_t started = now_ms();
     std::vector<DesiredModel> fresh;
     for (auto& kv : etcd_.list(config_.prefix + "models/")) {
         json j = json::parse(kv.value, nullptr, false);
@@ -317,6 +320,7 @@ void ClusterNode::reread_desired() {
         desired_ = std::move(fresh);
         shared_ = std::move(shared);
     }
+    desired_read_ms_ = started;
     if (on_shared_) on_shared_();
 }
 

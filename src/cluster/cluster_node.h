@@ -98,6 +98,9 @@ public:
     // Whether this node renewed its lease within the TTL (false while cut off from etcd, or
     // while etcd has no quorum).
     bool connected() const;
+    // Whether the desired state was read from etcd after the last lease renewal: after a cut,
+    // the snapshot from before it may still hand this node models that moved meanwhile.
+    bool desired_read_since_renewal() const;
     // Whether this node has failed to renew its lease for longer than the TTL and cannot reach
     // most of the other nodes either: cut off from the cluster, which has taken it as gone (and
     // may run its models elsewhere). When etcd as a whole lost its quorum the nodes still reach
@@ -148,6 +151,7 @@ private:
     std::string key_;
     int64_t lease_ = 0;
     std::atomic<int64_t> last_renewal_ms_{0};
+    std::atomic<int64_t> desired_read_ms_{0};  // when the last complete read of the desired state began
     int64_t started_ = 0;
 
     mutable std::mutex mu_;
