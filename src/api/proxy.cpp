@@ -124,16 +124,18 @@ EngineReply post_raw_to_engine(const Lease& lease, const std::string& path, cons
         if (charge_caller) charge_caller_tokens(usage_count(r->body, "total_tokens"));
         return {std::move(r->body), r->get_header_value("Content-Type", "application/json")};
     }
-    ClientPool& pool = lease.replica().clients();
-    auto client = pool.take();
-    client->set_read_timeout(read_timeout_s, 0);
-    client->set_write_timeout(60, 0);
-    auto r = client->Post(path, body, content_type);
-    if (!r) throw engine_unreachable(lease.model().uid, r.error());  // the broken client is dropped
-    pool.give(std::move(client));
-    if (r->status >= 400) throw engine_error(r->status, r->body, lease.model().uid);
-    if (charge_caller) charge_caller_tokens(usage_count(r->body, "total_tokens"));
-    return {std::move(r->body), r->get_header_value("Content-Type", "application/json")};
+    EngineStream::Request request{lease.address(), "POST", path, body, content_type, read_timeout_s, 60, {}, &lease.replica().connections()};
+    EngineStream engine(request);
+    if (!engine.ok() && engine.status() == 0) throw engine_unreachable(lease.model().uid, engine.error());
+    std::string answer;
+    char buf[16384];
+    ssize_t n;
+    while ((n = engine.read(buf, sizeof buf)) > 0) answer.append(buf, static_cast<size_t>(n));
+    if (n < 0) throw engine_unreachable(lease.model().uid, engine.error());
+    if (engine.status() >= 400) throw engine_error(engine.status(), answer, lease.model().uid);
+    if (charge_caller) charge_caller_tokens(usage_count(answer, "total_tokens"));
+    std::string type = engine.header("Content-Type");
+    return {std::move(answer), type.empty() ? "application/json" : type};
 }
 
 std::string post_to_engine(const Lease& lease, const std::string& path, const std::string& body, int read_timeout_s,

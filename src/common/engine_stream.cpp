@@ -1,5 +1,7 @@
 #include "common/engine_stream.h"
 
+#include "common/http_client.h"
+
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -102,22 +104,48 @@ bool send_all(int fd, const std::string& head, const std::string& body, std::str
 
 }  // namespace
 
-EngineStream::EngineStream(const Request& r) {
+EngineStream::EngineStream(const Request& r) : pool_(r.on_socket ? nullptr : r.pool) {
+    // A pooled connection the engine closed just as it was taken fails before any answer: the
+    // request then goes once more on a new connection (the engine did not read it).
+    const bool reused = pool_ && (fd_ = pool_->take()) >= 0;
+    if (reused && (exchange(r) || !closed_unanswered_)) return;
+    if (reused) {
+        close(fd_);
+        error_.clear();
+        buf_.clear();
+        at_ = 0;
+        status_ = 0;
+        closed_unanswered_ = false;
+    }
     fd_ = connect_to(r.address, error_);
     if (fd_ < 0) return;
     if (r.on_socket) r.on_socket(fd_);
+    exchange(r);
+}
+
+bool EngineStream::exchange(const Request& r) {
     set_timeout(fd_, SO_SNDTIMEO, r.write_timeout_s);
     set_timeout(fd_, SO_RCVTIMEO, r.read_timeout_s);
-    std::string head = r.method + " " + r.path + " HTTP/1.1\r\nHost: localhost\r\nAccept: */*\r\nConnection: close\r\n";
+    std::string head = r.method + " " + r.path + " HTTP/1.1\r\nHost: localhost\r\nAccept: */*\r\n";
+    if (!pool_) head += "Connection: close\r\n";
     if (!r.body.empty() || r.method == "POST" || r.method == "PUT")
         head += "Content-Type: " + r.content_type + "\r\nContent-Length: " + std::to_string(r.body.size()) + "\r\n";
     head += "\r\n";
-    if (!send_all(fd_, head, r.body, error_)) return;
-    read_head();
+    if (!send_all(fd_, head, r.body, error_)) {
+        closed_unanswered_ = errno == EPIPE || errno == ECONNRESET;
+        return false;
+    }
+    return read_head();
+}
+
+bool EngineStream::reusable() const {
+    return pool_ && done_ && error_.empty() && !chunked_ && at_ == buf_.size() && strcasecmp(header("Connection").c_str(), "close") != 0;
 }
 
 EngineStream::~EngineStream() {
-    if (fd_ >= 0) close(fd_);
+    if (fd_ < 0) return;
+    if (reusable()) pool_->give(fd_);
+    else close(fd_);
 }
 
 bool EngineStream::fill() {
@@ -136,6 +164,7 @@ bool EngineStream::fill() {
             return true;
         }
         if (n < 0 && errno == EINTR) continue;
+        if (status_ == 0 && buf_.empty() && (n == 0 || errno == ECONNRESET)) closed_unanswered_ = true;
         if (n < 0) error_ = errno == EAGAIN || errno == EWOULDBLOCK ? "timed out waiting for the engine" : std::string("connection to the engine failed: ") + std::strerror(errno);
         return false;
     }

@@ -14,6 +14,8 @@
 
 namespace xinfer {
 
+class ConnectionPool;
+
 class EngineStream {
 public:
     struct Request {
@@ -27,6 +29,9 @@ public:
         // Called with the socket once it is connected, before anything is sent (an abort may
         // shut it down from another thread; it stays open until this object is destroyed).
         std::function<void(int fd)> on_socket;
+        // Keep-alive: a connection is taken from here (or made) and given back once the answer
+        // has been read whole. Without a pool each request has its own connection.
+        ConnectionPool* pool = nullptr;
     };
 
     // Connects, sends the request and reads the answer's status line and headers. Never
@@ -47,10 +52,13 @@ public:
     ssize_t read(char* buf, size_t len);
 
 private:
+    bool exchange(const Request& request);  // sends the request on fd_, reads the answer's head
+    bool reusable() const;                  // the answer was read whole: the connection may serve again
     bool fill();  // one receive into the buffer; false at end of stream or on error
     bool read_head();
 
     int fd_ = -1;
+    ConnectionPool* pool_ = nullptr;
     std::string error_;
     int status_ = 0;
     std::string head_;  // the raw header block, for header()
@@ -59,6 +67,7 @@ private:
     bool chunked_ = false;
     long long left_ = -1;  // bytes left in the current chunk, or of a Content-Length body; -1 unknown
     bool done_ = false;
+    bool closed_unanswered_ = false;  // the engine closed the connection before any byte of an answer
 };
 
 }  // namespace xinfer

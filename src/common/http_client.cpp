@@ -4,6 +4,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
+
 namespace xinfer {
 
 std::unique_ptr<httplib::Client> make_client(const std::string& address) {
@@ -30,25 +32,37 @@ std::unique_ptr<httplib::Client> make_client(const std::string& address) {
     return c;
 }
 
-ClientPool::ClientPool(std::string address, size_t max_idle) : address_(std::move(address)), max_idle_(max_idle) {}
-
-std::unique_ptr<httplib::Client> ClientPool::take() {
-    {
-        std::lock_guard lock(mu_);
-        if (!idle_.empty()) {
-            auto c = std::move(idle_.back());
-            idle_.pop_back();
-            return c;
-        }
-    }
-    auto c = make_client(address_);
-    c->set_keep_alive(true);
-    return c;
+ConnectionPool::~ConnectionPool() {
+    for (int fd : idle_) close(fd);
 }
 
-void ClientPool::give(std::unique_ptr<httplib::Client> client) {
-    std::lock_guard lock(mu_);
-    if (idle_.size() < max_idle_) idle_.push_back(std::move(client));
+int ConnectionPool::take() {
+    for (;;) {
+        int fd;
+        {
+            std::lock_guard lock(mu_);
+            if (idle_.empty()) return -1;
+            fd = idle_.back();
+            idle_.pop_back();
+        }
+        // One peek says whether the engine closed it while it lay idle (an idle timeout, a
+        // restart): nothing to read is the healthy answer.
+        char byte;
+        const ssize_t n = recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return fd;
+        close(fd);
+    }
+}
+
+void ConnectionPool::give(int fd) {
+    {
+        std::lock_guard lock(mu_);
+        if (idle_.size() < max_idle_) {
+            idle_.push_back(fd);
+            return;
+        }
+    }
+    close(fd);
 }
 
 int free_loopback_port() {

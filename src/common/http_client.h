@@ -4,6 +4,7 @@
 
 #include <httplib.h>
 
+#include <cstddef>
 #include <memory>
 #include <mutex>
 #include <vector>
@@ -18,20 +19,24 @@ std::unique_ptr<httplib::Client> make_client(const std::string& address);
 // listen on; 0 when none could be had.
 int free_loopback_port();
 
-// Keep-alive clients to one address, reused across requests: saves a connect, an accept and a
-// thread hand-off in the engine per request, which is a visible share of a short embedding call.
-// httplib clients are not thread-safe, so each request takes one out and gives it back.
-class ClientPool {
+// Idle keep-alive connections (sockets) to one engine, reused across requests: saves a connect,
+// an accept and a thread hand-off in the engine per request, a visible share of a short
+// embedding call. EngineStream takes one out for a request and gives it back once the answer
+// has been read whole.
+class ConnectionPool {
 public:
-    explicit ClientPool(std::string address, size_t max_idle = 32);
-    std::unique_ptr<httplib::Client> take();
-    void give(std::unique_ptr<httplib::Client> client);
+    explicit ConnectionPool(size_t max_idle = 32) : max_idle_(max_idle) {}
+    ~ConnectionPool();
+    ConnectionPool(const ConnectionPool&) = delete;
+    ConnectionPool& operator=(const ConnectionPool&) = delete;
+    // An idle socket the engine has not closed meanwhile, or -1 when there is none.
+    int take();
+    void give(int fd);  // closes it when the pool is full
 
 private:
-    std::string address_;
     size_t max_idle_;
     std::mutex mu_;
-    std::vector<std::unique_ptr<httplib::Client>> idle_;
+    std::vector<int> idle_;
 };
 
 }  // namespace xinfer

@@ -46,14 +46,14 @@ public:
     const EngineCommand& command() const { return command_; }
 
     std::atomic<int> in_flight{0};
-    ClientPool& clients() { return clients_; }  // keep-alive connections to this engine
+    ConnectionPool& connections() { return connections_; }  // keep-alive connections to this engine
 
 private:
     std::string uid_;
     int index_;
     EngineCommand command_;
     std::string address_, log_path_;
-    ClientPool clients_{address_};
+    ConnectionPool connections_;
     pid_t pid_ = -1;
     std::atomic<bool> running_{false};
     std::atomic<bool> healthy_{false};
