@@ -3,19 +3,17 @@
 // no request is lost for it.
 #include <gtest/gtest.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <chrono>
-#include <cstring>
-#include <filesystem>
 #include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "common/engine_stream.h"
+#include "unix_listener.h"
 #include "common/http_client.h"
 
 using namespace xinfer;
@@ -35,14 +33,7 @@ enum class Ending {
 class KeepAliveServer {
 public:
     explicit KeepAliveServer(Ending ending) : ending_(ending) {
-        path_ = (std::filesystem::temp_directory_path() / ("xinfer-ka-" + std::to_string(getpid()) + "-" +
-                                                           std::to_string(counter_++) + ".sock")).string();
-        unlink(path_.c_str());
-        listen_fd_ = socket(AF_UNIX, SOCK_STREAM, 0);
-        sockaddr_un a{};
-        a.sun_family = AF_UNIX;
-        std::strncpy(a.sun_path, path_.c_str(), sizeof a.sun_path - 1);
-        if (bind(listen_fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || listen(listen_fd_, 8) != 0) ADD_FAILURE() << "bind";
+        listen_fd_ = listen_unix("ka", 8, path_);
         acceptor_ = std::thread([this] {
             for (;;) {
                 const int c = accept(listen_fd_, nullptr, nullptr);
@@ -107,7 +98,6 @@ private:
         }
     }
 
-    static inline int counter_ = 0;
     Ending ending_;
     std::string path_;
     int listen_fd_ = -1;

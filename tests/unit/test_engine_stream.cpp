@@ -2,17 +2,16 @@
 // answers cut at any byte (chunk sizes, CRLFs, data) decode to the same body.
 #include <gtest/gtest.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstring>
-#include <filesystem>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "common/engine_stream.h"
+#include "unix_listener.h"
 
 using namespace xinfer;
 
@@ -23,14 +22,7 @@ namespace {
 class ScriptedServer {
 public:
     explicit ScriptedServer(std::vector<std::string> pieces, int pause_ms = 2) {
-        path_ = (std::filesystem::temp_directory_path() / ("xinfer-es-" + std::to_string(getpid()) + "-" +
-                                                           std::to_string(counter_++) + ".sock")).string();
-        unlink(path_.c_str());
-        listen_fd_ = socket(AF_UNIX, SOCK_STREAM, 0);
-        sockaddr_un a{};
-        a.sun_family = AF_UNIX;
-        std::strncpy(a.sun_path, path_.c_str(), sizeof a.sun_path - 1);
-        if (bind(listen_fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || listen(listen_fd_, 1) != 0) ADD_FAILURE() << "bind";
+        listen_fd_ = listen_unix("es", 1, path_);
         thread_ = std::thread([this, pieces = std::move(pieces), pause_ms] {
             const int c = accept(listen_fd_, nullptr, nullptr);
             if (c < 0) return;
@@ -66,7 +58,6 @@ public:
     int receives() const { return receives_; }
 
 private:
-    static inline int counter_ = 0;
     std::string path_;
     int listen_fd_ = -1;
     std::thread thread_;
