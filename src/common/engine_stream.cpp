@@ -1,7 +1,5 @@
 #include "common/engine_stream.h"
 
-#include "common/http_client.h"
-
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -15,6 +13,8 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+
+#include "common/connection_pool.h"
 
 namespace xinfer {
 

@@ -11,7 +11,7 @@
 #include <mutex>
 #include <string>
 
-#include "common/http_client.h"
+#include "common/connection_pool.h"
 #include "engines/llama_server/llama_server_command.h"
 
 namespace xinfer {

@@ -14,7 +14,7 @@
 
 #include "common/engine_stream.h"
 #include "unix_listener.h"
-#include "common/http_client.h"
+#include "common/connection_pool.h"
 
 using namespace xinfer;
 
