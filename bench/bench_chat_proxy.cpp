@@ -144,8 +144,11 @@ int main(int argc, char** argv) {
     for (int p = 0; p < kPaths; ++p) run(paths[p], "bench", 2, 2, 8, 900000000 + p * 100000);  // warm-up
     std::printf("%-11s %-8s %12s %14s\n", "concurrency", "path", "tokens/s", "TTFT p50 ms");
     bool ok = true;
+    // BENCH_CONCURRENCY="16" (or "1,4") runs only those client counts, to study one.
+    const std::string only = getenv("BENCH_CONCURRENCY") ? std::string(",") + getenv("BENCH_CONCURRENCY") + "," : "";
     for (int conc : {1, 4, 16}) {
         if (conc > max_conc) break;
+        if (!only.empty() && only.find("," + std::to_string(conc) + ",") == std::string::npos) continue;
         std::vector<double> tps[kPaths], ttft[kPaths];
         const int per_worker = conc >= 16 ? 2 : 4;
         double gateway_cpu = 0;  // what the xinfer process spent relaying, per token

@@ -108,6 +108,15 @@ TEST(LlamaServerCommand, ChatDefaultsAndEngineOptions) {
     EXPECT_TRUE(has("--host", "/tmp/a.sock"));
     EXPECT_TRUE(has("--n-gpu-layers", "0"));  // placement chose no GPU
     EXPECT_TRUE(has("--model", kChat.string()));
+    // Defaults: four slots on CPUs, sixteen on a GPU, where batching them is nearly free.
+    auto slots = [&](bool gpu) {
+        auto c = llama_server_command(r, json::object(), {"/bin/llama-server", "/tmp/a.sock", 2, gpu});
+        for (size_t i = 0; i + 1 < c.argv.size(); ++i)
+            if (c.argv[i] == "--parallel") return c.argv[i + 1];
+        return std::string("none");
+    };
+    EXPECT_EQ(slots(false), "4");
+    EXPECT_EQ(slots(true), "16");
     EXPECT_EQ(status_of([&] { llama_server_command(r, {{"n_ctxx", 1}}, {"b", "/tmp/a.sock", 0, false}); }), 400);
     EXPECT_EQ(status_of([&] { llama_server_command(r, {{"n_ctx", "big"}}, {"b", "/tmp/a.sock", 0, false}); }), 400);
 }

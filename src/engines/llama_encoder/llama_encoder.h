@@ -59,6 +59,9 @@ public:
     // (rerank). Throws EncoderInputError for an empty or too long input (naming its index).
     std::vector<std::vector<float>> encode(const std::vector<Tokens>& inputs);
 
+    // Tokens one graph run takes at most, for inputs of up to max_tokens (see the definition).
+    static int run_tokens(int max_tokens, bool use_gpu);
+
 private:
     struct Job {
         const std::vector<Tokens>* inputs = nullptr;

@@ -142,9 +142,13 @@ EngineCommand llama_server_command(const ResolvedModel& model, const nlohmann::j
             break;
         }
         default:
-            // Four slots sharing one unified KV cache: concurrent chats without 4x the memory.
+            // Slots share one unified KV cache: concurrent chats without N times the memory.
+            // Four on CPUs (llama-server's own default: the cores are the limit). A GPU decodes
+            // sixteen sequences in a step for about the cost of four, so there it gets sixteen
+            // (measured on an H200, 16 clients, Qwen2.5-0.5B shape: 597 -> 690 tokens/s, time to
+            // first token 2.9 s -> 1.3 s; one client unchanged).
             flags["--ctx-size"] = std::to_string(default_context_size(model.gguf));
-            flags["--parallel"] = "4";
+            flags["--parallel"] = s.use_gpu ? "16" : "4";
             flags["--kv-unified"] = "";
             flags["--jinja"] = "";
             // A GGUF without a chat template (an old conversion, say) launched by a catalog
