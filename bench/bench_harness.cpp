@@ -86,10 +86,14 @@ double run_concurrent(int concurrency, int per_worker, const std::function<void(
 
 std::string post_or_die(const std::string& address, const std::string& path, const std::string& body) {
     auto c = xinfer::make_client(address);
-    c->set_read_timeout(600, 0);
-    auto r = c->Post(path, body, "application/json");
+    return post_or_die(*c, path, body);
+}
+
+std::string post_or_die(httplib::Client& c, const std::string& path, const std::string& body) {
+    c.set_read_timeout(600, 0);
+    auto r = c.Post(path, body, "application/json");
     if (!r || r->status != 200) {
-        std::fprintf(stderr, "benchmark request to %s%s failed: %s\n", address.c_str(), path.c_str(),
+        std::fprintf(stderr, "benchmark request to %s:%d%s failed: %s\n", c.host().c_str(), c.port(), path.c_str(),
                      r ? r->body.c_str() : httplib::to_string(r.error()).c_str());
         std::exit(1);
     }

@@ -9,6 +9,10 @@
 #include <string>
 #include <vector>
 
+namespace httplib {
+class Client;
+}
+
 namespace bench {
 
 class Service {
@@ -33,6 +37,9 @@ double run_concurrent(int concurrency, int per_worker, const std::function<void(
 
 // POSTs JSON, returns the body; aborts the benchmark on any failure (numbers would be lies).
 std::string post_or_die(const std::string& address, const std::string& path, const std::string& body);
+// The same on a client the caller keeps (a connection kept alive between requests, as the OpenAI
+// SDK's HTTP client does; the call above opens a new one per request, as `requests.post` does).
+std::string post_or_die(httplib::Client& client, const std::string& path, const std::string& body);
 
 double median(std::vector<double> v);
 
