@@ -11,14 +11,17 @@ ElasticThreadPool::ElasticThreadPool(size_t base, size_t max, std::chrono::secon
 ElasticThreadPool::~ElasticThreadPool() { shutdown(); }
 
 bool ElasticThreadPool::enqueue(std::function<void()> fn) {
-    std::lock_guard lock(mu_);
-    if (stopping_) return false;
-    jobs_.push_back(std::move(fn));
-    // Every waiting job needs a thread of its own: idle threads count only once each.
-    if (jobs_.size() > idle_ && threads_ < max_) {
-        ++threads_;
-        std::thread([this] { work(true); }).detach();
+    {
+        std::lock_guard lock(mu_);
+        if (stopping_) return false;
+        jobs_.push_back(std::move(fn));
+        // Every waiting job needs a thread of its own: idle threads count only once each.
+        if (jobs_.size() > idle_ && threads_ < max_) {
+            ++threads_;
+            std::thread([this] { work(true); }).detach();
+        }
     }
+    // Outside the lock: a thread woken while it is held sleeps again at once, waiting for it.
     cv_.notify_one();
     return true;
 }

@@ -170,19 +170,24 @@ std::vector<std::vector<float>> LlamaEncoder::encode(const std::vector<Tokens>& 
     }
     std::vector<std::vector<float>> out(inputs.size());
     if (inputs.empty()) return out;
+    static thread_local WakeFlag finished;
     Job job;
     job.inputs = &inputs;
     job.out = &out;
-    std::unique_lock lock(mu_);
-    queue_.push_back(&job);
-    work_.notify_one();
-    job.finished_cv.wait(lock, [&] { return job.finished; });
+    job.finished = &finished;
+    {
+        std::lock_guard lock(mu_);
+        queue_.push_back(&job);
+    }
+    work_.notify_one();  // outside the lock: the compute thread, woken, finds it free
+    finished.wait();  // the compute thread wrote the outputs and any error before posting
     if (!job.error.empty()) throw std::runtime_error(job.error);
     return out;
 }
 
 void LlamaEncoder::compute_loop() {
     std::vector<Item> chunk;
+    std::vector<WakeFlag*> wake;  // callers whose every input a run finished
     llama_batch batch = llama_batch_init(max_tokens_, 0, 1);  // reused by every run
     std::unique_lock lock(mu_);
     for (;;) {
@@ -213,6 +218,7 @@ void LlamaEncoder::compute_loop() {
             error = e.what();
         }
         lock.lock();
+        wake.clear();
         for (const Item& it : chunk) {
             Job* job = it.job;
             if (!error.empty() && job->error.empty()) {
@@ -221,11 +227,12 @@ void LlamaEncoder::compute_loop() {
                 queue_.erase(std::remove(queue_.begin(), queue_.end(), job), queue_.end());
                 job->taken_back = job->inputs->size() - job->next;
             }
-            if (++job->done + job->taken_back == job->inputs->size()) {
-                job->finished = true;
-                job->finished_cv.notify_one();
-            }
+            if (++job->done + job->taken_back == job->inputs->size()) wake.push_back(job->finished);
         }
+        // A released caller may return at once and its job is gone: nothing touches it after this.
+        lock.unlock();
+        for (WakeFlag* w : wake) w->post();
+        lock.lock();
     }
     llama_batch_free(batch);
 }

@@ -18,6 +18,8 @@
 #include <thread>
 #include <vector>
 
+#include "common/wake_flag.h"
+
 struct llama_model;
 struct llama_context;
 struct llama_vocab;
@@ -69,11 +71,11 @@ private:
         size_t next = 0;        // inputs handed to the compute thread
         size_t done = 0;        // inputs computed
         size_t taken_back = 0;  // inputs dropped after an engine failure
-        bool finished = false;
         std::string error;
-        // Its own: a finished run wakes only the callers it finished (one condition variable for
-        // all woke every waiting caller after each run, half of them to sleep again at once).
-        std::condition_variable finished_cv;
+        // The caller's own signal (one per calling thread): a finished run wakes only the callers
+        // it finished, after the compute thread has let go of the queue's lock, so that a woken
+        // caller does not at once sleep again waiting for that lock (a second wake-up per input).
+        WakeFlag* finished = nullptr;
     };
     struct Item {
         Job* job = nullptr;
