@@ -22,6 +22,8 @@ bool ElasticThreadPool::enqueue(std::function<void()> fn) {
         }
     }
     // Outside the lock: a thread woken while it is held sleeps again at once, waiting for it.
+    // (The pool is still there: httplib's listener thread makes every enqueue call and, after
+    // its loop, the shutdown call.)
     cv_.notify_one();
     return true;
 }
