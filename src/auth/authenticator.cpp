@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include <chrono>
+#include <cmath>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <regex>
@@ -65,7 +66,7 @@ std::shared_ptr<Authenticator> Authenticator::import_file(const fs::path& file, 
         throw std::runtime_error("auth_config.algorithm '" + ac.value("algorithm", "") + "' is not supported (HS256 is)");
     a.jwt_secret_ = ac.value("secret_key", "");
     if (a.jwt_secret_.size() < 16) throw std::runtime_error("auth_config.secret_key must be at least 16 characters");
-    a.expire_s_ = static_cast<int64_t>(ac.value("token_expire_in_minutes", 30.0) * 60);
+    a.expire_s_ = ac.value("token_expire_in_minutes", 30.0) * 60;
     // The key secret outlives restarts (keys created at run time are stored under it).
     const fs::path out = home / "auth.json";
     if (std::ifstream prev{out}) {
@@ -140,7 +141,11 @@ std::optional<std::string> Authenticator::login(const std::string& username, con
     const std::string& hash = it == users_.end() ? decoy : it->second.password_hash;
     const bool ok = argon2id_verify(hash.c_str(), password.data(), password.size()) == ARGON2_OK;
     if (!ok || it == users_.end()) return std::nullopt;
-    json payload = {{"sub", username}, {"exp", now_s() + expire_s_}, {"scopes", it->second.permissions}};
+    // `exp` in whole seconds (as Xinference's tokens), rounded up: a token never lives shorter
+    // than configured (truncated, a 1.8 s lifetime issued at 100.95 s expired at 101, 0.05 s later).
+    const double now = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+    const auto exp = static_cast<int64_t>(std::ceil(now + expire_s_));
+    json payload = {{"sub", username}, {"exp", exp}, {"scopes", it->second.permissions}};
     return jwt_sign(payload, jwt_secret_);
 }
 

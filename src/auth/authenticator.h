@@ -7,6 +7,7 @@
 // Checks compare in constant time. Keys (imported and created at run time) live in a KeyStore.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -49,7 +50,7 @@ public:
     // unknown user as for a wrong password).
     std::optional<std::string> login(const std::string& username, const std::string& password) const;
 
-    int64_t token_lifetime_s() const { return expire_s_; }
+    int64_t token_lifetime_s() const { return static_cast<int64_t>(std::ceil(expire_s_)); }
 
     // Key management (admins). create_key throws std::invalid_argument for a bad request (unknown
     // user, permissions beyond the user's).
@@ -66,7 +67,7 @@ private:
         std::set<std::string> permissions;
     };
     std::string jwt_secret_, key_secret_;
-    int64_t expire_s_ = 1800;
+    double expire_s_ = 1800;  // token_expire_in_minutes may be a fraction
     std::map<std::string, User> users_;
     std::unique_ptr<KeyStore> keys_;
 };
