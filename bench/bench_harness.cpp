@@ -128,8 +128,8 @@ RatioSpread round_ratios(const std::vector<double>& numerator, const std::vector
     std::vector<double> r;
     for (size_t i = 0; i < std::min(numerator.size(), denominator.size()); ++i)
         if (denominator[i] > 0) r.push_back(numerator[i] / denominator[i]);
-    if (r.empty()) return {0, 0, 0};
-    return {*std::min_element(r.begin(), r.end()), median(r), *std::max_element(r.begin(), r.end())};
+    if (r.empty()) return {0, 0};
+    return {*std::min_element(r.begin(), r.end()), *std::max_element(r.begin(), r.end())};
 }
 
 std::vector<std::string> engine_args(const std::string& front, const std::string& uid) {

@@ -57,10 +57,10 @@ std::vector<std::vector<double>> interleaved_rounds(int rounds, int requests, in
                                                     const std::function<double(int path, int requests)>& rate);
 
 // The ratio of two paths round by round (a round's paths ran back to back, so a machine that
-// gets slower or faster during the run moves both alike): lowest, median and highest. How far
+// gets slower or faster during the run moves both alike): lowest and highest. How far
 // the rounds spread says how much one figure of a run can be trusted.
 struct RatioSpread {
-    double low, median, high;
+    double low, high;
 };
 RatioSpread round_ratios(const std::vector<double>& numerator, const std::vector<double>& denominator);
 
