@@ -41,8 +41,16 @@ LlamaEncoder::LlamaEncoder(const std::string& model_path, Task task, int threads
     vocab_ = llama_model_get_vocab(model_);
     const int trained = llama_model_n_ctx_train(model_);
     max_tokens_ = max_input_tokens > 0 ? max_input_tokens : (trained > 0 ? std::min(trained, kMaxContext) : 4096);
+    chunk_tokens_ = run_tokens(max_tokens_, use_gpu);
+    if (const char* v = std::getenv("XINFER_ENCODER_CHUNK_TOKENS")) chunk_tokens_ = std::clamp(std::atoi(v), 1, max_tokens_);
 
-    const int n = threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    threads_ = threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    // A GPU runs one big run at a time; CPU threads each get a lane (at most 4: beyond that a
+    // run's own threads are cheap next to the runs it would wait for).
+    int lanes = use_gpu ? 1 : std::min(threads_, 4);
+    if (const char* v = std::getenv("XINFER_ENCODER_LANES")) lanes = std::clamp(std::atoi(v), 1, threads_);
+    narrow_threads_ = std::max(1, threads_ / lanes);
+
     // An encoder reads each input whole in one ubatch; a run of inputs shares it.
     auto make_context = [&](int tokens, bool flash) {
         llama_context_params cp = llama_context_default_params();
@@ -52,51 +60,59 @@ LlamaEncoder::LlamaEncoder(const std::string& model_path, Task task, int threads
         cp.embeddings = true;
         if (task == Task::rerank) cp.pooling_type = LLAMA_POOLING_TYPE_RANK;
         if (!flash) cp.flash_attn_type = LLAMA_FLASH_ATTN_TYPE_DISABLED;
-        cp.n_threads = cp.n_threads_batch = n;
+        cp.n_threads = cp.n_threads_batch = threads_;
         return llama_init_from_model(model_, cp);
     };
-    ctx_ = make_context(max_tokens_, true);
-    if (!ctx_) {
-        llama_model_free(model_);
-        throw std::runtime_error("llama.cpp cannot create a context for " + model_path + " (out of memory?)");
-    }
-    // On CPU, a run shorter than one 64-token tile of ggml's flash attention goes through its
-    // row-by-row kernel, which costs a lone 28-token text 1.45x what plain attention does
-    // (bench_encoder_runs; 1.35x on a bge-small shape): such runs (a lone query, the usual search
-    // call) get a small context of their own without it. Its buffers are sized for 64 tokens.
-    if (!use_gpu && max_tokens_ > kShortRunTokens) {
-        short_ctx_ = make_context(kShortRunTokens, false);
-        if (!short_ctx_) {
-            llama_free(ctx_);
-            llama_model_free(model_);
+    for (int i = 0; i < lanes; ++i) {
+        auto lane = std::make_unique<Lane>();
+        lane->index = i;
+        lane->threads = threads_;
+        lane->ctx_tokens = i == 0 ? max_tokens_ : chunk_tokens_;
+        lane->ctx = make_context(lane->ctx_tokens, true);
+        // On CPU, a run shorter than one 64-token tile of ggml's flash attention goes through its
+        // row-by-row kernel, which costs a lone 28-token text 1.45x what plain attention does
+        // (bench_encoder_runs; 1.35x on a bge-small shape): such runs (a lone query, the usual
+        // search call) get a small context of their own without it. Its buffers are sized for 64 tokens.
+        if (lane->ctx && !use_gpu && lane->ctx_tokens > kShortRunTokens) lane->short_ctx = make_context(kShortRunTokens, false);
+        const bool made = lane->ctx && (use_gpu || lane->ctx_tokens <= kShortRunTokens || lane->short_ctx);
+        lanes_.push_back(std::move(lane));
+        if (!made) {
+            free_contexts();
             throw std::runtime_error("llama.cpp cannot create a context for " + model_path + " (out of memory?)");
         }
     }
-    if (llama_pooling_type(ctx_) == LLAMA_POOLING_TYPE_NONE) {
-        if (short_ctx_) llama_free(short_ctx_);
-        llama_free(ctx_);
-        llama_model_free(model_);
+    if (llama_pooling_type(lanes_[0]->ctx) == LLAMA_POOLING_TYPE_NONE) {
+        free_contexts();
         throw std::runtime_error(model_path + " gives one vector per token (no pooling): not an embedding model xinfer can serve");
     }
     n_embd_out_ = llama_model_n_embd_out(model_);
-    chunk_tokens_ = run_tokens(max_tokens_, use_gpu);
-    if (const char* v = std::getenv("XINFER_ENCODER_CHUNK_TOKENS")) chunk_tokens_ = std::clamp(std::atoi(v), 1, max_tokens_);
+    // A lone input on every thread: on small models ggml's threads cost more in waiting for each
+    // other than they save (bench_encoder_runs, a 25-token text, 64 wide: 252 us on one thread,
+    // 296 on two), on bge-small's 384 they pay (15.7 against 9.5 ms).
+    lone_runs_wide_ = narrow_threads_ < threads_ && llama_model_n_embd(model_) >= 256;
     normalize_ = task == Task::embedding;
-    worker_ = std::thread([this] { compute_loop(); });
+    for (auto& lane : lanes_) lane->thread = std::thread([this, l = lane.get()] { compute_loop(*l); });
+}
+
+void LlamaEncoder::free_contexts() {
+    for (auto& lane : lanes_) {
+        if (lane->short_ctx) llama_free(lane->short_ctx);
+        if (lane->ctx) llama_free(lane->ctx);
+        lane->short_ctx = lane->ctx = nullptr;
+    }
+    if (model_) llama_model_free(model_);
+    model_ = nullptr;
 }
 
 LlamaEncoder::~LlamaEncoder() {
-    if (worker_.joinable()) {
-        {
-            std::lock_guard lock(mu_);
-            stopping_ = true;
-        }
-        work_.notify_all();
-        worker_.join();
+    {
+        std::lock_guard lock(mu_);
+        stopping_ = true;
     }
-    if (short_ctx_) llama_free(short_ctx_);
-    if (ctx_) llama_free(ctx_);
-    if (model_) llama_model_free(model_);
+    for (auto& lane : lanes_) lane->work.notify_all();
+    for (auto& lane : lanes_)
+        if (lane->thread.joinable()) lane->thread.join();
+    free_contexts();
 }
 
 Tokens LlamaEncoder::tokenize(const std::string& text, bool add_special) const {
@@ -175,32 +191,65 @@ std::vector<std::vector<float>> LlamaEncoder::encode(const std::vector<Tokens>& 
     job.inputs = &inputs;
     job.out = &out;
     job.finished = &finished;
+    Lane* wake = nullptr;
     {
         std::lock_guard lock(mu_);
         queue_.push_back(&job);
+        wake = lane_to_wake();
     }
-    work_.notify_one();  // outside the lock: the compute thread, woken, finds it free
-    finished.wait();  // the compute thread wrote the outputs and any error before posting
+    if (wake) wake->work.notify_one();  // outside the lock: the lane, woken, finds it free
+    finished.wait();  // the lanes wrote the outputs and any error before posting
     if (!job.error.empty()) throw std::runtime_error(job.error);
     return out;
 }
 
-void LlamaEncoder::compute_loop() {
+LlamaEncoder::Stats LlamaEncoder::stats() {
+    std::lock_guard lock(mu_);
+    return stats_;
+}
+
+bool LlamaEncoder::can_take(const Lane& lane) const {
+    if (queue_.empty() || wide_running_) return false;
+    const Job* head = queue_.front();
+    return static_cast<int>((*head->inputs)[head->next].size()) <= lane.ctx_tokens;
+}
+
+LlamaEncoder::Lane* LlamaEncoder::lane_to_wake() {
+    for (auto& lane : lanes_)
+        if (lane->idle && !lane->signalled && can_take(*lane)) {
+            lane->signalled = true;
+            return lane.get();
+        }
+    return nullptr;
+}
+
+void LlamaEncoder::compute_loop(Lane& lane) {
     std::vector<Item> chunk;
     std::vector<WakeFlag*> wake;  // callers whose every input a run finished
-    llama_batch batch = llama_batch_init(max_tokens_, 0, 1);  // reused by every run
+    llama_batch batch = llama_batch_init(lane.ctx_tokens, 0, 1);  // reused by every run
+    const size_t n_lanes = lanes_.size();
     std::unique_lock lock(mu_);
     for (;;) {
-        work_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
         if (stopping_) break;
-        // What is queued, in arrival order, while it fits one graph run, but at most half of it
-        // (4 at least): the answered callers send their next inputs while the other half runs,
-        // so under steady load every run is full instead of a big run and a lone straggler
-        // taking turns (llama-server's 4 slots give it the same rhythm).
+        if (!can_take(lane)) {
+            lane.idle = true;
+            lane.work.wait(lock, [&] { return stopping_ || lane.signalled; });
+            lane.idle = lane.signalled = false;
+            continue;
+        }
+        // What is queued, in arrival order, while it fits one graph run. One lane takes at most
+        // half of it (4 at least): the answered callers send their next inputs while the other
+        // half runs, so under steady load every run is full instead of a big run and a lone
+        // straggler taking turns (llama-server's 4 slots give it the same rhythm). Several lanes
+        // share it evenly with the idle ones (one lane computing four texts while another
+        // waits is slower than both computing two).
         chunk.clear();
         size_t queued = 0;
         for (const Job* job : queue_) queued += job->inputs->size() - job->next;
-        const size_t most = std::min<size_t>(static_cast<size_t>(max_sequences_), std::max<size_t>(4, (queued + 1) / 2));
+        size_t idle = 0;
+        for (const auto& l : lanes_) idle += l.get() != &lane && l->idle && !l->signalled;
+        const size_t most = std::min<size_t>(static_cast<size_t>(max_sequences_), n_lanes == 1 ? std::max<size_t>(4, (queued + 1) / 2)
+                                                                                                : (queued + idle) / (idle + 1));
         size_t tokens = 0;
         while (!queue_.empty() && chunk.size() < most) {
             Job* job = queue_.front();
@@ -210,14 +259,26 @@ void LlamaEncoder::compute_loop() {
             tokens += n;
             if (job->next == job->inputs->size()) queue_.pop_front();
         }
+        // A lone run, with nothing else running or waiting, takes every thread where that pays
+        // (see lone_runs_wide_); otherwise one lane's share, and what is left goes to another lane.
+        const bool wide = lone_runs_wide_ && running_ == 0 && queue_.empty();
+        wide_running_ = wide;
+        stats_.runs++;
+        stats_.wide_runs += wide;
+        stats_.side_by_side_runs += running_ > 0;
+        ++running_;
+        Lane* other = lane_to_wake();
         lock.unlock();
+        if (other) other->work.notify_one();
         std::string error;
         try {
-            run_chunk(chunk, batch);
+            run_chunk(lane, chunk, batch, wide ? threads_ : narrow_threads_);
         } catch (const std::exception& e) {
             error = e.what();
         }
         lock.lock();
+        --running_;
+        if (wide) wide_running_ = false;
         wake.clear();
         for (const Item& it : chunk) {
             Job* job = it.job;
@@ -237,7 +298,7 @@ void LlamaEncoder::compute_loop() {
     llama_batch_free(batch);
 }
 
-void LlamaEncoder::run_chunk(const std::vector<Item>& chunk, llama_batch& batch) {
+void LlamaEncoder::run_chunk(Lane& lane, const std::vector<Item>& chunk, llama_batch& batch, int threads) {
     batch.n_tokens = 0;
     for (size_t s = 0; s < chunk.size(); ++s) {
         const Tokens& input = (*chunk[s].job->inputs)[chunk[s].index];
@@ -250,7 +311,12 @@ void LlamaEncoder::run_chunk(const std::vector<Item>& chunk, llama_batch& batch)
             batch.logits[j] = true;  // pooling reads every token
         }
     }
-    llama_context* ctx = short_ctx_ && batch.n_tokens < kShortRunTokens ? short_ctx_ : ctx_;
+    llama_context* ctx = lane.short_ctx && batch.n_tokens < kShortRunTokens ? lane.short_ctx : lane.ctx;
+    if (threads != lane.threads) {
+        for (llama_context* c : {lane.ctx, lane.short_ctx})
+            if (c) llama_set_n_threads(c, threads, threads);
+        lane.threads = threads;
+    }
     if (llama_memory_t mem = llama_get_memory(ctx)) llama_memory_clear(mem, true);
     const int rc = llama_decode(ctx, batch);
     if (rc != 0) {

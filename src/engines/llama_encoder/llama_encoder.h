@@ -1,17 +1,23 @@
 // Embedding and rerank models on libllama, in the model host (engines `llama-embedding` and
-// `llama-rerank`). One loaded model, one context (two on CPU) and one compute thread: calls queue their
-// inputs, and each graph run takes whatever is queued, in arrival order, as separate sequences of
-// one llama_decode batch (up to a token budget: without a KV cache an encoder's attention spans
-// the whole batch, so its cost grows with the square of the batch's tokens). On CPU, runs under
-// 64 tokens use a second, small context without flash attention (cheaper there). Tokenizing and
-// writing answers happen on the callers' threads, in parallel with the compute. llama-server
-// spends about as much again as a small model's compute on its task queue, slots and JSON for
-// each input; this engine spends little beyond the compute.
+// `llama-rerank`). One loaded model and, on CPU, one compute lane per thread (at most 4; one on a
+// GPU), each a thread with contexts of its own: calls queue their inputs, and each graph run
+// takes whatever is queued, in arrival order, as separate sequences of one llama_decode batch (up
+// to a token budget: without a KV cache an encoder's attention spans the whole batch, so its
+// cost grows with the square of the batch's tokens). The lanes run side by side, each on its
+// share of the threads: ggml's threads wait for each other at every operation, so two one-thread
+// runs do more than one two-thread run (bench_encoder_runs, four 25-token texts a run: 220 us a
+// text on one thread against 155 us on two, which is 310 us of the cores; 12.0 against 7.8 ms on
+// a bge-small shape). A lone input to a model big enough to gain gets every thread. On CPU, runs
+// under 64 tokens use a second, small context without flash attention (cheaper there).
+// Tokenizing and writing answers happen on the callers' threads, in parallel with the compute.
+// llama-server spends about as much again as a small model's compute on its task queue, slots
+// and JSON for each input; this engine spends little beyond the compute.
 #pragma once
 
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <mutex>
 #include <stdexcept>
 #include <string>
@@ -64,16 +70,24 @@ public:
     // Tokens one graph run takes at most, for inputs of up to max_tokens (see the definition).
     static int run_tokens(int max_tokens, bool use_gpu);
 
+    int lanes() const { return static_cast<int>(lanes_.size()); }
+    // Graph runs so far: all of them, those that held every thread, those that began while
+    // another lane was in a run.
+    struct Stats {
+        uint64_t runs = 0, wide_runs = 0, side_by_side_runs = 0;
+    };
+    Stats stats();
+
 private:
     struct Job {
         const std::vector<Tokens>* inputs = nullptr;
         std::vector<std::vector<float>>* out = nullptr;
-        size_t next = 0;        // inputs handed to the compute thread
+        size_t next = 0;        // inputs handed to the lanes
         size_t done = 0;        // inputs computed
         size_t taken_back = 0;  // inputs dropped after an engine failure
         std::string error;
         // The caller's own signal (one per calling thread): a finished run wakes only the callers
-        // it finished, after the compute thread has let go of the queue's lock, so that a woken
+        // it finished, after its lane has let go of the queue's lock, so that a woken
         // caller does not at once sleep again waiting for that lock (a second wake-up per input).
         WakeFlag* finished = nullptr;
     };
@@ -81,25 +95,44 @@ private:
         Job* job = nullptr;
         size_t index = 0;
     };
-    void compute_loop();
-    void run_chunk(const std::vector<Item>& chunk, llama_batch& batch);  // one graph run; fills each item's output
+    // One compute thread and the contexts it runs on. Lane 0's main context takes a whole input
+    // of max_tokens_; the others are sized for one run of chunk_tokens_ (long inputs wait for lane 0).
+    struct Lane {
+        int index = 0;
+        llama_context* ctx = nullptr;        // every run, or (on CPU) every run of 64 tokens or more
+        llama_context* short_ctx = nullptr;  // on CPU: runs under 64 tokens, without flash attention
+        int ctx_tokens = 0;                  // the longest input ctx takes
+        int threads = 0;                     // threads the contexts were last set to
+        bool idle = false;                   // waiting on `work`
+        bool signalled = false;              // woken, not yet running: not woken twice
+        std::condition_variable work;
+        std::thread thread;
+    };
+    void compute_loop(Lane& lane);
+    void run_chunk(Lane& lane, const std::vector<Item>& chunk, llama_batch& batch, int threads);  // one graph run
+    bool can_take(const Lane& lane) const;  // under mu_
+    Lane* lane_to_wake();                   // under mu_: an idle lane that can take the queue's head, marked signalled
+    void free_contexts();
 
     Task task_;
     int max_tokens_ = 0;
     int max_sequences_ = 64;
     int chunk_tokens_ = 0;  // tokens per graph run (see the constructor)
     int n_embd_out_ = 0;
+    int threads_ = 1;         // every thread: a run that finds the engine otherwise idle
+    int narrow_threads_ = 1;  // a run beside others
+    bool lone_runs_wide_ = false;  // a run alone gets every thread (the model is big enough to gain)
     bool normalize_ = true;
     llama_model* model_ = nullptr;
-    llama_context* ctx_ = nullptr;        // every run, or (on CPU) every run of 64 tokens or more
-    llama_context* short_ctx_ = nullptr;  // on CPU: runs under 64 tokens, without flash attention
     const llama_vocab* vocab_ = nullptr;
+    std::vector<std::unique_ptr<Lane>> lanes_;
 
     std::mutex mu_;
-    std::condition_variable work_;
-    std::deque<Job*> queue_;  // jobs with inputs not yet handed to the compute thread
+    std::deque<Job*> queue_;  // jobs with inputs not yet handed to a lane
+    int running_ = 0;         // lanes in a run
+    bool wide_running_ = false;  // a run holds every thread: the other lanes wait for it
     bool stopping_ = false;
-    std::thread worker_;
+    Stats stats_;
 };
 
 }  // namespace xinfer
