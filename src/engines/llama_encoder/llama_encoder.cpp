@@ -88,8 +88,11 @@ LlamaEncoder::LlamaEncoder(const std::string& model_path, Task task, int threads
     n_embd_out_ = llama_model_n_embd_out(model_);
     // A lone input on every thread: on small models ggml's threads cost more in waiting for each
     // other than they save (bench_encoder_runs, a 25-token text, 64 wide: 252 us on one thread,
-    // 296 on two), on bge-small's 384 they pay (15.7 against 9.5 ms).
-    lone_runs_wide_ = narrow_threads_ < threads_ && llama_model_n_embd(model_) >= 256;
+    // 296 on two), on bge-small's 384 they pay (15.7 against 9.5 ms). Only where the lanes run on
+    // one thread each, and only on lane 0: every thread that starts an OpenMP team keeps it, and
+    // once libgomp manages more threads than there are cores it stops spinning at its barriers
+    // and sleeps instead (measured: a wide run that lane 1 had once started cost 20 % more).
+    lone_runs_wide_ = narrow_threads_ == 1 && threads_ > 1 && llama_model_n_embd(model_) >= 256;
     normalize_ = task == Task::embedding;
     for (auto& lane : lanes_) lane->thread = std::thread([this, l = lane.get()] { compute_loop(*l); });
 }
@@ -261,7 +264,7 @@ void LlamaEncoder::compute_loop(Lane& lane) {
         }
         // A lone run, with nothing else running or waiting, takes every thread where that pays
         // (see lone_runs_wide_); otherwise one lane's share, and what is left goes to another lane.
-        const bool wide = lone_runs_wide_ && running_ == 0 && queue_.empty();
+        const bool wide = lone_runs_wide_ && lane.index == 0 && running_ == 0 && queue_.empty();
         wide_running_ = wide;
         stats_.runs++;
         stats_.wide_runs += wide;
