@@ -45,11 +45,10 @@ LlamaEncoder::LlamaEncoder(const std::string& model_path, Task task, int threads
     if (const char* v = std::getenv("XINFER_ENCODER_CHUNK_TOKENS")) chunk_tokens_ = std::clamp(std::atoi(v), 1, max_tokens_);
 
     threads_ = threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-    // A GPU runs one big run at a time; CPU threads each get a lane (at most 4: beyond that a
-    // run's own threads are cheap next to the runs it would wait for).
+    // A GPU runs one big run at a time; CPU threads each get a lane, at most 4 sharing the
+    // threads out (more would split a load into runs too small to use the matrix units well).
     int lanes = use_gpu ? 1 : std::min(threads_, 4);
     if (const char* v = std::getenv("XINFER_ENCODER_LANES")) lanes = std::clamp(std::atoi(v), 1, threads_);
-    narrow_threads_ = std::max(1, threads_ / lanes);
 
     // An encoder reads each input whole in one ubatch; a run of inputs shares it.
     auto make_context = [&](int tokens, bool flash) {
@@ -67,6 +66,8 @@ LlamaEncoder::LlamaEncoder(const std::string& model_path, Task task, int threads
         auto lane = std::make_unique<Lane>();
         lane->index = i;
         lane->threads = threads_;
+        // The threads shared out: 6 on 4 lanes run 2, 2, 1, 1 beside each other.
+        lane->own_threads = threads_ / lanes + (i < threads_ % lanes ? 1 : 0);
         lane->ctx_tokens = i == 0 ? max_tokens_ : chunk_tokens_;
         lane->ctx = make_context(lane->ctx_tokens, true);
         // On CPU, a run shorter than one 64-token tile of ggml's flash attention goes through its
@@ -92,7 +93,7 @@ LlamaEncoder::LlamaEncoder(const std::string& model_path, Task task, int threads
     // one thread each, and only on lane 0: every thread that starts an OpenMP team keeps it, and
     // once libgomp manages more threads than there are cores it stops spinning at its barriers
     // and sleeps instead (measured: a wide run that lane 1 had once started cost 20 % more).
-    lone_runs_wide_ = narrow_threads_ == 1 && threads_ > 1 && llama_model_n_embd(model_) >= 256;
+    lone_runs_wide_ = lanes > 1 && threads_ == lanes && llama_model_n_embd(model_) >= 256;
     normalize_ = task == Task::embedding;
     for (auto& lane : lanes_) lane->thread = std::thread([this, l = lane.get()] { compute_loop(*l); });
 }
@@ -275,7 +276,7 @@ void LlamaEncoder::compute_loop(Lane& lane) {
         if (other) other->work.notify_one();
         std::string error;
         try {
-            run_chunk(lane, chunk, batch, wide ? threads_ : narrow_threads_);
+            run_chunk(lane, chunk, batch, wide ? threads_ : lane.own_threads);
         } catch (const std::exception& e) {
             error = e.what();
         }

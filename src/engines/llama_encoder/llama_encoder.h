@@ -102,6 +102,7 @@ private:
         llama_context* ctx = nullptr;        // every run, or (on CPU) every run of 64 tokens or more
         llama_context* short_ctx = nullptr;  // on CPU: runs under 64 tokens, without flash attention
         int ctx_tokens = 0;                  // the longest input ctx takes
+        int own_threads = 1;                 // its share of the threads: a run beside others
         int threads = 0;                     // threads the contexts were last set to
         bool idle = false;                   // waiting on `work`
         bool signalled = false;              // woken, not yet running: not woken twice
@@ -120,7 +121,6 @@ private:
     int chunk_tokens_ = 0;  // tokens per graph run (see the constructor)
     int n_embd_out_ = 0;
     int threads_ = 1;         // every thread: a run that finds the engine otherwise idle
-    int narrow_threads_ = 1;  // a run beside others
     bool lone_runs_wide_ = false;  // a run alone gets every thread (the model is big enough to gain)
     bool normalize_ = true;
     llama_model* model_ = nullptr;
