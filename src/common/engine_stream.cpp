@@ -219,19 +219,6 @@ std::string EngineStream::header(const std::string& name) const {
 }
 
 ssize_t EngineStream::read(char* out, size_t len) {
-    ssize_t total = read_some(out, len, true);
-    // What else has already arrived goes in the same read: a relay that fell behind writes the
-    // tokens waiting for it to the client at once, not one write (and one wake-up of the
-    // client) each.
-    while (total > 0 && static_cast<size_t>(total) < len) {
-        const ssize_t n = read_some(out + total, len - total, false);
-        if (n <= 0) break;  // nothing more without waiting; the end or an error comes with the next read
-        total += n;
-    }
-    return total;
-}
-
-ssize_t EngineStream::read_some(char* out, size_t len, bool may_wait) {
     if (done_) return 0;
     if (!error_.empty() || fd_ < 0) return -1;
     for (;;) {
@@ -242,7 +229,6 @@ ssize_t EngineStream::read_some(char* out, size_t len, bool may_wait) {
                 return 0;
             }
             if (avail == 0) {
-                if (!may_wait) return kWouldWait;
                 if (fill()) continue;
                 if (!error_.empty()) return -1;
                 if (left_ < 0) {  // a body that ends with the connection
@@ -261,7 +247,6 @@ ssize_t EngineStream::read_some(char* out, size_t len, bool may_wait) {
         }
         if (left_ > 0) {  // inside a chunk's data
             if (avail == 0) {
-                if (!may_wait) return kWouldWait;
                 if (fill()) continue;
                 if (error_.empty()) error_ = "the engine's answer ended early";
                 return -1;
@@ -281,7 +266,6 @@ ssize_t EngineStream::read_some(char* out, size_t len, bool may_wait) {
                 error_ = "the engine sent a malformed chunk";
                 return -1;
             }
-            if (!may_wait) return kWouldWait;
             if (fill()) continue;
             if (error_.empty()) error_ = "the engine's answer ended early";
             return -1;

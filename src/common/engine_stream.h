@@ -48,15 +48,12 @@ public:
 
     // Body bytes as they arrive (chunk framing removed): > 0 bytes, 0 at the body's end,
     // -1 when the connection failed or timed out first (error() says which). Blocks only when
-    // nothing is buffered; returns all that is buffered (several chunks' data) that fits.
+    // nothing is buffered.
     ssize_t read(char* buf, size_t len);
 
 private:
     bool exchange(const Request& request);  // sends the request on fd_, reads the answer's head
     bool reusable() const;                  // the answer was read whole: the connection may serve again
-    static constexpr ssize_t kWouldWait = -3;
-    // Up to one chunk's data; without may_wait, kWouldWait where it would have to receive.
-    ssize_t read_some(char* buf, size_t len, bool may_wait);
     bool fill();  // one receive into the buffer; false at end of stream or on error
     bool read_head();
 

@@ -4,7 +4,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <string>
@@ -112,20 +111,6 @@ TEST(EngineStream, SendsTheRequestInOneWriteAndDecodesChunksCutAnywhere) {
     EngineStream s(post(server.path(), std::string(1000, 'b')));
     read_all(s);
     EXPECT_EQ(server.receives(), 1) << "the request should arrive in one write";
-}
-
-// A relay that fell behind forwards the tokens waiting for it in one write: the chunks already
-// received come out of one read; one still on its way is not waited for.
-TEST(EngineStream, ChunksThatArrivedTogetherComeInOneRead) {
-    const std::string three = "f\r\ndata: {\"a\":1}\n\n\r\n" "f\r\ndata: {\"a\":2}\n\n\r\n" "f\r\ndata: {\"a\":3}\n\n\r\n";
-    ScriptedServer server({std::string(kHead) + three, "e\r\ndata: [DONE]\n\n\r\n0\r\n\r\n"}, 100);
-    EngineStream s(post(server.path(), "{}"));
-    ASSERT_TRUE(s.ok()) << s.error();
-    char buf[4096];
-    const ssize_t n = s.read(buf, sizeof buf);
-    EXPECT_EQ(std::string(buf, static_cast<size_t>(std::max<ssize_t>(n, 0))), "data: {\"a\":1}\n\ndata: {\"a\":2}\n\ndata: {\"a\":3}\n\n");
-    EXPECT_EQ(std::string(buf, static_cast<size_t>(std::max<ssize_t>(s.read(buf, sizeof buf), 0))), "data: [DONE]\n\n");
-    EXPECT_EQ(s.read(buf, sizeof buf), 0);
 }
 
 TEST(EngineStream, ContentLengthAndCloseDelimitedBodies) {
