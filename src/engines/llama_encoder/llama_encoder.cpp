@@ -250,8 +250,8 @@ void LlamaEncoder::compute_loop(Lane& lane) {
         chunk.clear();
         size_t queued = 0;
         for (const Job* job : queue_) queued += job->inputs->size() - job->next;
-        size_t idle = 0;
-        for (const auto& l : lanes_) idle += l.get() != &lane && l->idle && !l->signalled;
+        size_t idle = 0;  // the lanes waiting, a lane already woken for this queue among them
+        for (const auto& l : lanes_) idle += l.get() != &lane && l->idle;
         const size_t most = std::min<size_t>(static_cast<size_t>(max_sequences_), n_lanes == 1 ? std::max<size_t>(4, (queued + 1) / 2)
                                                                                                 : (queued + idle) / (idle + 1));
         size_t tokens = 0;
