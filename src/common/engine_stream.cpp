@@ -3,6 +3,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <strings.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -126,6 +127,7 @@ EngineStream::EngineStream(const Request& r) : pool_(r.on_socket ? nullptr : r.p
 bool EngineStream::exchange(const Request& r) {
     set_timeout(fd_, SO_SNDTIMEO, r.write_timeout_s);
     set_timeout(fd_, SO_RCVTIMEO, r.read_timeout_s);
+    read_timeout_s_ = r.read_timeout_s;
     std::string head = r.method + " " + r.path + " HTTP/1.1\r\nHost: localhost\r\nAccept: */*\r\n";
     if (!pool_) head += "Connection: close\r\n";
     if (!r.body.empty() || r.method == "POST" || r.method == "PUT")
@@ -148,7 +150,7 @@ EngineStream::~EngineStream() {
     else close(fd_);
 }
 
-bool EngineStream::fill() {
+bool EngineStream::fill(bool poll_first) {
     if (at_ == buf_.size()) {
         buf_.clear();
         at_ = 0;
@@ -158,6 +160,15 @@ bool EngineStream::fill() {
     }
     char tmp[16384];
     for (;;) {
+        if (poll_first) {
+            pollfd p{fd_, POLLIN, 0};
+            const int ready = poll(&p, 1, read_timeout_s_ * 1000);
+            if (ready < 0 && errno == EINTR) continue;
+            if (ready == 0) {
+                error_ = "timed out waiting for the engine";
+                return false;
+            }
+        }
         const ssize_t n = recv(fd_, tmp, sizeof tmp, 0);
         if (n > 0) {
             buf_.append(tmp, static_cast<size_t>(n));
@@ -177,7 +188,10 @@ bool EngineStream::read_head() {
             error_ = "the engine sent an over-long header block";
             return false;
         }
-        if (!fill()) {
+        // The answer's first bytes are awaited in poll, not in recv: a reader asleep in recv on a
+        // unix socket is woken for nothing when the engine reads the request (its write space
+        // comes back), a context switch per request; poll sleeps until there is data.
+        if (!fill(true)) {
             if (error_.empty()) error_ = "the engine closed the connection without answering";
             return false;
         }

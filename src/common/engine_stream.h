@@ -3,7 +3,8 @@
 // the body in three writes, each after a poll (three wake-ups of the engine's reader per chat
 // request, under a busy engine each a wait for a core), and polls before every read, once per
 // relayed token. This one writes the whole request at once and reads with plain blocking
-// receives (the read timeout is the socket's), decoding chunked transfer encoding.
+// receives (the read timeout is the socket's), decoding chunked transfer encoding; only the wait
+// for the answer's first bytes is a poll (see read_head).
 #pragma once
 
 #include <sys/types.h>
@@ -54,10 +55,13 @@ public:
 private:
     bool exchange(const Request& request);  // sends the request on fd_, reads the answer's head
     bool reusable() const;                  // the answer was read whole: the connection may serve again
-    bool fill();  // one receive into the buffer; false at end of stream or on error
+    // One receive into the buffer; false at end of stream or on error. `poll_first`: wait for
+    // data in poll (see read_head), else in the receive itself (one system call a relayed token).
+    bool fill(bool poll_first = false);
     bool read_head();
 
     int fd_ = -1;
+    int read_timeout_s_ = 600;
     ConnectionPool* pool_ = nullptr;
     std::string error_;
     int status_ = 0;
