@@ -40,7 +40,13 @@ ApiServer::ApiServer(Supervisor& supervisor, Registry& registry, ApiServerConfig
     int threads = config.http_threads;
     // A few threads while idle, more on demand up to http_threads (streams hold one each); the
     // extra ones leave after a few idle seconds, so an idle service keeps a small footprint.
-    server_.new_task_queue = [threads] { return new ElasticThreadPool(std::min(4, threads), static_cast<size_t>(threads)); };
+    // Eight threads accept (XINFER_ACCEPT_LOOPS), each serving what it accepts while another is
+    // left accepting (accept_loops.h); the pool serves the rest, so it keeps one thread idle.
+    // Together they serve at most http_threads connections at once.
+    const int loops = std::min(threads, std::max(1, std::atoi(env_or("XINFER_ACCEPT_LOOPS", "8").c_str())));
+    const size_t pool_max = static_cast<size_t>(std::max(1, threads - (loops - 1)));
+    accept_loops_ = std::make_unique<AcceptLoops>(
+        std::make_unique<ElasticThreadPool>(loops > 1 ? 1 : std::min(4, threads), pool_max), loops);
     server_.set_payload_max_length(config.max_body_bytes);
     // Limits on what a client sends (httplib's, set at build time: request line 8 KiB → 414,
     // a header line over 8 KiB or over 100 headers → 400): bodies by route below, and a client
@@ -194,7 +200,7 @@ bool ApiServer::listen(const std::string& host, int port) {
     address_ = host + ":" + std::to_string(bound);
     bound_port_ = bound;
     log::info("xinfer listening on http://" + address_);
-    return server_.listen_after_bind();
+    return accept_loops_->listen(server_);
 }
 
 void ApiServer::stop() {

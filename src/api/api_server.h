@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 
+#include "api/accept_loops.h"
 #include "registry/registry.h"
 #include "auth/authenticator.h"
 #include "supervisor/supervisor.h"
@@ -45,6 +46,7 @@ public:
 
 private:
     httplib::Server server_;
+    std::unique_ptr<AcceptLoops> accept_loops_;
     Supervisor& supervisor_;
     std::atomic<bool> draining_{false};
     std::atomic<int> bound_port_{0};
