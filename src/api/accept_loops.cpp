@@ -32,13 +32,17 @@ AcceptLoops::AcceptLoops(std::unique_ptr<ElasticThreadPool> pool, int loops)
 
 bool AcceptLoops::listen(httplib::Server& server) {
     server.new_task_queue = [this] { return new LoopQueue(*this); };
+    // A loop that starts after stop() returns false at once; the others' answer counts then.
+    std::atomic<bool> served{false};
     std::vector<std::thread> others;
     for (int i = 1; i < loops_; ++i)
-        others.emplace_back([&server] { server.listen_after_bind(); });  // after stop(): returns at once
-    const bool ok = server.listen_after_bind();
+        others.emplace_back([&server, &served] {
+            if (server.listen_after_bind()) served = true;
+        });
+    if (server.listen_after_bind()) served = true;
     for (auto& t : others) t.join();
     pool_->shutdown();  // as httplib's loop ends: every connection served
-    return ok;
+    return served;
 }
 
 }  // namespace xinfer

@@ -20,7 +20,7 @@ public:
     // `loops` threads accept (1: httplib's way, every connection to the pool).
     AcceptLoops(std::unique_ptr<ElasticThreadPool> pool, int loops);
     // Serves until server.stop(): runs `loops` of httplib's accept loops on the bound server,
-    // this thread one of them. Returns what the first loop's listen returned.
+    // this thread one of them. True when a loop served and ended by stop() (httplib's listen).
     bool listen(httplib::Server& server);
     int loops() const { return loops_; }
     // Connections served on the thread that accepted them, and handed to the pool.

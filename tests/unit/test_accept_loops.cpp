@@ -48,6 +48,9 @@ public:
         std::unique_lock lock(mu_);
         return changed_.wait_for(lock, std::chrono::seconds(10), [&] { return held_ >= n; });
     }
+    void wait_accepting(int n) {
+        for (int i = 0; i < 1000 && loops_.accepting() < n; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
     void release() {
         std::lock_guard lock(mu_);
         released_ = true;
@@ -73,8 +76,9 @@ private:
 }  // namespace
 
 TEST(AcceptLoops, AnAcceptingThreadServesWhatItAcceptedWhileAnotherAccepts) {
-    LoopServer s(8);  // one client at a time: a loop still closing the last one leaves 6 accepting
+    LoopServer s(3);
     for (int i = 0; i < 20; ++i) {
+        s.wait_accepting(2);  // a loop may still be closing the last connection (on a busy machine)
         auto r = s.client()->Get("/fast");
         ASSERT_TRUE(r) << httplib::to_string(r.error());
         EXPECT_EQ(r->body, "fast");
@@ -115,7 +119,7 @@ TEST(AcceptLoops, WhenOnlyOneLoopIsLeftAcceptingConnectionsGoToThePool) {
     for (auto& f : more) EXPECT_EQ(f.get(), "slow");
     // The loops are free again (once they have closed their connections): the next connection
     // is served where it was accepted.
-    for (int i = 0; i < 1000 && s.loops().accepting() < 2; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    s.wait_accepting(2);
     auto r = s.client()->Get("/fast");
     ASSERT_TRUE(r);
     EXPECT_EQ(s.loops().served_by_acceptor(), 3);
