@@ -6,6 +6,8 @@
 //
 //   bench_embeddings XINFER_BIN EMBED.gguf RERANK.gguf [rounds=3] [scale=1]
 // scale divides the request counts (use 10 for a bge-small-sized model: each request is ~10x slower).
+// The clients are driven from one thread (post_driver.h), so the load generator takes little of
+// the cores that the servers compete for.
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -14,6 +16,7 @@
 #include <vector>
 
 #include "bench_harness.h"
+#include "post_driver.h"
 #include "common/http_client.h"
 
 using json = nlohmann::json;
@@ -35,6 +38,8 @@ struct Case {
     double goal;  // xinfer / direct (0: shown, not a goal)
     bool keep_alive = false;  // each client keeps its connection (else a new one per request)
 };
+
+bool env_is(const char* name, const char* value) { return getenv(name) && std::string(getenv(name)) == value; }
 
 }  // namespace
 
@@ -91,6 +96,10 @@ int main(int argc, char** argv) {
     // BENCH_ONLY=TEXT runs only the cases whose name holds TEXT (to study one).
     const std::string only = getenv("BENCH_ONLY") ? getenv("BENCH_ONLY") : "";
     auto wanted = [&](const std::string& name) { return only.empty() || name.find(only) != std::string::npos; };
+    // The clients: one thread driving every connection (post_driver.h), or with BENCH_CLIENT=threads
+    // a thread and an httplib client per client (as before 2026-12-05: ~130 us of CPU a request,
+    // taken from the servers on a small machine).
+    const bool thread_clients = env_is("BENCH_CLIENT", "threads");
     // BENCH_PATH=0|1|2 measures only direct, router or xinfer (the others print 0): to profile one.
     const int only_path = getenv("BENCH_PATH") ? std::atoi(getenv("BENCH_PATH")) : -1;
     for (const Case& c : cases) {
@@ -100,17 +109,23 @@ int main(int argc, char** argv) {
             return json{{"model", "embed"}, {"input", c.batch == 1 ? json(texts(1, w * 1000 + i)[0]) : texts(c.batch, w * 1000 + i)},
                         {"encoding_format", c.encoding}}.dump();
         };
-        const int n = c.concurrency * per_worker * c.batch;
         auto rate = [&](int path, int requests) -> double {
             if (only_path >= 0 && path != only_path) return 0;
             const std::string& address = path == 0 ? embed_direct.address() : path == 1 ? router.address() : svc.front();
-            std::vector<std::unique_ptr<httplib::Client>> kept(c.concurrency);
-            for (auto& k : kept)
-                if (c.keep_alive) (k = xinfer::make_client(address))->set_keep_alive(true);
-            return n / bench::run_concurrent(c.concurrency, requests, [&](int w, int i) {
-                if (c.keep_alive) bench::post_or_die(*kept[w], "/v1/embeddings", body(w, i));
-                else bench::post_or_die(address, "/v1/embeddings", body(w, i));
-            });
+            const double texts = static_cast<double>(c.concurrency) * requests * c.batch;
+            if (thread_clients) {
+                std::vector<std::unique_ptr<httplib::Client>> kept(c.concurrency);
+                for (auto& k : kept)
+                    if (c.keep_alive) (k = xinfer::make_client(address))->set_keep_alive(true);
+                return texts / bench::run_concurrent(c.concurrency, requests, [&](int w, int i) {
+                    if (c.keep_alive) bench::post_or_die(*kept[w], "/v1/embeddings", body(w, i));
+                    else bench::post_or_die(address, "/v1/embeddings", body(w, i));
+                });
+            }
+            std::vector<std::vector<std::string>> bodies(c.concurrency);
+            for (int w = 0; w < c.concurrency; ++w)
+                for (int i = 0; i < requests; ++i) bodies[w].push_back(body(w, i));
+            return texts / bench::drive_posts(address, "/v1/embeddings", bodies, c.keep_alive);
         };
         const auto m = row(c.name, bench::interleaved_rounds(rounds, per_worker, 3, rate), c.goal);
         if (c.batch == 32 && c.concurrency == 1) (std::string(c.encoding) == "float" ? float_rate : b64_rate) = m[2];
@@ -126,7 +141,7 @@ int main(int argc, char** argv) {
             if (only_path >= 0 && path != only_path) return 0;
             const std::string& address = path == 0 ? rerank_direct.address() : path == 1 ? router.address() : svc.front();
             return conc * requests * 16 /
-                   bench::run_concurrent(conc, requests, [&](int, int) { bench::post_or_die(address, "/v1/rerank", rbody); });
+                   bench::drive_posts(address, "/v1/rerank", std::vector<std::vector<std::string>>(conc, std::vector<std::string>(requests, rbody)), false);
         };
         row("rerank 16 docs, " + std::to_string(conc) + " client(s)", bench::interleaved_rounds(rounds, per_worker, 3, rate), 0.95);
     }
