@@ -22,8 +22,8 @@ bool ElasticThreadPool::enqueue(std::function<void()> fn) {
         }
     }
     // Outside the lock: a thread woken while it is held sleeps again at once, waiting for it.
-    // (The pool is still there: httplib's listener thread makes every enqueue call and, after
-    // its loop, the shutdown call.)
+    // (The pool is still there: the accept loops make every enqueue call, and the shutdown call
+    // comes after every loop has ended; see accept_loops.h.)
     cv_.notify_one();
     return true;
 }
