@@ -170,11 +170,32 @@ int main(int argc, char** argv) {
         }
         const bench::RatioSpread spread = bench::round_ratios(tps[2], tps[0]);
         std::printf("  concurrency %d: xinfer/direct = %.3f (goal >= 0.99; single rounds %.3f-%.3f), xinfer/router = %.3f, "
-                    "added TTFT = %+.2f ms (goal < 0.5)\n",
+                    "added TTFT = %+.2f ms\n",
                     conc, t[2] / t[0], spread.low, spread.high, t[2] / t[1], f[2] - f[0]);
         std::printf("  xinfer process CPU: %.1f us per relayed token; xinfer / its engine over the unix socket = %.3f\n",
                     1e6 * gateway_cpu / std::max(1L, relayed), t[2] / t[3]);
-        ok = ok && t[2] / t[0] >= 0.99 && f[2] - f[0] < 0.5;
+        ok = ok && t[2] / t[0] >= 0.99;
+    }
+    // Time to first token, one client, many short requests with the paths taking turns request
+    // by request: the throughput rounds above see a handful of first tokens each, whose medians
+    // move by milliseconds between runs on a small machine.
+    if (only.empty() || only.find(",1,") != std::string::npos) {
+        std::vector<double> first[kPaths];
+        const int requests = 8 * rounds;
+        for (int i = 0; i < requests; ++i)
+            for (int k = 0; k < kPaths; ++k) {
+                const int p = (i + k) % kPaths;
+                // A pause first: each engine's threads spin a while after their last request,
+                // which would slow the next path's request to a different engine.
+                std::this_thread::sleep_for(std::chrono::milliseconds(20));
+                first[p].push_back(one_request(paths[p], "bench", 2, 700000000 + i * kPaths + p).ttft_ms);
+            }
+        double m[kPaths];
+        for (int p = 0; p < kPaths; ++p) m[p] = bench::median(first[p]);
+        std::printf("time to first token, 1 client, %d requests a path, medians: direct %.2f, router %.2f, xinfer %.2f, socket %.2f ms; "
+                    "added by xinfer %+.2f ms (goal < 0.5), by its gateway %+.2f ms\n",
+                    requests, m[0], m[1], m[2], m[3], m[2] - m[0], m[2] - m[3]);
+        ok = ok && m[2] - m[0] < 0.5;
     }
     std::printf("%s\n", ok ? "within goals" : "OUTSIDE GOALS");
     return 0;
