@@ -156,6 +156,7 @@ int main(int argc, char** argv) {
         for (int r = 0; r < rounds; ++r)
             for (int k = 0; k < kPaths; ++k) {
                 const int p = (r + k) % kPaths;
+                std::this_thread::sleep_for(std::chrono::milliseconds(20));  // the last path's engine quiet again
                 const double cpu0 = p == 2 ? cpu_seconds(svc.pid()) : 0;
                 Result x = run(paths[p], "bench", conc, per_worker, tokens, ((conc * 100 + r) * kPaths + p) * 100000);
                 if (p == 2) gateway_cpu += cpu_seconds(svc.pid()) - cpu0, relayed += x.tokens;
