@@ -18,6 +18,7 @@
 #include "bench_harness.h"
 #include "post_driver.h"
 #include "common/http_client.h"
+#include "common/paths.h"
 
 using json = nlohmann::json;
 
@@ -38,8 +39,6 @@ struct Case {
     double goal;  // xinfer / direct (0: shown, not a goal)
     bool keep_alive = false;  // each client keeps its connection (else a new one per request)
 };
-
-bool env_is(const char* name, const char* value) { return getenv(name) && std::string(getenv(name)) == value; }
 
 }  // namespace
 
@@ -99,7 +98,7 @@ int main(int argc, char** argv) {
     // The clients: one thread driving every connection (post_driver.h), or with BENCH_CLIENT=threads
     // a thread and an httplib client per client (as before 2026-12-05: ~130 us of CPU a request,
     // taken from the servers on a small machine).
-    const bool thread_clients = env_is("BENCH_CLIENT", "threads");
+    const bool thread_clients = xinfer::env_or("BENCH_CLIENT") == "threads";
     // BENCH_PATH=0|1|2 measures only direct, router or xinfer (the others print 0): to profile one.
     const int only_path = getenv("BENCH_PATH") ? std::atoi(getenv("BENCH_PATH")) : -1;
     for (const Case& c : cases) {
