@@ -117,6 +117,7 @@ void add_embedding_routes(httplib::Server& server, Supervisor& sup) {
             body["input"] = truncate_inputs(lease, body["input"], *limit);
             body.erase("truncate_prompt_tokens");
             res.set_content(post_to_engine(lease, "/v1/embeddings", body.dump()), "application/json");
+            lease.model().stats.requests++;
             return;
         }
         // The common case, texts: merged with other requests that wait for the engine (when there
@@ -157,6 +158,7 @@ void add_embedding_routes(httplib::Server& server, Supervisor& sup) {
             long long n = answer.contains("usage") ? answer["usage"].value("prompt_tokens", 0LL) : 0LL;
             tokens = {{"input_tokens", n}, {"output_tokens", 0}};
         }
+        lease.model().stats.requests++;
         send_json(res, {{"id", random_id()},
                         {"results", results},
                         {"meta", {{"api_version", nullptr}, {"billed_units", nullptr}, {"tokens", tokens}, {"warnings", nullptr}}}});

@@ -160,7 +160,14 @@ test('wrong endpoint for the model type, and bad inputs, are clear 400s', async 
   assert.match(cases[0].json.error.message, /embedding model/);
 });
 
+// /metrics counts a model's answered requests; a rerank model's too.
+const requestsTotal = async (model, type) => {
+  const text = (await api(server, 'GET', '/metrics')).text;
+  return Number(new RegExp(`^xinfer_requests_total\\{model="${model}",type="${type}"\\} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+};
+
 test('rerank: sorted by relevance_score with original indexes, top_n, documents and token counts', async () => {
+  const counted = await requestsTotal('bge-reranker-v2-m3', 'rerank');
   const documents = ['Paris is the capital of France.', 'Bananas are yellow.', '巴黎是法国的首都。', 'The Eiffel Tower is in Paris.', 'Cats sleep a lot.'];
   const r = await api(server, 'POST', '/v1/rerank', { model: 'bge-reranker-v2-m3', query: 'capital of France', documents, return_documents: true, return_len: true });
   assert.equal(r.status, 200, r.text);
@@ -178,6 +185,7 @@ test('rerank: sorted by relevance_score with original indexes, top_n, documents 
   assert.equal(top.json.meta.tokens, null);
   const again = await api(server, 'POST', '/v1/rerank', { model: 'bge-reranker-v2-m3', query: 'capital of France', documents });
   assert.ok(Math.abs(again.json.results[0].relevance_score - res[0].relevance_score) < 1e-5, 'scores are deterministic');
+  assert.equal(await requestsTotal('bge-reranker-v2-m3', 'rerank') - counted, 3, 'three rerank requests answered');
 });
 
 // The program a model's first replica runs (its command line, from /proc).
