@@ -1,7 +1,7 @@
 #include "hub/http_fetch.h"
 #include "common/text.h"
 
-#include <curl/curl.h>
+#include "hub/curl_library.h"
 
 #include <algorithm>
 #include <chrono>
@@ -22,11 +22,6 @@ namespace xinfer {
 namespace fs = std::filesystem;
 
 namespace {
-
-void init_curl_once() {
-    static std::once_flag once;
-    std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
 
 // What one attempt saw.
 struct Transfer {
@@ -61,38 +56,43 @@ int on_progress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
 // One request; `sink` receives the body. Sets up what every request shares.
 void perform(Transfer& t, const std::string& url, const FetchOptions& o, const std::string& range, bool head,
              size_t (*sink)(char*, size_t, size_t, void*), void* sink_user) {
-    init_curl_once();
-    CURL* c = curl_easy_init();
+    const CurlLibrary* curl;
+    try {
+        curl = &curl_library();
+    } catch (const std::runtime_error& e) {
+        throw FetchError(e.what(), 0);
+    }
+    CURL* c = curl->easy_init();
     if (!c) throw FetchError("cannot start an HTTP request", 0);
     curl_slist* headers = nullptr;
-    for (auto& h : o.headers) headers = curl_slist_append(headers, h.c_str());
-    curl_easy_setopt(c, CURLOPT_URL, url.c_str());
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);  // the hubs redirect files to their CDNs
-    curl_easy_setopt(c, CURLOPT_MAXREDIRS, 10L);
-    curl_easy_setopt(c, CURLOPT_USERAGENT, "xinfer");
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, o.connect_timeout_s);
-    curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
-    curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, o.stall_timeout_s);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_BUFFERSIZE, 512L * 1024);  // fewer, larger writes for big files
-    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, t.error);
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, &t);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, sink_user);
-    curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
-    curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
-    curl_easy_setopt(c, CURLOPT_XFERINFODATA, const_cast<std::atomic<bool>*>(o.cancel));
-    if (head) curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
-    if (!range.empty()) curl_easy_setopt(c, CURLOPT_RANGE, range.c_str());
-    t.code = curl_easy_perform(c);
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &t.status);
+    for (auto& h : o.headers) headers = curl->slist_append(headers, h.c_str());
+    curl->easy_setopt(c, CURLOPT_URL, url.c_str());
+    curl->easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+    curl->easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);  // the hubs redirect files to their CDNs
+    curl->easy_setopt(c, CURLOPT_MAXREDIRS, 10L);
+    curl->easy_setopt(c, CURLOPT_USERAGENT, "xinfer");
+    curl->easy_setopt(c, CURLOPT_CONNECTTIMEOUT, o.connect_timeout_s);
+    curl->easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl->easy_setopt(c, CURLOPT_LOW_SPEED_TIME, o.stall_timeout_s);
+    curl->easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl->easy_setopt(c, CURLOPT_BUFFERSIZE, 512L * 1024);  // fewer, larger writes for big files
+    curl->easy_setopt(c, CURLOPT_ERRORBUFFER, t.error);
+    curl->easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+    curl->easy_setopt(c, CURLOPT_HEADERDATA, &t);
+    curl->easy_setopt(c, CURLOPT_WRITEFUNCTION, sink);
+    curl->easy_setopt(c, CURLOPT_WRITEDATA, sink_user);
+    curl->easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+    curl->easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl->easy_setopt(c, CURLOPT_XFERINFODATA, const_cast<std::atomic<bool>*>(o.cancel));
+    if (head) curl->easy_setopt(c, CURLOPT_NOBODY, 1L);
+    if (!range.empty()) curl->easy_setopt(c, CURLOPT_RANGE, range.c_str());
+    t.code = curl->easy_perform(c);
+    curl->easy_getinfo(c, CURLINFO_RESPONSE_CODE, &t.status);
     char* effective = nullptr;
-    curl_easy_getinfo(c, CURLINFO_EFFECTIVE_URL, &effective);
+    curl->easy_getinfo(c, CURLINFO_EFFECTIVE_URL, &effective);
     if (effective) t.url = effective;
-    curl_slist_free_all(headers);
-    curl_easy_cleanup(c);
+    curl->slist_free_all(headers);
+    curl->easy_cleanup(c);
     if (t.code == CURLE_ABORTED_BY_CALLBACK) throw FetchCancelled("download cancelled");
 }
 
@@ -117,7 +117,7 @@ void wait_or_cancel(double seconds, const FetchOptions& o) {
 }
 
 std::string describe(const Transfer& t, const std::string& url) {
-    if (t.code != CURLE_OK) return url + ": " + (t.error[0] ? t.error : curl_easy_strerror(t.code));
+    if (t.code != CURLE_OK) return url + ": " + (t.error[0] ? t.error : curl_library().easy_strerror(t.code));
     return url + ": HTTP " + std::to_string(t.status);
 }
 

@@ -52,10 +52,16 @@ after(async () => {
   rmSync(hfCache, { recursive: true, force: true });
 });
 
+// Whether the service process has libcurl mapped: it is opened by the first download only, so
+// that a service that never downloads does not carry its twenty-odd libraries.
+const curlLoaded = () => /\/libcurl[^/\n]*\.so/.test(readFileSync(`/proc/${server.proc.pid}/maps`, 'utf8'));
+
 test('a launch by name downloads exactly the file it needs, then serves it; the next launch uses the cache', async () => {
   await register('LLM', spec('tiny-chat', 'test-org/tiny-chat-GGUF'));
   hub.log.length = 0;
+  assert.equal(curlLoaded(), false, 'libcurl is not loaded before the first download');
   const uid = await launch(server, { model_name: 'tiny-chat', model_size_in_billions: 0, quantization: 'q8_0' });
+  assert.equal(curlLoaded(), true, 'the download loaded libcurl');
   const ev = await events(uid);
   assert.ok(ev.includes('downloading') && ev.includes('downloaded'), JSON.stringify(ev));
   assert.deepEqual(hub.fileRequests().length, 1, 'one file fetched (not the README)');

@@ -1,0 +1,49 @@
+#include "hub/curl_library.h"
+
+#include <dlfcn.h>
+
+#include <memory>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+
+namespace xinfer {
+
+namespace {
+
+template <typename F>
+void resolve(void* handle, F& fn, const char* name) {
+    fn = reinterpret_cast<F>(dlsym(handle, name));
+    if (!fn) throw std::runtime_error(std::string("libcurl.so.4 lacks ") + name);
+}
+
+std::unique_ptr<CurlLibrary> load() {
+    // Never closed: curl keeps global state (TLS) for the life of the process.
+    void* handle = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
+    if (!handle)
+        throw std::runtime_error(std::string("downloads need libcurl (Debian package libcurl4): ") + dlerror());
+    auto lib = std::make_unique<CurlLibrary>();
+    resolve(handle, lib->global_init, "curl_global_init");
+    resolve(handle, lib->easy_init, "curl_easy_init");
+    resolve(handle, lib->easy_setopt, "curl_easy_setopt");
+    resolve(handle, lib->easy_perform, "curl_easy_perform");
+    resolve(handle, lib->easy_getinfo, "curl_easy_getinfo");
+    resolve(handle, lib->easy_cleanup, "curl_easy_cleanup");
+    resolve(handle, lib->easy_strerror, "curl_easy_strerror");
+    resolve(handle, lib->slist_append, "curl_slist_append");
+    resolve(handle, lib->slist_free_all, "curl_slist_free_all");
+    if (lib->global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) throw std::runtime_error("libcurl failed to start");
+    return lib;
+}
+
+}  // namespace
+
+const CurlLibrary& curl_library() {
+    static std::mutex mutex;
+    static std::unique_ptr<CurlLibrary> lib;
+    std::lock_guard<std::mutex> lock(mutex);
+    if (!lib) lib = load();  // a failed load throws and is tried again by the next download
+    return *lib;
+}
+
+}  // namespace xinfer
