@@ -1,7 +1,8 @@
 #include "registry/gguf_info.h"
 
-#include <ggml.h>
-#include <gguf.h>
+#include "registry/gguf_header.h"
+
+#include <algorithm>
 
 #include <cmath>
 #include <regex>
@@ -17,29 +18,6 @@ bool looks_like_gguf(const std::filesystem::path& path) {
     return in.read(magic, 4) && std::string(magic, 4) == "GGUF";
 }
 
-namespace {
-int64_t get_int(const gguf_context* ctx, const std::string& key, int64_t fallback) {
-    int64_t id = gguf_find_key(ctx, key.c_str());
-    if (id < 0) return fallback;
-    switch (gguf_get_kv_type(ctx, id)) {
-        case GGUF_TYPE_UINT8: return gguf_get_val_u8(ctx, id);
-        case GGUF_TYPE_INT8: return gguf_get_val_i8(ctx, id);
-        case GGUF_TYPE_UINT16: return gguf_get_val_u16(ctx, id);
-        case GGUF_TYPE_INT16: return gguf_get_val_i16(ctx, id);
-        case GGUF_TYPE_UINT32: return gguf_get_val_u32(ctx, id);
-        case GGUF_TYPE_INT32: return gguf_get_val_i32(ctx, id);
-        case GGUF_TYPE_UINT64: return static_cast<int64_t>(gguf_get_val_u64(ctx, id));
-        case GGUF_TYPE_INT64: return gguf_get_val_i64(ctx, id);
-        default: return fallback;
-    }
-}
-std::string get_str(const gguf_context* ctx, const char* key) {
-    int64_t id = gguf_find_key(ctx, key);
-    if (id < 0 || gguf_get_kv_type(ctx, id) != GGUF_TYPE_STRING) return "";
-    return gguf_get_val_str(ctx, id);
-}
-}  // namespace
-
 GgufInfo read_gguf_info(const std::filesystem::path& path) {
     std::error_code ec;
     if (!std::filesystem::exists(path, ec))
@@ -48,33 +26,37 @@ GgufInfo read_gguf_info(const std::filesystem::path& path) {
         throw std::runtime_error("model path is a directory, not a GGUF file: " + path.string());
     if (!looks_like_gguf(path))
         throw std::runtime_error("not a GGUF file (bad magic): " + path.string());
-    gguf_init_params params{/*no_alloc=*/true, /*ctx=*/nullptr};
-    gguf_context* ctx = gguf_init_from_file(path.c_str(), params);
-    if (!ctx) throw std::runtime_error("GGUF header is corrupt or truncated: " + path.string());
+    const GgufHeader h = read_gguf_header(path);
+    auto integer = [&](const std::string& key, int64_t fallback) {
+        auto it = h.integers.find(key);
+        return it == h.integers.end() ? fallback : it->second;
+    };
+    auto string = [&](const std::string& key) {
+        auto it = h.strings.find(key);
+        return it == h.strings.end() ? std::string() : it->second;
+    };
     GgufInfo info;
-    info.architecture = get_str(ctx, "general.architecture");
-    info.name = get_str(ctx, "general.name");
+    info.architecture = string("general.architecture");
+    info.name = string("general.name");
     const std::string a = info.architecture + ".";
-    info.context_length = get_int(ctx, a + "context_length", 0);
-    info.embedding_length = get_int(ctx, a + "embedding_length", 0);
-    info.block_count = get_int(ctx, a + "block_count", 0);
-    info.head_count = get_int(ctx, a + "attention.head_count", 0);
-    info.head_count_kv = get_int(ctx, a + "attention.head_count_kv", info.head_count);
-    info.pooling_type = get_int(ctx, a + "pooling_type", -1);
-    info.has_chat_template = gguf_find_key(ctx, "tokenizer.chat_template") >= 0;
-    if (const int64_t tokens = gguf_find_key(ctx, "tokenizer.ggml.tokens"); tokens >= 0 && gguf_get_kv_type(ctx, tokens) == GGUF_TYPE_ARRAY)
-        info.vocab_size = static_cast<int64_t>(gguf_get_arr_n(ctx, tokens));
-    const int64_t audio = gguf_find_key(ctx, "clip.has_audio_encoder");
-    info.has_audio_encoder = audio >= 0 && gguf_get_kv_type(ctx, audio) == GGUF_TYPE_BOOL && gguf_get_val_bool(ctx, audio);
-    const int64_t gen = gguf_find_key(ctx, "clip.has_gen_audio_encoder");
-    info.has_audio_generator = gen >= 0 && gguf_get_kv_type(ctx, gen) == GGUF_TYPE_BOOL && gguf_get_val_bool(ctx, gen);
-    info.size_label = get_str(ctx, "general.size_label");
-    info.file_type = get_int(ctx, "general.file_type", -1);
-    for (int64_t t = 0; t < gguf_get_n_tensors(ctx); ++t) {
-        const ggml_type type = gguf_get_tensor_type(ctx, t);
-        info.parameter_count += gguf_get_tensor_size(ctx, t) / ggml_type_size(type) * ggml_blck_size(type);
-    }
-    gguf_free(ctx);
+    info.context_length = integer(a + "context_length", 0);
+    info.embedding_length = integer(a + "embedding_length", 0);
+    info.block_count = integer(a + "block_count", 0);
+    info.head_count = integer(a + "attention.head_count", 0);
+    info.head_count_kv = integer(a + "attention.head_count_kv", info.head_count);
+    info.pooling_type = integer(a + "pooling_type", -1);
+    info.has_chat_template = h.strings.count("tokenizer.chat_template") > 0;
+    if (auto it = h.array_lengths.find("tokenizer.ggml.tokens"); it != h.array_lengths.end())
+        info.vocab_size = static_cast<int64_t>(std::min<uint64_t>(it->second, INT64_MAX));
+    auto flag = [&](const std::string& key) {
+        auto it = h.booleans.find(key);
+        return it != h.booleans.end() && it->second;
+    };
+    info.has_audio_encoder = flag("clip.has_audio_encoder");
+    info.has_audio_generator = flag("clip.has_gen_audio_encoder");
+    info.size_label = string("general.size_label");
+    info.file_type = integer("general.file_type", -1);
+    info.parameter_count = h.parameter_count;
     info.file_size = std::filesystem::file_size(path, ec);
     return info;
 }
