@@ -12,6 +12,7 @@
 #include <stdexcept>
 
 #include "common/paths.h"
+#include "hub/curl_library.h"
 #include "hub/sha256.h"
 
 namespace xinfer {
@@ -172,6 +173,12 @@ BundleSummary create_bundle(const BundleOptions& o, const BundleProgress& progre
         std::map<std::string, fs::path> libs;  // soname -> where it is
         for (auto& binary : binaries)
             for (auto& lib : shared_libraries(binary)) libs.emplace(lib.filename().string(), lib);
+        // libcurl is opened by the first download (hub/curl_library.h), so no program lists it:
+        // bundled with its own libraries, for downloads from a mirror on the offline network.
+        if (const std::string curl = curl_library_file(); !curl.empty()) {
+            libs.emplace("libcurl.so.4", curl);
+            for (auto& lib : shared_libraries(curl)) libs.emplace(lib.filename().string(), lib);
+        }
         for (auto& [soname, path] : libs) place(path, root / "lib" / soname);
         summary.libraries = libs.size();
 

@@ -1,6 +1,7 @@
 #include "hub/curl_library.h"
 
 #include <dlfcn.h>
+#include <link.h>
 
 #include <memory>
 #include <mutex>
@@ -37,6 +38,15 @@ std::unique_ptr<CurlLibrary> load() {
 }
 
 }  // namespace
+
+std::string curl_library_file() {
+    // Left open: closing could unload TLS libraries that registered exit handlers; the callers
+    // (bundle creation) are short-lived commands.
+    void* handle = dlopen("libcurl.so.4", RTLD_LAZY | RTLD_LOCAL);
+    link_map* map = nullptr;
+    if (!handle || dlinfo(handle, RTLD_DI_LINKMAP, &map) != 0 || !map || !map->l_name) return "";
+    return map->l_name;
+}
 
 const CurlLibrary& curl_library() {
     static std::mutex mutex;

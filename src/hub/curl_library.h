@@ -5,6 +5,8 @@
 
 #include <curl/curl.h>
 
+#include <string>
+
 namespace xinfer {
 
 // The libcurl functions xinfer calls, resolved from libcurl.so.4 (Debian's libcurl4). The names
@@ -24,5 +26,9 @@ struct CurlLibrary {
 // Loads libcurl and runs curl_global_init once, on first call (thread-safe); later calls return
 // the same table. Throws std::runtime_error naming the package when libcurl is not installed.
 const CurlLibrary& curl_library();
+
+// The file the loader opens for libcurl.so.4 on this machine (what a bundle must carry, since no
+// program lists it among the libraries it links); empty when libcurl is not installed.
+std::string curl_library_file();
 
 }  // namespace xinfer
