@@ -3,6 +3,7 @@
 #include <dlfcn.h>
 #include <link.h>
 
+#include <cstdlib>
 #include <memory>
 #include <mutex>
 #include <stdexcept>
@@ -19,8 +20,10 @@ void resolve(void* handle, F& fn, const char* name) {
 }
 
 std::unique_ptr<CurlLibrary> load() {
-    // Never closed: curl keeps global state (TLS) for the life of the process.
-    void* handle = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
+    // Never closed: curl keeps global state (TLS) for the life of the process. XINFER_LIBCURL
+    // names another file (a libcurl of one's own).
+    const char* file = std::getenv("XINFER_LIBCURL");
+    void* handle = dlopen(file && *file ? file : "libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
     if (!handle)
         throw std::runtime_error(std::string("downloads need libcurl (Debian package libcurl4): ") + dlerror());
     auto lib = std::make_unique<CurlLibrary>();
@@ -50,9 +53,11 @@ std::string curl_library_file() {
 
 const CurlLibrary& curl_library() {
     static std::mutex mutex;
-    static std::unique_ptr<CurlLibrary> lib;
+    // Never freed, as the library is never closed: a download thread may still hold the table
+    // while the process exits.
+    static const CurlLibrary* lib = nullptr;
     std::lock_guard<std::mutex> lock(mutex);
-    if (!lib) lib = load();  // a failed load throws and is tried again by the next download
+    if (!lib) lib = load().release();  // a failed load throws and is tried again by the next download
     return *lib;
 }
 

@@ -56,12 +56,8 @@ int on_progress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
 // One request; `sink` receives the body. Sets up what every request shares.
 void perform(Transfer& t, const std::string& url, const FetchOptions& o, const std::string& range, bool head,
              size_t (*sink)(char*, size_t, size_t, void*), void* sink_user) {
-    const CurlLibrary* curl;
-    try {
-        curl = &curl_library();
-    } catch (const std::runtime_error& e) {
-        throw FetchError(e.what(), 0);
-    }
+    // A missing libcurl is not a FetchError: no mirror would do better, so it goes straight up.
+    const CurlLibrary* curl = &curl_library();
     CURL* c = curl->easy_init();
     if (!c) throw FetchError("cannot start an HTTP request", 0);
     curl_slist* headers = nullptr;
@@ -192,6 +188,7 @@ HttpResponse http_get(const std::string& url, const FetchOptions& o, const std::
 
 void download_file(const std::string& url, const fs::path& dest, uint64_t expected_size, const std::string& expected_sha256,
                    const FetchOptions& o, const ByteProgress& progress) {
+    curl_library();  // without libcurl, fail before any file is made
     const fs::path partial = dest.string() + ".incomplete";
     fs::create_directories(dest.parent_path());
     auto discard = [&] {
@@ -222,6 +219,9 @@ void download_file(const std::string& url, const fs::path& dest, uint64_t expect
             } catch (const FetchCancelled&) {
                 std::fclose(f);
                 discard();
+                throw;
+            } catch (...) {
+                std::fclose(f);  // what arrived stays for the next attempt to resume
                 throw;
             }
             const bool closed = std::fclose(f) == 0;

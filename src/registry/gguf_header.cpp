@@ -7,6 +7,7 @@
 
 #include <cstring>
 #include <limits>
+#include <set>
 #include <stdexcept>
 #include <vector>
 
@@ -157,29 +158,54 @@ GgufHeader read_gguf_header(const std::filesystem::path& path) {
     // The smallest key-value pair is 13 bytes and the smallest tensor record 24.
     if (kv_count > r.remaining() / 13) r.corrupt("more keys than the file can hold");
     if (h.tensor_count > r.remaining() / 24) r.corrupt("more tensors than the file can hold");
+    std::set<std::string> keys;
     for (uint64_t i = 0; i < kv_count; ++i) {
         const std::string key = r.string(kKeptString);
         if (key.empty()) r.corrupt("an empty or oversized key");
+        if (!keys.insert(key).second) r.corrupt("key '" + key + "' twice");
         read_value(r, h, key, r.get<uint32_t>());
     }
+    // The data section's alignment, which each tensor's place in it follows.
+    uint64_t alignment = 32;  // GGUF_DEFAULT_ALIGNMENT
+    if (keys.count("general.alignment")) {
+        auto it = h.integers.find("general.alignment");
+        alignment = it == h.integers.end() ? 0 : static_cast<uint64_t>(it->second);
+        if (alignment == 0 || alignment > UINT32_MAX || (alignment & (alignment - 1)) != 0)
+            r.corrupt("general.alignment is not a power of two");
+    }
+    // What ggml checks of each tensor record: a short unique name, at most four dimensions, a
+    // type it knows, a first dimension in whole blocks of that type, and data that follows the
+    // previous tensor's (padded to the alignment).
+    std::set<std::string> names;
+    uint64_t data_end = 0;
     for (uint64_t t = 0; t < h.tensor_count; ++t) {
-        r.skip(r.get<uint64_t>());  // the name
+        const std::string name = r.string(GGML_MAX_NAME - 1);
+        if (name.empty() || !names.insert(name).second) r.corrupt("a tensor name empty, too long or given twice");
         const uint32_t dims = r.get<uint32_t>();
         if (dims > GGML_MAX_DIMS) r.corrupt("a tensor with " + std::to_string(dims) + " dimensions");
+        int64_t ne[GGML_MAX_DIMS] = {1, 1, 1, 1};
         uint64_t elements = 1;
         for (uint32_t d = 0; d < dims; ++d) {
-            const int64_t n = r.get<int64_t>();
-            if (n < 0) r.corrupt("a tensor of negative size");
-            const auto u = static_cast<uint64_t>(n);
-            elements = u != 0 && elements > std::numeric_limits<uint64_t>::max() / u ? std::numeric_limits<uint64_t>::max() : elements * u;
+            ne[d] = r.get<int64_t>();
+            if (ne[d] < 0) r.corrupt("tensor '" + name + "' of negative size");
+            const auto u = static_cast<uint64_t>(ne[d]);
+            if (u != 0 && elements > static_cast<uint64_t>(INT64_MAX) / u) r.corrupt("tensor '" + name + "' of more than 2^63 elements");
+            elements *= u;
         }
         // A type this ggml does not know (or one it retired, of size 0) is refused, as ggml does.
-        const uint32_t type = r.get<uint32_t>();
-        if (type >= GGML_TYPE_COUNT || ggml_type_size(static_cast<ggml_type>(type)) == 0) r.corrupt("a tensor of unknown type");
-        r.get<uint64_t>();  // its data offset
-        h.parameter_count = elements > std::numeric_limits<uint64_t>::max() - h.parameter_count
-                                ? std::numeric_limits<uint64_t>::max()
-                                : h.parameter_count + elements;
+        const uint32_t type_id = r.get<uint32_t>();
+        if (type_id >= GGML_TYPE_COUNT || ggml_type_size(static_cast<ggml_type>(type_id)) == 0)
+            r.corrupt("tensor '" + name + "' of unknown type");
+        const auto type = static_cast<ggml_type>(type_id);
+        const auto block = static_cast<int64_t>(ggml_blck_size(type));
+        if (block <= 0 || ne[0] % block != 0) r.corrupt("tensor '" + name + "' not in whole blocks of its type");
+        if (r.get<uint64_t>() != data_end) r.corrupt("tensor '" + name + "' not where the previous one ends");
+        const uint64_t blocks = elements / static_cast<uint64_t>(block), size = ggml_type_size(type);
+        if (size != 0 && blocks > (UINT64_MAX - alignment) / size) r.corrupt("tensor '" + name + "' too large");
+        const uint64_t padded = (blocks * size + alignment - 1) / alignment * alignment;
+        if (padded > UINT64_MAX - data_end) r.corrupt("tensor data larger than 2^64 bytes");
+        data_end += padded;
+        h.parameter_count = elements > UINT64_MAX - h.parameter_count ? UINT64_MAX : h.parameter_count + elements;
     }
     return h;
 }

@@ -248,3 +248,22 @@ test('offline mode opens no connection and names the missing file', async () => 
     await offline.stop();
   }
 });
+
+test('without libcurl a download fails at once with the package to install, and leaves nothing', async () => {
+  const bare = await startServer({ env: { HF_ENDPOINT: hub.url, XINFER_LIBCURL: '/nonexistent/libcurl.so.4' } });
+  try {
+    const r0 = await api(bare, 'POST', '/v1/model_registrations/LLM', { model: JSON.stringify(spec('tiny-nocurl', 'test-org/tiny-chat-GGUF')), persist: false });
+    assert.equal(r0.status, 200, r0.text);
+    hub.log.length = 0;
+    const r = await api(bare, 'POST', '/v1/models', { model_name: 'tiny-nocurl' });
+    assert.notEqual(r.status, 200, r.text);
+    assert.match(r.text, /downloads need libcurl \(Debian package libcurl4\)/);
+    assert.doesNotMatch(r.text, /no hub answered|HF_ENDPOINT/, 'not worded as an unreachable hub');
+    assert.equal(hub.log.length, 0, 'the hub saw nothing');
+    const dir = join(bare.home, 'cache', 'tiny-nocurl');
+    assert.deepEqual(existsSync(dir) ? readdirSync(dir).filter((f) => !f.startsWith('.xinfer-download.lock')) : [], [], 'no file and no .incomplete left');
+    assert.equal((await api(bare, 'GET', '/status')).status, 200, 'the service is still up');
+  } finally {
+    await bare.stop();
+  }
+});

@@ -9,6 +9,7 @@
 
 #include <cstring>
 #include <filesystem>
+#include <tuple>
 #include <fstream>
 
 #include "registry/gguf_header.h"
@@ -83,7 +84,13 @@ TEST(GgufHeader, ReadsWhatGgmlReadsOnEveryTestModel) {
                 case GGUF_TYPE_INT32: EXPECT_EQ(h.integers.at(key), gguf_get_val_i32(ctx, k)) << key; break;
                 case GGUF_TYPE_UINT64: EXPECT_EQ(h.integers.at(key), static_cast<int64_t>(gguf_get_val_u64(ctx, k))) << key; break;
                 case GGUF_TYPE_FLOAT32: EXPECT_EQ(h.floats.at(key), gguf_get_val_f32(ctx, k)) << key; break;
-                default: EXPECT_TRUE(h.integers.count(key) || h.floats.count(key)) << key; break;
+                case GGUF_TYPE_UINT8: EXPECT_EQ(h.integers.at(key), gguf_get_val_u8(ctx, k)) << key; break;
+                case GGUF_TYPE_INT8: EXPECT_EQ(h.integers.at(key), gguf_get_val_i8(ctx, k)) << key; break;
+                case GGUF_TYPE_UINT16: EXPECT_EQ(h.integers.at(key), gguf_get_val_u16(ctx, k)) << key; break;
+                case GGUF_TYPE_INT16: EXPECT_EQ(h.integers.at(key), gguf_get_val_i16(ctx, k)) << key; break;
+                case GGUF_TYPE_INT64: EXPECT_EQ(h.integers.at(key), gguf_get_val_i64(ctx, k)) << key; break;
+                case GGUF_TYPE_FLOAT64: EXPECT_EQ(h.floats.at(key), gguf_get_val_f64(ctx, k)) << key; break;
+                default: ADD_FAILURE() << key << " of a type the test does not know"; break;
             }
             ++seen;
         }
@@ -140,6 +147,28 @@ TEST(GgufHeader, RefusesFilesCutShortOrHoldingImpossibleSizes) {
     tensor.put<uint32_t>(3).put<uint64_t>(1).put<uint64_t>(0).str("w").put<uint32_t>(5);
     tensor.b.append(64, '\0');
     EXPECT_NE(read_error(tensor.b).find("5 dimensions"), std::string::npos);
+    // What ggml refuses beyond sizes: a key twice, an alignment not a power of two, a tensor name
+    // twice, a first dimension not in whole blocks (Q8_0: 32), data not where the last tensor ends.
+    Bytes twice;
+    twice.b = "GGUF";
+    twice.put<uint32_t>(3).put<uint64_t>(0).put<uint64_t>(2).str("a").put<uint32_t>(4).put<uint32_t>(1).str("a").put<uint32_t>(4).put<uint32_t>(2);
+    EXPECT_NE(read_error(twice.b).find("key 'a' twice"), std::string::npos);
+    Bytes align;
+    align.b = "GGUF";
+    align.put<uint32_t>(3).put<uint64_t>(0).put<uint64_t>(1).str("general.alignment").put<uint32_t>(4).put<uint32_t>(24);
+    EXPECT_NE(read_error(align.b).find("power of two"), std::string::npos);
+    auto tensors = [](std::initializer_list<std::tuple<const char*, int64_t, uint32_t, uint64_t>> list) {
+        Bytes b;
+        b.b = "GGUF";
+        b.put<uint32_t>(3).put<uint64_t>(list.size()).put<uint64_t>(0);
+        for (auto& [name, n, type, offset] : list) b.str(name).put<uint32_t>(1).put<int64_t>(n).put<uint32_t>(type).put<uint64_t>(offset);
+        b.b.append(64, '\0');
+        return b.b;
+    };
+    EXPECT_EQ(read_error(tensors({{"a", 8, GGML_TYPE_F32, 0}, {"b", 64, GGML_TYPE_Q8_0, 32}})), "");
+    EXPECT_NE(read_error(tensors({{"a", 8, GGML_TYPE_F32, 0}, {"a", 8, GGML_TYPE_F32, 32}})).find("given twice"), std::string::npos);
+    EXPECT_NE(read_error(tensors({{"a", 40, GGML_TYPE_Q8_0, 0}})).find("whole blocks"), std::string::npos);
+    EXPECT_NE(read_error(tensors({{"a", 8, GGML_TYPE_F32, 0}, {"b", 8, GGML_TYPE_F32, 64}})).find("previous one ends"), std::string::npos);
     Bytes type;
     type.b = "GGUF";
     type.put<uint32_t>(3).put<uint64_t>(1).put<uint64_t>(0).str("w").put<uint32_t>(1).put<int64_t>(4).put<uint32_t>(GGML_TYPE_COUNT).put<uint64_t>(0);
