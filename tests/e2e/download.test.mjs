@@ -234,28 +234,30 @@ test('mirrors are tried in order: an unreachable one gives way to the next', asy
   assert.ok(readFileSync(join(cacheDir('tiny-mirror'), 'tiny-chat-Q8_0.gguf')).equals(chat));
 });
 
-test('offline mode opens no connection and names the missing file', async () => {
-  const offline = await startServer({ env: { HF_ENDPOINT: hub.url, XINFER_OFFLINE: '1' } });
+// A launch of a hub model named `name` on a second service started with `env`, the hub's log
+// cleared first; `check(response, service)` runs before that service stops.
+async function launchOnServiceWith(env, name, check) {
+  const other = await startServer({ env: { HF_ENDPOINT: hub.url, ...env } });
   try {
-    const r0 = await api(offline, 'POST', '/v1/model_registrations/LLM', { model: JSON.stringify(spec('tiny-off', 'test-org/tiny-chat-GGUF')), persist: false });
+    const r0 = await api(other, 'POST', '/v1/model_registrations/LLM', { model: JSON.stringify(spec(name, 'test-org/tiny-chat-GGUF')), persist: false });
     assert.equal(r0.status, 200, r0.text);
     hub.log.length = 0;
-    const r = await api(offline, 'POST', '/v1/models', { model_name: 'tiny-off' });
+    await check(await api(other, 'POST', '/v1/models', { model_name: name }), other);
+  } finally {
+    await other.stop();
+  }
+}
+
+test('offline mode opens no connection and names the missing file', async () => {
+  await launchOnServiceWith({ XINFER_OFFLINE: '1' }, 'tiny-off', (r) => {
     assert.equal(r.status, 400, r.text);
     assert.match(r.text, /offline mode \(XINFER_OFFLINE=1\): model tiny-off needs tiny-off-Q8_0\.gguf in .*cache\/tiny-off/);
     assert.equal(hub.log.length, 0, 'the hub saw nothing');
-  } finally {
-    await offline.stop();
-  }
+  });
 });
 
 test('without libcurl a download fails at once with the package to install, and leaves nothing', async () => {
-  const bare = await startServer({ env: { HF_ENDPOINT: hub.url, XINFER_LIBCURL: '/nonexistent/libcurl.so.4' } });
-  try {
-    const r0 = await api(bare, 'POST', '/v1/model_registrations/LLM', { model: JSON.stringify(spec('tiny-nocurl', 'test-org/tiny-chat-GGUF')), persist: false });
-    assert.equal(r0.status, 200, r0.text);
-    hub.log.length = 0;
-    const r = await api(bare, 'POST', '/v1/models', { model_name: 'tiny-nocurl' });
+  await launchOnServiceWith({ XINFER_LIBCURL: '/nonexistent/libcurl.so.4' }, 'tiny-nocurl', async (r, bare) => {
     assert.notEqual(r.status, 200, r.text);
     assert.match(r.text, /downloads need libcurl \(Debian package libcurl4\)/);
     assert.doesNotMatch(r.text, /no hub answered|HF_ENDPOINT/, 'not worded as an unreachable hub');
@@ -263,7 +265,5 @@ test('without libcurl a download fails at once with the package to install, and 
     const dir = join(bare.home, 'cache', 'tiny-nocurl');
     assert.deepEqual(existsSync(dir) ? readdirSync(dir).filter((f) => !f.startsWith('.xinfer-download.lock')) : [], [], 'no file and no .incomplete left');
     assert.equal((await api(bare, 'GET', '/status')).status, 200, 'the service is still up');
-  } finally {
-    await bare.stop();
-  }
+  });
 });
