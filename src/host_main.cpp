@@ -6,12 +6,13 @@
 
 #include "cli/api_client.h"
 #include "cli/commands.h"
+#include "host/model_host.h"
 
 int main(int argc, char** argv) {
     CLI::App app{"xinfer-host: one speech, embedding or rerank model replica (started by xinfer)", "xinfer-host"};
     app.require_subcommand(1);
     app.set_version_flag("-v,--version", XINFER_VERSION);
-    xinfer::cli::add_host_command(app);
+    xinfer::cli::add_host_command(app, xinfer::run_model_host);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

@@ -152,10 +152,13 @@ BundleSummary create_bundle(const BundleOptions& o, const BundleProgress& progre
         // The speech model host lives beside xinfer (the supervisor starts it from there).
         const fs::path host = fs::canonical(o.xinfer_binary).parent_path() / "xinfer-host";
         place(host, root / "bin" / "xinfer-host");
+        // And the embedding and rerank host, which links none of the speech libraries.
+        const fs::path encoder = fs::canonical(o.xinfer_binary).parent_path() / "xinfer-encoder";
+        place(encoder, root / "bin" / "xinfer-encoder");
         place(fs::canonical(o.llama_server), root / "bin" / "llama-server");
         for (const char* alias : {"xinference", "xinference-local", "xinference-supervisor", "xinference-worker"})
             fs::create_symlink("xinfer", root / "bin" / alias);
-        std::vector<fs::path> binaries = {fs::path(o.xinfer_binary), host, fs::path(o.llama_server)};
+        std::vector<fs::path> binaries = {fs::path(o.xinfer_binary), host, encoder, fs::path(o.llama_server)};
         // etcd (Debian's etcd-server), when installed: cluster mode's store, and what
         // xinference-supervisor starts; the Kubernetes manifests run their etcd members from it.
         if (fs::exists("/usr/bin/etcd")) {
@@ -163,7 +166,7 @@ BundleSummary create_bundle(const BundleOptions& o, const BundleProgress& progre
             binaries.push_back("/usr/bin/etcd");
         }
         // ggml's backends, where they are plugins (a CUDA build): ggml looks for them beside the
-        // program that loads them, llama-server and xinfer-host alike; their own libraries (CUDA's
+        // program that loads them, llama-server, xinfer-host and xinfer-encoder alike; their own libraries (CUDA's
         // runtime, cuBLAS, NCCL) go to lib/ with the rest.
         const fs::path llama_dir = fs::canonical(o.llama_server).parent_path();
         for (auto& plugin : backend_plugins(llama_dir, shared_libraries(o.llama_server))) {

@@ -44,7 +44,7 @@ std::filesystem::path install_bundle(const std::filesystem::path& tar, const std
 // libggml-*.so there that is not one of the libraries in `linked` (what llama-server loads by
 // itself) and not libggml-base. A CUDA build of llama.cpp makes every backend a plugin
 // (libggml-cuda.so, one libggml-cpu-*.so per instruction set), which ggml loads from the folder of
-// the program that runs, so a bundle must put them beside llama-server and xinfer-host; a CPU-only
+// the program that runs, so a bundle must put them beside llama-server and the hosts; a CPU-only
 // build links its backend and has none.
 std::vector<std::filesystem::path> backend_plugins(const std::filesystem::path& dir, const std::vector<std::filesystem::path>& linked);
 

@@ -1,11 +1,11 @@
-// `xinfer host`: run one speech model replica (started by the supervisor, not by hand).
+// `xinfer-host host` / `xinfer-encoder host`: run one model replica (started by the supervisor, not by hand).
 #include "cli/api_client.h"
 #include "cli/commands.h"
 #include "host/model_host.h"
 
 namespace xinfer::cli {
 
-void add_host_command(CLI::App& app) {
+void add_host_command(CLI::App& app, int (*run)(const HostOptions&)) {
     auto o = std::make_shared<HostOptions>();
     auto* host = app.add_subcommand("host", "Serve one speech, embedding or rerank model replica on a private address (used by the supervisor)");
     host->add_option("--engine", o->engine, "pocketsphinx, whisper, mtmd (speech recognition), mtmd-tts (voices), flite, espeak, "
@@ -18,7 +18,7 @@ void add_host_command(CLI::App& app) {
     host->add_option("--context", o->context, "llama-embedding, llama-rerank: longest input in tokens (0 = the model's)")
         ->capture_default_str();
     host->add_flag("--gpu", o->use_gpu, "whisper, mtmd, mtmd-tts, llama-embedding, llama-rerank: compute on the GPU (CUDA build; CPU otherwise)");
-    host->callback([o] { exit_code() = run_model_host(*o); });
+    host->callback([o, run] { exit_code() = run(*o); });
 }
 
 }  // namespace xinfer::cli

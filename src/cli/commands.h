@@ -4,6 +4,10 @@
 
 #include <CLI/CLI.hpp>
 
+namespace xinfer {
+struct HostOptions;
+}
+
 namespace xinfer::cli {
 
 void add_serve_command(CLI::App& app);          // serve (local), supervisor, worker
@@ -12,7 +16,8 @@ void add_registration_commands(CLI::App& app);  // register, unregister, registr
 void add_chat_commands(CLI::App& app);          // chat, generate (interactive)
 void add_cache_commands(CLI::App& app);         // cached, remove-cache
 void add_cluster_commands(CLI::App& app);       // engine, login, vllm-models, stop-cluster, cal-model-mem
-void add_host_command(CLI::App& app);           // host: one speech model replica (the xinfer-host program)
+// host: one model replica, served by `run` (the xinfer-host and xinfer-encoder programs).
+void add_host_command(CLI::App& app, int (*run)(const HostOptions&));
 void add_convert_command(CLI::App& app);        // convert: a Hugging Face folder to GGUF (local)
 void add_download_command(CLI::App& app);       // download: a catalog model into the cache (local)
 void add_bundle_commands(CLI::App& app);        // bundle create|install: offline archives (local)

@@ -1,14 +1,10 @@
 #include "host/model_host.h"
 
 #include <httplib.h>
-#include <signal.h>
 
-#include <filesystem>
 #include <memory>
 #include <regex>
-#include <thread>
 
-#include "api/elastic_thread_pool.h"
 #include "api/http_util.h"
 #include "audio/decode.h"
 #include "audio/encode.h"
@@ -22,7 +18,9 @@
 #include "engines/mtmd/mtmd_tts.h"
 #include "engines/pocketsphinx/pocketsphinx_stt.h"
 #include "engines/whisper/whisper_stt.h"
+#include "host/encoder_host.h"
 #include "host/encoder_routes.h"
+#include "host/host_server.h"
 #include "host/transcript_format.h"
 
 namespace xinfer {
@@ -51,11 +49,8 @@ Engines load(const HostOptions& o) {
         if (o.model_path.empty() || o.projector.empty())
             throw std::runtime_error("the mtmd-tts engine needs --model-path (the talker GGUF) and --projector (its mmproj GGUF)");
         e.tts = std::make_unique<MtmdTts>(o.model_path, o.projector, std::max(1, o.concurrency), o.threads, o.use_gpu);
-    } else if (o.engine == "llama-embedding" || o.engine == "llama-rerank") {
-        if (o.model_path.empty()) throw std::runtime_error("the " + o.engine + " engine needs --model-path (a GGUF)");
-        e.encoder = std::make_unique<LlamaEncoder>(
-            o.model_path, o.engine == "llama-rerank" ? LlamaEncoder::Task::rerank : LlamaEncoder::Task::embedding, o.threads,
-            o.use_gpu, o.context);
+    } else if (is_encoder_engine(o.engine)) {
+        e.encoder = load_encoder(o);
     } else if (o.engine == "flite") e.tts = std::make_unique<FliteTts>();
     else if (o.engine == "espeak") e.tts = std::make_unique<EspeakTts>();
     else throw std::runtime_error("unknown speech engine '" + o.engine + "' (pocketsphinx, whisper, mtmd, mtmd-tts, flite, espeak, "
@@ -211,63 +206,17 @@ void add_speech_route(httplib::Server& server, TextToSpeech& tts) {
 }  // namespace
 
 int run_model_host(const HostOptions& o) {
-    signal(SIGPIPE, SIG_IGN);
-    Engines engines;
-    try {
-        engines = load(o);
-    } catch (const std::exception& e) {
-        log::error(std::string("model host: ") + e.what());
-        return 1;
-    }
-    httplib::Server server;
-    // The gateway keeps up to 32 idle keep-alive connections to an engine, each holding one of
-    // these threads while it idles: a fixed small pool would leave a new connection waiting out a
-    // keep-alive timeout. A few threads, more as connections need them (as the gateway does).
-    server.new_task_queue = [base = static_cast<size_t>(std::max(4, o.concurrency * 2))] { return new ElasticThreadPool(base, 256); };
-    server.set_payload_max_length(1ull << 30);  // the supervisor enforces the client-facing limit
-    server.Get("/health", [](const httplib::Request&, httplib::Response& res) { send_json(res, {{"status", "ok"}}); });
-    if (engines.stt) {
-        add_transcription_route(server, *engines.stt, "/v1/audio/transcriptions", false);
-        add_transcription_route(server, *engines.stt, "/v1/audio/translations", true);
-    }
-    if (engines.tts) add_speech_route(server, *engines.tts);
-    if (engines.encoder) add_encoder_routes(server, *engines.encoder);
-
-    // SIGTERM from the supervisor: stop serving and exit.
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &set, nullptr);
-    std::thread([&] {
-        int sig = 0;
-        sigwait(&set, &sig);
-        server.stop();
-    }).detach();
-
-    bool bound;
-    const bool unix_socket = !o.listen.empty() && o.listen[0] == '/';
-    if (unix_socket) {
-        // A socket left by a host that was killed would make bind fail; the path is ours.
-        std::error_code ec;
-        if (std::filesystem::is_socket(o.listen, ec)) std::filesystem::remove(o.listen, ec);
-        server.set_address_family(AF_UNIX);
-        bound = server.bind_to_port(o.listen, 80);
-    } else {
-        auto colon = o.listen.rfind(':');
-        bound = server.bind_to_port(o.listen.substr(0, colon), std::stoi(o.listen.substr(colon + 1)));
-    }
-    if (!bound) {
-        log::error("model host: cannot listen on " + o.listen);
-        return 1;
-    }
-    log::info("model host: engine " + o.engine + " serving on " + o.listen);
-    server.listen_after_bind();
-    if (unix_socket) {
-        std::error_code ec;
-        std::filesystem::remove(o.listen, ec);
-    }
-    return 0;
+    return serve_model_host(o, [&o]() -> HostRoutes {
+        auto engines = std::make_shared<Engines>(load(o));
+        return [engines](httplib::Server& server) {
+            if (engines->stt) {
+                add_transcription_route(server, *engines->stt, "/v1/audio/transcriptions", false);
+                add_transcription_route(server, *engines->stt, "/v1/audio/translations", true);
+            }
+            if (engines->tts) add_speech_route(server, *engines->tts);
+            if (engines->encoder) add_encoder_routes(server, *engines->encoder);
+        };
+    });
 }
 
 }  // namespace xinfer

@@ -44,12 +44,12 @@ test('bundle install unpacks and verifies every file; a damaged file is named', 
   const out = await run(BIN, ['bundle', 'install', tar, join(work, 'target'), '--no-start']);
   assert.match(out.stdout, /installed and verified/);
   installed = join(work, 'target', 'xinfer-bundle');
-  for (const f of ['bin/xinfer', 'bin/llama-server', 'run.sh', 'install.sh', 'deploy.json', 'MANIFEST.sha256',
+  for (const f of ['bin/xinfer', 'bin/xinfer-host', 'bin/xinfer-encoder', 'bin/llama-server', 'run.sh', 'install.sh', 'deploy.json', 'MANIFEST.sha256',
     'home/cache/qwen2.5-instruct/qwen2.5-0.5b-instruct-q4_k_m.gguf']) assert.ok(existsSync(join(installed, f)), f);
   // Every library the programs load, beyond glibc, resolves inside the bundle: libcurl too, which
   // xinfer opens only when a download starts (from a mirror on the offline network).
   assert.ok(existsSync(join(installed, 'lib', 'libcurl.so.4')), 'libcurl.so.4 is bundled');
-  for (const program of ['bin/xinfer', 'bin/llama-server', 'lib/libcurl.so.4']) {
+  for (const program of ['bin/xinfer', 'bin/xinfer-host', 'bin/xinfer-encoder', 'bin/llama-server', 'lib/libcurl.so.4']) {
     const ldd = execFileSync('ldd', [join(installed, program)], { env: { ...process.env, LD_LIBRARY_PATH: join(installed, 'lib') }, encoding: 'utf8' });
     for (const line of ldd.split('\n')) {
       const m = /^\s*(\S+) => (\S+)/.exec(line);

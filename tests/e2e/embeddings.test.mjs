@@ -194,9 +194,15 @@ const engineProgram = async (uid) => {
   return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0];
 };
 
-test("the model host's engine answers as llama-server does (vectors, scores, usage, errors); llama-server options choose llama-server", async () => {
-  assert.match(await engineProgram('bce-embedding-base_v1'), /xinfer-host$/);
-  assert.match(await engineProgram('bge-reranker-v2-m3'), /xinfer-host$/);
+test("the encoder host answers as llama-server does (vectors, scores, usage, errors); llama-server options choose llama-server", async () => {
+  // Embedding and rerank replicas run in xinfer-encoder, which maps none of the speech engines'
+  // libraries (ffmpeg, flite, pocketsphinx, whisper.cpp's ggml users aside).
+  for (const uid of ['bce-embedding-base_v1', 'bge-reranker-v2-m3']) {
+    assert.match(await engineProgram(uid), /xinfer-encoder$/);
+    const pid = (await api(server, 'GET', `/v1/models/${uid}`)).json.replicas[0].pid;
+    const maps = readFileSync(`/proc/${pid}/maps`, 'utf8');
+    assert.doesNotMatch(maps, /libav(codec|format|util)|libflite|libpocketsphinx|libsphinxbase|librsvg/, `${uid}: no speech library mapped`);
+  }
   // An option only llama-server has: the model runs on llama-server, as before.
   await launch(server, { model_uid: 'emb-ls', model_name: 'emb-ls', model_type: 'embedding', model_path: EMBED_MODEL, n_parallel: 4 });
   await launch(server, { model_uid: 'rerank-ls', model_name: 'rerank-ls', model_type: 'rerank', model_path: RERANK_MODEL, n_parallel: 4 });

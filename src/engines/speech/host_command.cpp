@@ -41,7 +41,8 @@ bool runs_in_encoder_host(const ResolvedModel& model, const nlohmann::json& opti
 EngineCommand encoder_host_command(const ResolvedModel& model, const nlohmann::json& options, const std::string& listen,
                                    bool use_gpu) {
     EngineCommand cmd;
-    cmd.argv = {(executable_dir() / "xinfer-host").string(), "host", "--engine",
+    // Their own program: an encoder replica loads none of the speech engines' libraries.
+    cmd.argv = {(executable_dir() / "xinfer-encoder").string(), "host", "--engine",
                 model.type == ModelType::rerank ? "llama-rerank" : "llama-embedding", "--listen", listen,
                 "--model-path", model.file.string()};
     if (use_gpu) cmd.argv.push_back("--gpu");

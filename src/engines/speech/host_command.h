@@ -1,4 +1,5 @@
-// How a speech, embedding or rerank model becomes an `xinfer-host host` command line.
+// How a speech model becomes an `xinfer-host host` command line, and an embedding or rerank model
+// an `xinfer-encoder host` one.
 #pragma once
 
 #include <nlohmann/json.hpp>
