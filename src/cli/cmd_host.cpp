@@ -21,4 +21,17 @@ void add_host_command(CLI::App& app, int (*run)(const HostOptions&)) {
     host->callback([o, run] { exit_code() = run(*o); });
 }
 
+int host_program_main(int argc, char** argv, const char* name, const char* about, int (*run)(const HostOptions&)) {
+    CLI::App app{std::string(name) + ": " + about + " (started by xinfer)", name};
+    app.require_subcommand(1);
+    app.set_version_flag("-v,--version", XINFER_VERSION);
+    add_host_command(app, run);
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        return app.exit(e);
+    }
+    return exit_code();
+}
+
 }  // namespace xinfer::cli
