@@ -10,7 +10,6 @@
 #include "audio/encode.h"
 #include "common/json_util.h"
 #include "common/text.h"
-#include "common/log.h"
 #include "engines/espeak/espeak_tts.h"
 #include "engines/flite/flite_tts.h"
 #include "engines/llama_encoder/llama_encoder.h"

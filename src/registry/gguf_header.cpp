@@ -146,8 +146,8 @@ void read_value(Reader& r, GgufHeader& h, const std::string& key, uint32_t type)
 
 GgufHeader read_gguf_header(const std::filesystem::path& path) {
     Reader r(path);
-    char magic[4];
-    r.read(magic, 4);
+    char magic[4] = {};
+    if (r.remaining() >= 4) r.read(magic, 4);
     if (std::memcmp(magic, "GGUF", 4) != 0) throw std::runtime_error("not a GGUF file (bad magic): " + path.string());
     GgufHeader h;
     h.version = r.get<uint32_t>();

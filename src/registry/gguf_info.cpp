@@ -24,8 +24,6 @@ GgufInfo read_gguf_info(const std::filesystem::path& path) {
         throw std::runtime_error("model file not found: " + path.string());
     if (std::filesystem::is_directory(path, ec))
         throw std::runtime_error("model path is a directory, not a GGUF file: " + path.string());
-    if (!looks_like_gguf(path))
-        throw std::runtime_error("not a GGUF file (bad magic): " + path.string());
     const GgufHeader h = read_gguf_header(path);
     auto integer = [&](const std::string& key, int64_t fallback) {
         auto it = h.integers.find(key);
