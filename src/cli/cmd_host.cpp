@@ -5,9 +5,9 @@
 
 namespace xinfer::cli {
 
-void add_host_command(CLI::App& app, int (*run)(const HostOptions&)) {
+void add_host_command(CLI::App& app, const char* about, int (*run)(const HostOptions&)) {
     auto o = std::make_shared<HostOptions>();
-    auto* host = app.add_subcommand("host", "Serve one speech, embedding or rerank model replica on a private address (used by the supervisor)");
+    auto* host = app.add_subcommand("host", std::string("Serve ") + about + " on a private address (used by the supervisor)");
     host->add_option("--engine", o->engine, "pocketsphinx, whisper, mtmd (speech recognition), mtmd-tts (voices), flite, espeak, "
                                               "llama-embedding or llama-rerank")->required();
     host->add_option("--listen", o->listen, "unix socket path or 127.0.0.1:PORT")->required();
@@ -25,7 +25,7 @@ int host_program_main(int argc, char** argv, const char* name, const char* about
     CLI::App app{std::string(name) + ": " + about + " (started by xinfer)", name};
     app.require_subcommand(1);
     app.set_version_flag("-v,--version", XINFER_VERSION);
-    add_host_command(app, run);
+    add_host_command(app, about, run);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

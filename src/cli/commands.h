@@ -16,8 +16,9 @@ void add_registration_commands(CLI::App& app);  // register, unregister, registr
 void add_chat_commands(CLI::App& app);          // chat, generate (interactive)
 void add_cache_commands(CLI::App& app);         // cached, remove-cache
 void add_cluster_commands(CLI::App& app);       // engine, login, vllm-models, stop-cluster, cal-model-mem
-// host: one model replica, served by `run` (the xinfer-host and xinfer-encoder programs).
-void add_host_command(CLI::App& app, int (*run)(const HostOptions&));
+// host: one model replica (`about` says which kinds), served by `run` (the xinfer-host and
+// xinfer-encoder programs).
+void add_host_command(CLI::App& app, const char* about, int (*run)(const HostOptions&));
 // The whole main() of a host program (`name host --engine ...`): its command line, served by `run`.
 int host_program_main(int argc, char** argv, const char* name, const char* about, int (*run)(const HostOptions&));
 void add_convert_command(CLI::App& app);        // convert: a Hugging Face folder to GGUF (local)
