@@ -38,6 +38,10 @@ bool request_from_node_refused(const httplib::Request& req) {
 }
 
 void forward_to_node(const httplib::Request& req, httplib::Response& res, const RoutedElsewhere& to) {
+    if (!unusable_address(to.address).empty()) {  // a node that advertised nothing reachable: as if down
+        if (forwarding.cluster) forwarding.cluster->suspect(to.node);
+        throw NodeUnreachable{to.node};
+    }
     auto client = make_client(to.address);
     client->set_connection_timeout(2, 0);
     client->set_read_timeout(600, 0);

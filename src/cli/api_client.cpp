@@ -46,7 +46,18 @@ std::string with_query(const std::string& path, const Query& query) {
     return params.empty() ? path : httplib::append_query_params(path, params);
 }
 
-ApiClient::ApiClient(const Endpoint& ep) : ep_(resolved(ep)) {}
+ApiClient::ApiClient(const Endpoint& ep) : ep_(resolved(ep)) {
+    origin_ = ep_.url;
+    if (origin_.empty() || origin_[0] != '/') {  // not a unix socket
+        const size_t host = origin_.find("://") == std::string::npos ? 0 : origin_.find("://") + 3;
+        if (const size_t slash = origin_.find('/', host); slash != std::string::npos) {
+            prefix_ = origin_.substr(slash);
+            origin_.erase(slash);
+        }
+    }
+    if (const std::string why = unusable_address(origin_); !why.empty())
+        throw CliError("cannot use the endpoint '" + ep_.url + "': " + why);
+}
 
 json ApiClient::get(const std::string& path, const Query& q) { return call("GET", with_query(path, q), nullptr); }
 json ApiClient::post(const std::string& path, const json& body, const Query& q) {
@@ -66,13 +77,14 @@ std::string error_text(int status, const std::string& body) {
 }  // namespace
 
 json ApiClient::call(const std::string& method, const std::string& path, const json* body) {
-    auto client = make_client(ep_.url);
+    auto client = make_client(origin_);
     client->set_read_timeout(3600, 0);
     httplib::Headers headers;
     if (!ep_.api_key.empty()) headers.emplace("Authorization", "Bearer " + ep_.api_key);
-    httplib::Result r = method == "GET"    ? client->Get(path, headers)
-                        : method == "POST" ? client->Post(path, headers, body->dump(), "application/json")
-                                           : client->Delete(path, headers);
+    const std::string target = prefix_ + path;
+    httplib::Result r = method == "GET"    ? client->Get(target, headers)
+                        : method == "POST" ? client->Post(target, headers, body->dump(), "application/json")
+                                           : client->Delete(target, headers);
     if (!r) throw CliError("cannot reach xinfer at " + ep_.url + " (" + httplib::to_string(r.error()) + ")");
     if (r->status >= 400) throw CliError(error_text(r->status, r->body));
     json j = json::parse(r->body, nullptr, false);
@@ -80,11 +92,11 @@ json ApiClient::call(const std::string& method, const std::string& path, const j
 }
 
 void ApiClient::stream(const std::string& path, const json& body, const std::function<void(const json&)>& on_event) {
-    auto client = make_client(ep_.url);
+    auto client = make_client(origin_);
     client->set_read_timeout(3600, 0);
     httplib::Headers headers;
     if (!ep_.api_key.empty()) headers.emplace("Authorization", "Bearer " + ep_.api_key);
-    auto handle = client->open_stream("POST", path, {}, headers, body.dump(), "application/json");
+    auto handle = client->open_stream("POST", prefix_ + path, {}, headers, body.dump(), "application/json");
     if (!handle.response) throw CliError("cannot reach xinfer at " + ep_.url + " (" + httplib::to_string(handle.error) + ")");
     std::string pending;
     char buf[4096];
@@ -126,7 +138,7 @@ int run_reporting_errors(const std::function<void()>& body) {
     try {
         body();
         return 0;
-    } catch (const CliError& e) {
+    } catch (const std::exception& e) {  // CliError, and whatever else stops the command
         std::cerr << "Error: " << e.what() << "\n";
         return 1;
     }

@@ -47,12 +47,16 @@ public:
 private:
     json call(const std::string& method, const std::string& path, const json* body);
     Endpoint ep_;
+    // The endpoint split as Xinference's client joins it ("{base_url}/v1/models"): the server's
+    // address and any path before the API's (a service behind a proxy at http://gw/xinference).
+    std::string origin_, prefix_;
 };
 
 // The path with its query string (values URL-encoded).
 std::string with_query(const std::string& path, const Query& query);
 
-// Runs a client command body, printing CliError messages as `Error: ...` with exit code 1.
+// Runs a client command body, printing CliError messages (and any other failure, such as an
+// endpoint that is not an address) as `Error: ...` with exit code 1.
 int run_reporting_errors(const std::function<void()>& body);
 
 // The process exit code client commands leave for main() to return.

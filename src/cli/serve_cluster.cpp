@@ -8,6 +8,7 @@
 
 #include "api/cluster_models.h"
 #include "api/node_forward.h"
+#include "common/http_client.h"
 #include "common/log.h"
 #include "worker/inventory.h"
 
@@ -62,6 +63,10 @@ std::unique_ptr<ClusterSession> join_cluster(const ClusterArgs& args, Supervisor
         c.advertise = "http://" + host + ":" + std::to_string(port);
     }
     if (c.advertise.find("://") == std::string::npos) c.advertise = "http://" + c.advertise;
+    // Every other node connects to it: one they could not connect to would fail each request
+    // they send here, so it is refused now, at this node's start.
+    if (const std::string why = unusable_address(c.advertise); !why.empty())
+        throw std::runtime_error("--advertise " + args.advertise + " is not an address other nodes can connect to: " + why);
     if (port == 0) throw std::runtime_error("cluster mode needs a fixed --port: other nodes reach this one at its advertised address");
     if (c.token.empty())
         log::warn("cluster: no --cluster-token: any program that can reach this port can relay requests as another node");

@@ -295,6 +295,7 @@ bool ClusterNode::cut_off() const {
     if (peers.empty()) return false;  // alone: no other node can run its models twice
     size_t reached = 0;
     for (auto& p : peers) {
+        if (!unusable_address(p).empty()) continue;  // a node that advertised nothing reachable is not reached
         auto client = make_client(p);
         client->set_connection_timeout(std::chrono::milliseconds(300));
         client->set_read_timeout(std::chrono::milliseconds(500));

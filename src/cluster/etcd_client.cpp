@@ -145,6 +145,9 @@ static int64_t steady_ms() {
 EtcdClient::EtcdClient(std::vector<std::string> endpoints, int timeout_ms)
     : endpoints_(std::move(endpoints)), timeout_ms_(timeout_ms), failed_until_ms_(endpoints_.size(), 0) {
     if (endpoints_.empty()) throw std::invalid_argument("no etcd endpoint given");
+    for (const std::string& e : endpoints_)
+        if (const std::string why = unusable_address(e); !why.empty())
+            throw std::invalid_argument("the etcd endpoint '" + e + "' is not an address to connect to: " + why);
 }
 
 std::vector<size_t> EtcdClient::try_order() {

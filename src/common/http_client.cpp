@@ -1,22 +1,58 @@
 #include "common/http_client.h"
 
+#include <stdexcept>
+
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 namespace xinfer {
 
+namespace {
+
+// The address as httplib's client reads it: "http://host:port" (a scheme added when there is none).
+std::string http_address(const std::string& address) {
+    std::string a = address;
+    if (a.find("://") == std::string::npos) a = "http://" + a;
+    while (a.size() > a.find("://") + 3 && a.back() == '/') a.pop_back();
+    return a;
+}
+
+}  // namespace
+
+std::string unusable_address(const std::string& address) {
+    if (address.empty()) return "no address given";
+    if (address[0] == '/') return "";  // a unix socket
+    const std::string a = http_address(address);
+    const size_t scheme_end = a.find("://");
+    const std::string scheme = a.substr(0, scheme_end);
+    if (scheme == "https") return "https is not supported (xinfer's clients speak plain HTTP: use the service's own http:// address)";
+    if (scheme != "http") return "'" + scheme + "' is not a scheme xinfer speaks (use http://HOST:PORT)";
+    const std::string rest = a.substr(scheme_end + 3);
+    if (rest.find('/') != std::string::npos) return "a path is not part of an address (use http://HOST:PORT)";
+    // The port: after the last ':' unless that is inside an IPv6 literal ("[::1]:9997").
+    const size_t colon = rest.rfind(':');
+    const size_t bracket = rest.rfind(']');
+    if (colon == std::string::npos || (bracket != std::string::npos && colon < bracket)) return rest.empty() ? "no host given" : "";
+    if (colon == 0) return "no host given";
+    const std::string port = rest.substr(colon + 1);
+    const bool digits = !port.empty() && port.size() <= 5 && port.find_first_not_of("0123456789") == std::string::npos;
+    if (!digits || std::stoi(port) < 1 || std::stoi(port) > 65535) return "'" + port + "' is not a port (1-65535)";
+    return "";
+}
+
 std::unique_ptr<httplib::Client> make_client(const std::string& address) {
+    if (const std::string why = unusable_address(address); !why.empty())
+        throw std::invalid_argument("cannot connect to '" + address + "': " + why);
     std::unique_ptr<httplib::Client> c;
-    if (!address.empty() && address[0] == '/') {
+    if (address[0] == '/') {
         c = std::make_unique<httplib::Client>(address);
         c->set_address_family(AF_UNIX);
     } else {
-        std::string a = address;
-        if (a.rfind("http://", 0) != 0 && a.rfind("https://", 0) != 0) a = "http://" + a;
-        while (!a.empty() && a.back() == '/') a.pop_back();
-        c = std::make_unique<httplib::Client>(a);
+        c = std::make_unique<httplib::Client>(http_address(address));
     }
+    // What httplib still cannot read (a host it does not parse) must not reach a call.
+    if (!c->is_valid()) throw std::invalid_argument("cannot connect to '" + address + "': not an address (use http://HOST:PORT)");
     c->set_connection_timeout(5, 0);
     // httplib sends a streamed request's headers one line per send(): ten system calls, and as
     // many wake-ups of the engine's reader thread, for each chat request. One write instead

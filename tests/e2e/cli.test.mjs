@@ -6,7 +6,8 @@ import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { spawn } from 'node:child_process';
-import { startServer, api, cli, pidAlive, waitFor, BIN, CHAT_MODEL } from './helpers.mjs';
+import http from 'node:http';
+import { startServer, api, cli, cliAsync, pidAlive, waitFor, BIN, CHAT_MODEL } from './helpers.mjs';
 
 let server;
 before(async () => { server = await startServer(); });
@@ -42,6 +43,73 @@ test('launch failures print the reason and exit non-zero', async () => {
   const bad = cli(server, ['terminate', '--model-uid', 'nothing']);
   assert.notEqual(bad.code, 0);
   assert.match(bad.stderr, /Model not found/);
+});
+
+test('an endpoint that is not an address is refused in words, not by a crash', () => {
+  // Each of these once left httplib's client without a connection: a segfault (or an uncaught
+  // exception for https), which is what `scripts/serve.sh -p 0` hit with its demo launch.
+  for (const [endpoint, why] of [['http://127.0.0.1:0', /'0' is not a port \(1-65535\)/],
+    ['127.0.0.1:99999', /'99999' is not a port/], ['localhost:abc', /'abc' is not a port/],
+    ['https://127.0.0.1:9997', /https is not supported/], ['ftp://127.0.0.1:21', /'ftp' is not a scheme/],
+    ['http://:9997', /no host given/]]) {
+    const r = cli(server, ['list', '-e', endpoint]);
+    assert.equal(r.signal, null, `${endpoint}: killed by ${r.signal}\n${r.stderr}`);
+    assert.equal(r.code, 1, endpoint);
+    assert.ok(r.stderr.startsWith(`Error: cannot use the endpoint '${endpoint}': `), r.stderr);
+    assert.match(r.stderr, why);
+  }
+});
+
+test('serve refuses cluster addresses no node could connect to, at its start', () => {
+  // Before, a bad --etcd crashed the node as it joined, and a bad --advertise crashed every other
+  // node the first time it relayed a request there.
+  const home = mkdtempSync(join(tmpdir(), 'xinfer-cli-'));
+  try {
+    for (const [flags, why] of [[['--etcd', 'http://127.0.0.1:0'], /the etcd endpoint 'http:\/\/127\.0\.0\.1:0' is not an address to connect to: '0' is not a port/],
+      [['--etcd', 'http://127.0.0.1:2379', '--advertise', 'http://10.0.0.1:99999'],
+        /--advertise http:\/\/10\.0\.0\.1:99999 is not an address other nodes can connect to: '99999' is not a port/]]) {
+      const r = cli(server, ['serve', '-H', '127.0.0.1', '-p', '19', ...flags], { env: { XINFER_HOME: home } });
+      assert.equal(r.signal, null, r.stderr);
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(r.stderr, why);
+    }
+  } finally {
+    rmSync(home, { recursive: true, force: true });
+  }
+});
+
+test('an endpoint with a path reaches the API under it (a service behind a proxy)', async () => {
+  // Xinference's client joins its base URL and the API's path, so `-e http://gw/xinference` works
+  // behind a proxy that serves the API under /xinference; so must xinfer's.
+  const seen = [];
+  const [host, port] = server.url.replace('http://', '').split(':');
+  const proxy = http.createServer((req, res) => {
+    seen.push(`${req.method} ${req.url}`);
+    if (!req.url.startsWith('/xinference/')) { res.writeHead(404); res.end(); return; }
+    const up = http.request({ host, port: Number(port), method: req.method, path: req.url.slice('/xinference'.length), headers: req.headers },
+      (answer) => { res.writeHead(answer.statusCode, answer.headers); answer.pipe(res); });
+    up.on('error', () => { res.writeHead(502); res.end(); });
+    req.pipe(up);
+  });
+  await new Promise((r) => proxy.listen(0, '127.0.0.1', r));
+  try {
+    const base = `http://127.0.0.1:${proxy.address().port}/xinference`;
+    let r = await cliAsync(server, ['launch', '--model-name', 'qwen2.5-instruct', '--model-type', 'LLM', '--model-path', CHAT_MODEL,
+      '-u', 'behind-proxy', '-e', `${base}/`]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /Model uid: behind-proxy/);
+    r = await cliAsync(server, ['list', '-e', base]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^behind-proxy\s+LLM\s+qwen2\.5-instruct/m);
+    r = await cliAsync(server, ['terminate', '--model-uid', 'behind-proxy'], { env: { XINFERENCE_ENDPOINT: base } });
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(seen.includes('GET /xinference/v1/models'), seen.join('\n'));
+    assert.ok(seen.some((l) => l.startsWith('POST /xinference/v1/models')), seen.join('\n'));
+    assert.ok(seen.includes('DELETE /xinference/v1/models/behind-proxy'), seen.join('\n'));
+    assert.ok(!seen.some((l) => !l.includes(' /xinference/')), `every call went under the path:\n${seen.join('\n')}`);
+  } finally {
+    proxy.close();
+  }
 });
 
 test('register, registrations, unregister; -e selects the endpoint', async () => {

@@ -126,10 +126,22 @@ export function cli(server, args, { bin = BIN, env = {} } = {}) {
       env: { ...process.env, XINFERENCE_ENDPOINT: server.url, ...env },
       encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 120000,
     });
-    return { code: 0, stdout, stderr: '' };
+    return { code: 0, signal: null, stdout, stderr: '' };
   } catch (e) {
-    return { code: e.status ?? 1, stdout: e.stdout?.toString() ?? '', stderr: e.stderr?.toString() ?? '' };
+    return { code: e.status ?? 1, signal: e.signal ?? null, stdout: e.stdout?.toString() ?? '', stderr: e.stderr?.toString() ?? '' };
   }
+}
+
+// The same without blocking this process (for commands that talk to a server the test runs itself).
+export function cliAsync(server, args, { bin = BIN, env = {} } = {}) {
+  return new Promise((resolve) => {
+    const child = spawn(bin, args, { env: { ...process.env, XINFERENCE_ENDPOINT: server.url, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '', stderr = '';
+    child.stdout.on('data', (d) => { stdout += d; });
+    child.stderr.on('data', (d) => { stderr += d; });
+    const timer = setTimeout(() => child.kill('SIGKILL'), 120000);
+    child.on('close', (code, signal) => { clearTimeout(timer); resolve({ code, signal, stdout, stderr }); });
+  });
 }
 
 // A request straight to an engine replica (unix socket or host:port), to check what it really does.
