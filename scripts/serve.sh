@@ -5,7 +5,8 @@
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
-bash scripts/setup.sh
+# XINFER_SKIP_SETUP=1: already set up and built, start at once.
+[ "${XINFER_SKIP_SETUP:-0}" = 1 ] || bash scripts/setup.sh
 
 # -H/-p are read here (the demo launch needs the address); every other flag goes to `xinfer serve`.
 host=127.0.0.1 port=9997
@@ -18,19 +19,36 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-build/bin/xinfer serve -H "$host" -p "$port" "${rest[@]}" &
+# The service's output goes to the terminal and, to read the address it listens on (with -p 0
+# the port is the kernel's pick), to a file.
+out=$(mktemp)
+build/bin/xinfer serve -H "$host" -p "$port" "${rest[@]}" > >(tee "$out") 2>&1 &
 pid=$!
-trap 'kill -TERM $pid 2>/dev/null; wait $pid' INT TERM
-for _ in $(seq 100); do curl -sf "http://$host:$port/status" >/dev/null && break; sleep 0.1; done
+# Ctrl-C (or a TERM) stops the service, which terminates its models; the script ends as it does.
+trap 'kill -TERM $pid 2>/dev/null; rc=0; wait $pid || rc=$?; rm -f "$out"; exit $rc' INT TERM
+address=""
+for _ in $(seq 300); do
+  if ! kill -0 $pid 2>/dev/null; then  # it could not start (its reason is above)
+    rc=0; wait $pid || rc=$?; rm -f "$out"; exit $rc
+  fi
+  # (listening on every interface: reached here on loopback)
+  address=$(sed -n 's|.*xinfer listening on \(http://[^ ]*\).*|\1|p' "$out" | head -1 |
+            sed -E "s,^http://(0\.0\.0\.0|::):,http://127.0.0.1:,")
+  [ -n "$address" ] && curl -sf "$address/status" >/dev/null && break
+  sleep 0.1
+done
 
-if [ "${XINFER_NO_DEMO:-0}" != 1 ]; then
+if [ "${XINFER_NO_DEMO:-0}" != 1 ] && [ -n "$address" ]; then
   demo="build/demo-models/demo-chat.gguf"
   if [ ! -f "$demo" ]; then
     mkdir -p build/demo-models
     build/bin/make_tiny_gguf chat .deps/llama/src/models/ggml-vocab-qwen2.gguf "$demo"
   fi
-  build/bin/xinfer launch -e "http://$host:$port" --model-name demo-chat --model-type LLM --model-path "$demo"
-  echo "Try: curl http://$host:$port/v1/chat/completions -H 'Content-Type: application/json' \\"
+  build/bin/xinfer launch -e "$address" --model-name demo-chat --model-type LLM --model-path "$demo" ||
+    echo "serve.sh: the demo model did not launch (see above); the service runs on" >&2
+  echo "Try: curl $address/v1/chat/completions -H 'Content-Type: application/json' \\"
   echo "       -d '{\"model\":\"demo-chat\",\"messages\":[{\"role\":\"user\",\"content\":\"hello\"}]}'"
 fi
-wait $pid
+rc=0; wait $pid || rc=$?
+rm -f "$out"
+exit $rc

@@ -1,5 +1,10 @@
 #include "api/api_server.h"
 
+#include <netdb.h>
+
+#include <cerrno>
+#include <cstring>
+
 #include <algorithm>
 #include <cstdlib>
 
@@ -195,8 +200,19 @@ ApiServer::ApiServer(Supervisor& supervisor, Registry& registry, ApiServerConfig
 }
 
 bool ApiServer::listen(const std::string& host, int port) {
+    errno = 0;
     int bound = port == 0 ? server_.bind_to_any_port(host) : (server_.bind_to_port(host, port) ? port : -1);
-    if (bound <= 0) return false;
+    if (bound <= 0) {
+        const int bind_errno = errno;
+        addrinfo hints{}, *found = nullptr;
+        hints.ai_flags = AI_PASSIVE;
+        if (const int rc = getaddrinfo(host.empty() ? nullptr : host.c_str(), nullptr, &hints, &found); rc != 0)
+            bind_error_ = std::string("no such host (") + gai_strerror(rc) + ")";
+        else
+            bind_error_ = bind_errno != 0 ? std::strerror(bind_errno) : "";
+        if (found) freeaddrinfo(found);
+        return false;
+    }
     address_ = host + ":" + std::to_string(bound);
     bound_port_ = bound;
     log::info("xinfer listening on http://" + address_);

@@ -39,6 +39,8 @@ public:
     bool listen(const std::string& host, int port);
     // The port bound by listen(); 0 until then.
     int port() const { return bound_port_; }
+    // Why listen() could not bind (the system's words, e.g. "Address already in use").
+    const std::string& bind_error() const { return bind_error_; }
     // Stops taking new requests (503), waits up to `timeout` for the ones in flight (streams
     // included) to finish, then stops the server.
     void drain_and_stop(std::chrono::seconds timeout);
@@ -50,6 +52,7 @@ private:
     Supervisor& supervisor_;
     std::atomic<bool> draining_{false};
     std::atomic<int> bound_port_{0};
+    std::string bind_error_;
     std::string address_;  // host:port as /v1/address reports it; set before serving
 };
 

@@ -185,7 +185,8 @@ int run_serve(const ServeArgs& a) {
         }
     }
     if (!server.listen(a.host, a.port)) {
-        log::error("cannot listen on " + a.host + ":" + std::to_string(a.port));
+        log::error("cannot listen on " + a.host + ":" + std::to_string(a.port) +
+                   (server.bind_error().empty() ? "" : ": " + server.bind_error()));
         if (cluster) cluster->leave();
         supervisor.shutdown();
         return 1;
