@@ -19,10 +19,11 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-# The service's output goes to the terminal and, to read the address it listens on (with -p 0
-# the port is the kernel's pick), to a file.
+# The service's output goes to the terminal and its first line saying where it listens (with -p 0
+# the port is the kernel's pick) to a file: sed stops reading after it, and tee -p goes on
+# without it (the file does not grow with the service's log).
 out=$(mktemp)
-build/bin/xinfer serve -H "$host" -p "$port" "${rest[@]}" > >(tee "$out") 2>&1 &
+build/bin/xinfer serve -H "$host" -p "$port" "${rest[@]}" > >(tee -p >(sed -n '/xinfer listening on/{p;q}' > "$out")) 2>&1 &
 pid=$!
 # Ctrl-C (or a TERM) stops the service, which terminates its models; the script ends as it does.
 trap 'kill -TERM $pid 2>/dev/null; rc=0; wait $pid || rc=$?; rm -f "$out"; exit $rc' INT TERM

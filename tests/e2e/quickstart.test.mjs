@@ -57,6 +57,8 @@ test('scripts/serve.sh -p 0 serves the demo chat model on the port it picked, an
     s.child.kill('SIGTERM');
     const end = await s.ended;
     assert.deepEqual(end, { code: 0, signal: null }, s.output());
+    // The service's log still reached the terminal after the line the script read the address from.
+    assert.match(s.output().split('Model uid: demo-chat')[1], /xinfer stopped/, s.output());
     assert.ok(await waitFor(() => !pidAlive(enginePid)), 'the demo model\'s engine stopped with the service');
     await assert.rejects(fetch(`${url}/status`), 'the service stopped');
   } finally {
