@@ -21,9 +21,10 @@ done
 
 # The service's output goes to the terminal and its first line saying where it listens (with -p 0
 # the port is the kernel's pick) to a file: sed stops reading after it, and tee -p goes on
-# without it (the file does not grow with the service's log).
+# without it (the file does not grow with the service's log). tee -i: Ctrl-C reaches tee too, which
+# must stay to show the service's shutdown.
 out=$(mktemp)
-build/bin/xinfer serve -H "$host" -p "$port" "${rest[@]}" > >(tee -p >(sed -n '/xinfer listening on/{p;q}' > "$out")) 2>&1 &
+build/bin/xinfer serve -H "$host" -p "$port" "${rest[@]}" > >(tee -i -p >(sed -n '/xinfer listening on/{p;q}' > "$out")) 2>&1 &
 pid=$!
 # Ctrl-C (or a TERM) stops the service, which terminates its models; the script ends as it does.
 trap 'kill -TERM $pid 2>/dev/null; rc=0; wait $pid || rc=$?; rm -f "$out"; exit $rc' INT TERM
@@ -39,16 +40,20 @@ for _ in $(seq 300); do
   sleep 0.1
 done
 
-if [ "${XINFER_NO_DEMO:-0}" != 1 ] && [ -n "$address" ]; then
+if [ -z "$address" ]; then
+  echo "serve.sh: xinfer did not answer within 30 s; not launching the demo model" >&2
+elif [ "${XINFER_NO_DEMO:-0}" != 1 ]; then
   demo="build/demo-models/demo-chat.gguf"
   if [ ! -f "$demo" ]; then
     mkdir -p build/demo-models
     build/bin/make_tiny_gguf chat .deps/llama/src/models/ggml-vocab-qwen2.gguf "$demo"
   fi
-  build/bin/xinfer launch -e "$address" --model-name demo-chat --model-type LLM --model-path "$demo" ||
-    echo "serve.sh: the demo model did not launch (see above); the service runs on" >&2
-  echo "Try: curl $address/v1/chat/completions -H 'Content-Type: application/json' \\"
-  echo "       -d '{\"model\":\"demo-chat\",\"messages\":[{\"role\":\"user\",\"content\":\"hello\"}]}'"
+  if build/bin/xinfer launch -e "$address" --model-name demo-chat --model-type LLM --model-path "$demo"; then
+    echo "Try: curl $address/v1/chat/completions -H 'Content-Type: application/json' \\"
+    echo "       -d '{\"model\":\"demo-chat\",\"messages\":[{\"role\":\"user\",\"content\":\"hello\"}]}'"
+  else
+    echo "serve.sh: the demo model did not launch (see above); xinfer keeps running at $address without it" >&2
+  fi
 fi
 rc=0; wait $pid || rc=$?
 rm -f "$out"

@@ -76,6 +76,12 @@ std::string error_text(int status, const std::string& body) {
 }
 }  // namespace
 
+std::string ApiClient::path_hint(int status) const {
+    // An OpenAI-style base URL (http://host:9997/v1) puts /v1 twice: /v1/v1/models.
+    if (status != 404 || prefix_.size() < 3 || prefix_.compare(prefix_.size() - 3, 3, "/v1") != 0) return "";
+    return "; the endpoint's path " + prefix_ + " goes before every API path (as with Xinference's client): give the service's address without /v1";
+}
+
 json ApiClient::call(const std::string& method, const std::string& path, const json* body) {
     auto client = make_client(origin_);
     client->set_read_timeout(3600, 0);
@@ -86,7 +92,7 @@ json ApiClient::call(const std::string& method, const std::string& path, const j
                         : method == "POST" ? client->Post(target, headers, body->dump(), "application/json")
                                            : client->Delete(target, headers);
     if (!r) throw CliError("cannot reach xinfer at " + ep_.url + " (" + httplib::to_string(r.error()) + ")");
-    if (r->status >= 400) throw CliError(error_text(r->status, r->body));
+    if (r->status >= 400) throw CliError(error_text(r->status, r->body) + path_hint(r->status));
     json j = json::parse(r->body, nullptr, false);
     return j.is_discarded() ? json(nullptr) : j;
 }
@@ -120,7 +126,7 @@ void ApiClient::stream(const std::string& path, const json& body, const std::fun
     if (handle.response->status >= 400) {
         std::string err;
         for (ssize_t n; (n = handle.read(buf, sizeof buf)) > 0;) err.append(buf, static_cast<size_t>(n));
-        throw CliError(error_text(handle.response->status, err));
+        throw CliError(error_text(handle.response->status, err) + path_hint(handle.response->status));
     }
     for (ssize_t n; (n = handle.read(buf, sizeof buf)) > 0;) {
         pending.append(buf, static_cast<size_t>(n));

@@ -46,6 +46,7 @@ public:
 
 private:
     json call(const std::string& method, const std::string& path, const json* body);
+    std::string path_hint(int status) const;  // for a 404 that a path in the endpoint may explain
     Endpoint ep_;
     // The endpoint split as Xinference's client joins it ("{base_url}/v1/models"): the server's
     // address and any path before the API's (a service behind a proxy at http://gw/xinference).

@@ -1,5 +1,7 @@
 #include "common/http_client.h"
 
+#include <algorithm>
+#include <cctype>
 #include <stdexcept>
 
 #include <netinet/in.h>
@@ -14,6 +16,9 @@ namespace {
 std::string http_address(const std::string& address) {
     std::string a = address;
     if (a.find("://") == std::string::npos) a = "http://" + a;
+    // The scheme is case-insensitive (HTTP://host): httplib reads it in lower case only.
+    std::transform(a.begin(), a.begin() + static_cast<std::ptrdiff_t>(a.find("://")), a.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
     while (a.size() > a.find("://") + 3 && a.back() == '/') a.pop_back();
     return a;
 }
@@ -38,6 +43,9 @@ std::string unusable_address(const std::string& address) {
     const std::string port = rest.substr(colon + 1);
     const bool digits = !port.empty() && port.size() <= 5 && port.find_first_not_of("0123456789") == std::string::npos;
     if (!digits || std::stoi(port) < 1 || std::stoi(port) > 65535) return "'" + port + "' is not a port (1-65535)";
+    // Whatever else httplib's client cannot read (user info, a stray ':'), so that this check and
+    // make_client agree.
+    if (!httplib::Client(a).is_valid()) return "not an address (use http://HOST:PORT)";
     return "";
 }
 
@@ -51,8 +59,6 @@ std::unique_ptr<httplib::Client> make_client(const std::string& address) {
     } else {
         c = std::make_unique<httplib::Client>(http_address(address));
     }
-    // What httplib still cannot read (a host it does not parse) must not reach a call.
-    if (!c->is_valid()) throw std::invalid_argument("cannot connect to '" + address + "': not an address (use http://HOST:PORT)");
     c->set_connection_timeout(5, 0);
     // httplib sends a streamed request's headers one line per send(): ten system calls, and as
     // many wake-ups of the engine's reader thread, for each chat request. One write instead

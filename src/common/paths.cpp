@@ -22,7 +22,9 @@ bool env_turns_off(const char* name) {
 std::filesystem::path xinfer_home() {
     std::string home = env_or("XINFER_HOME", env_or("XINFERENCE_HOME"));
     if (home.empty()) home = env_or("HOME", "/tmp") + "/.xinfer";
-    std::filesystem::path p(home);
+    // Absolute: engine sockets are addressed by their path, which a relative home would make
+    // depend on the working directory (and make_client reads only an absolute path as a socket).
+    std::filesystem::path p = std::filesystem::absolute(home);
     std::filesystem::create_directories(p);
     return p;
 }

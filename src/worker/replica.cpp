@@ -55,7 +55,12 @@ int Replica::exit_status() const {
 std::string Replica::wait_until_ready(std::chrono::seconds timeout, const std::atomic<bool>& cancel) {
     const auto started = std::chrono::steady_clock::now();
     auto deadline = started + timeout;
-    auto client = make_client(address_);
+    std::unique_ptr<httplib::Client> client;
+    try {
+        client = make_client(address_);
+    } catch (const std::exception& e) {  // an address no engine can be reached at: the launch fails
+        return e.what();
+    }
     client->set_connection_timeout(1, 0);
     client->set_read_timeout(5, 0);
     while (std::chrono::steady_clock::now() < deadline) {

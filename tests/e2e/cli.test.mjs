@@ -78,6 +78,23 @@ test('serve refuses cluster addresses no node could connect to, at its start', (
   }
 });
 
+test('a relative XINFER_HOME serves models (engine sockets are found from any directory)', async () => {
+  // Relative, the engine's socket path was read as no address: the first launch aborted the service.
+  const dir = mkdtempSync(join(tmpdir(), 'xinfer-relhome-'));
+  const rel = await startServer({ home: 'home', cwd: dir });
+  try {
+    const r = cli(rel, ['launch', '--model-name', 'qwen2.5-instruct', '--model-type', 'LLM', '--model-path', CHAT_MODEL, '-u', 'rel']);
+    assert.equal(r.code, 0, r.stderr + rel.log());
+    const chat = await api(rel, 'POST', '/v1/chat/completions', { model: 'rel', messages: [{ role: 'user', content: 'hi' }], max_tokens: 2 });
+    assert.equal(chat.status, 200, rel.log());
+    const m = await api(rel, 'GET', '/v1/models/rel');
+    assert.ok(m.json.address.startsWith(join(dir, 'home') + '/'), m.json.address);
+  } finally {
+    await rel.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('an endpoint with a path reaches the API under it (a service behind a proxy)', async () => {
   // Xinference's client joins its base URL and the API's path, so `-e http://gw/xinference` works
   // behind a proxy that serves the API under /xinference; so must xinfer's.
@@ -107,6 +124,10 @@ test('an endpoint with a path reaches the API under it (a service behind a proxy
     assert.ok(seen.some((l) => l.startsWith('POST /xinference/v1/models')), seen.join('\n'));
     assert.ok(seen.includes('DELETE /xinference/v1/models/behind-proxy'), seen.join('\n'));
     assert.ok(!seen.some((l) => !l.includes(' /xinference/')), `every call went under the path:\n${seen.join('\n')}`);
+    // An OpenAI-style base URL, /v1 included: the 404 says why.
+    r = await cliAsync(server, ['list', '-e', `${server.url}/v1`]);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /GET \/v1\/v1\/models .*give the service's address without \/v1/);
   } finally {
     proxy.close();
   }

@@ -3,7 +3,7 @@
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, existsSync, appendFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import http from 'node:http';
 
 export const BIN = process.env.XINFER_BIN;
@@ -40,10 +40,11 @@ export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 // Starts `xinfer serve` on a port the kernel picks (-p 0: no window in which another process can
 // take it), learns the port from the log line, and resolves once /status answers.
 // `home` lets a test restart on the same state.
-export async function startServer({ home, args = [], env = {} } = {}) {
+export async function startServer({ home, args = [], env = {}, cwd } = {}) {
   home ??= mkdtempSync(join(tmpdir(), 'xinfer-e2e-'));
   let log = '';
   const proc = spawn(BIN, ['serve', '-H', '127.0.0.1', '-p', '0', ...args], {
+    cwd,  // `home` may be relative to it
     // Engines get the threads the product gives them on this machine (the shared budget lets
     // the tests' several models run side by side).
     env: { ...process.env, XINFER_HOME: home, ...env },
@@ -82,7 +83,7 @@ export async function startServer({ home, args = [], env = {} } = {}) {
         proc.kill('SIGTERM');
         await exited;
       }
-      if (!keepHome) rmSync(home, { recursive: true, force: true });
+      if (!keepHome) rmSync(cwd ? resolve(cwd, home) : home, { recursive: true, force: true });
     },
   };
 }

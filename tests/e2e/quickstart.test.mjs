@@ -1,5 +1,5 @@
 // The README's first command, as a new user runs it: `scripts/serve.sh` starts the service and
-// launches the demo chat model, which then answers; Ctrl-C (here TERM) stops both. With `-p 0`
+// launches the demo chat model, which then answers; Ctrl-C stops both, the service's shutdown shown. With `-p 0`
 // the script must find the port the service picked (it once launched the demo at port 0, and the
 // CLI crashed). Set-up is skipped (XINFER_SKIP_SETUP=1): CI has just run it.
 import { test } from 'node:test';
@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import OpenAI from 'openai';
-import { BIN, pidAlive, waitFor } from './helpers.mjs';
+import { BIN, pidAlive, waitFor, sleep } from './helpers.mjs';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 // The script runs the repository's own build (build/bin/xinfer); against another build there
@@ -28,11 +28,13 @@ function serveScript(args, home) {
   child.stdout.on('data', (d) => { out += d; });
   child.stderr.on('data', (d) => { out += d; });
   const ended = new Promise((r) => child.on('close', (code, signal) => r({ code, signal })));
-  const killAll = () => { try { process.kill(-child.pid, 'SIGKILL'); } catch {} };
-  return { child, ended, output: () => out, killAll };
+  const signalAll = (sig) => { try { process.kill(-child.pid, sig); } catch {} };
+  // The script's end, or a failure that shows its output when it has not ended in time.
+  const end = (ms) => Promise.race([ended, sleep(ms).then(() => { throw new Error(`serve.sh still running after ${ms} ms:\n${out}`); })]);
+  return { child, ended, end, output: () => out, signalAll, killAll: () => signalAll('SIGKILL') };
 }
 
-test('scripts/serve.sh -p 0 serves the demo chat model on the port it picked, and TERM stops everything', { skip: !ownBuild && 'XINFER_BIN is not this repository\'s build/bin/xinfer' }, async () => {
+test('scripts/serve.sh -p 0 serves the demo chat model on the port it picked, and Ctrl-C stops everything', { skip: !ownBuild && 'XINFER_BIN is not this repository\'s build/bin/xinfer' }, async () => {
   const home = mkdtempSync(join(tmpdir(), 'xinfer-quickstart-'));
   const s = serveScript(['-p', '0'], home);
   try {
@@ -54,8 +56,9 @@ test('scripts/serve.sh -p 0 serves the demo chat model on the port it picked, an
     const enginePid = model.replicas[0].pid;
     assert.ok(pidAlive(enginePid));
 
-    s.child.kill('SIGTERM');
-    const end = await s.ended;
+    // Ctrl-C: SIGINT to the terminal's whole process group (the script, tee, sed, the CLI).
+    s.signalAll('SIGINT');
+    const end = await s.end(60000);
     assert.deepEqual(end, { code: 0, signal: null }, s.output());
     // The service's log still reached the terminal after the line the script read the address from.
     assert.match(s.output().split('Model uid: demo-chat')[1], /xinfer stopped/, s.output());
@@ -73,7 +76,7 @@ test('scripts/serve.sh on a port already taken ends at once with the reason', { 
   const home = mkdtempSync(join(tmpdir(), 'xinfer-quickstart-'));
   const s = serveScript(['-p', String(taken.address().port)], home);
   try {
-    const end = await s.ended;
+    const end = await s.end(60000);
     assert.equal(end.code, 1, s.output());
     assert.match(s.output(), new RegExp(`cannot listen on 127\\.0\\.0\\.1:${taken.address().port}: Address already in use`));
     assert.doesNotMatch(s.output(), /Launch model|demo-chat/, 'no launch is tried without a service');

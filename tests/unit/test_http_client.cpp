@@ -12,7 +12,7 @@ using namespace xinfer;
 
 TEST(HttpClient, ConnectsToHostPortUrlsAndUnixSockets) {
     for (const char* a : {"127.0.0.1:9997", "http://127.0.0.1:9997", "http://127.0.0.1:9997/", "localhost:1", "http://host:65535",
-                          "http://[::1]:9997", "[::1]:9997", "http://example.com", "/tmp/x/model-0.sock"}) {
+                          "http://[::1]:9997", "[::1]:9997", "http://example.com", "/tmp/x/model-0.sock", "HTTP://127.0.0.1:9997"}) {
         EXPECT_EQ(unusable_address(a), "") << a;
         EXPECT_NO_THROW(make_client(a)) << a;
     }
@@ -26,6 +26,7 @@ TEST(HttpClient, RefusesWhatNoConnectionCanBeMadeTo) {
         {"https://127.0.0.1:9997", "https is not supported"}, {"ftp://127.0.0.1:21", "'ftp' is not a scheme"},
         {"http://:9997", "no host given"},               {"http://", "no host given"},
         {"", "no address given"},                        {"http://127.0.0.1:9997/v1", "a path is not part of an address"},
+        {"http://user:pw@127.0.0.1:9997", "not an address"},
     };
     for (const auto& [address, why] : bad) {
         EXPECT_NE(unusable_address(address).find(why), std::string::npos) << address << ": " << unusable_address(address);
