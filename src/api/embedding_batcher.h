@@ -8,13 +8,10 @@
 // each gets the error (or answer) it would have got alone.
 #pragma once
 
-#include <condition_variable>
-#include <map>
-#include <memory>
-#include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "api/call_merger.h"
 #include "supervisor/supervisor.h"
 
 namespace xinfer {
@@ -38,13 +35,8 @@ public:
 
 private:
     struct Member;
-    struct Batch;
-    struct Group;
-    std::shared_ptr<Group> group(const std::string& key, int limit);
-    static void run_batch(const Lease& lease, Batch& b);  // fills each member's answer or error
-
-    std::mutex mu_;
-    std::map<std::string, std::shared_ptr<Group>> groups_;
+    static void run_batch(const Lease& lease, std::vector<Member*>& members);  // fills each member's answer or error
+    CallMerger<Member> merger_;
 };
 
 }  // namespace xinfer

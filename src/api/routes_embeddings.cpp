@@ -1,6 +1,7 @@
-// Document search endpoints: OpenAI /v1/embeddings and Xinference /v1/rerank, both served by
-// llama-server (`--embedding` / `--rerank`). Embedding answers are passed through untouched:
-// llama-server already writes the floats (or base64), so xinfer adds no float-to-JSON cost.
+// Document search endpoints: OpenAI /v1/embeddings and Xinference /v1/rerank, served by the
+// model host (xinfer-encoder) or llama-server (`--embedding` / `--rerank`). Embedding answers are
+// passed through untouched: the engine already writes the floats (or base64), so xinfer adds no
+// float-to-JSON cost. Both merge requests that arrive together (embedding_batcher.h, rerank_batcher.h).
 #include <algorithm>
 #include <random>
 
@@ -9,10 +10,12 @@
 #include "api/http_util.h"
 #include "api/openai_validation.h"
 #include "api/proxy.h"
+#include "api/rerank_batcher.h"
 #include "api/routes.h"
 #include "common/json_util.h"
 #include "common/paths.h"
 #include "engines/llama_server/llama_server_command.h"
+#include "engines/speech/host_command.h"
 
 namespace xinfer {
 
@@ -133,15 +136,22 @@ void add_embedding_routes(httplib::Server& server, Supervisor& sup) {
         lease.model().stats.requests++;
     }));
 
-    server.Post("/v1/rerank", guarded([&sup](const httplib::Request& req, httplib::Response& res) {
+    // XINFER_RERANK_BATCHING=0 turns merging off (to compare).
+    std::shared_ptr<RerankBatcher> rerank_batcher;
+    if (env_or("XINFER_RERANK_BATCHING", "1") != "0") rerank_batcher = std::make_shared<RerankBatcher>();
+    server.Post("/v1/rerank", guarded([&sup, rerank_batcher](const httplib::Request& req, httplib::Response& res) {
         json body = parse_json_object(req.body);
         validate_rerank_request(body);
         Lease lease = acquire_for_caller(sup, body["model"].get<std::string>(), Capability::rerank);
         const json& documents = body["documents"];
         json engine_body = {{"query", body["query"]}, {"documents", documents}};
         if (auto n = opt_int(body, "top_n")) engine_body["top_n"] = *n;
-        json answer = json::parse(post_to_engine(lease, "/v1/rerank", engine_body.dump()), nullptr, false);
-        if (!answer.is_object() || !answer.contains("results"))
+        // On the model host, merged with other requests that wait for the engine.
+        const bool merge = rerank_batcher && documents.size() <= RerankBatcher::kMaxDocuments &&
+                           runs_in_encoder_host(lease.model().model, lease.model().request.engine_options);
+        json answer = merge ? rerank_batcher->rerank(lease, engine_body)
+                            : json::parse(post_to_engine(lease, "/v1/rerank", engine_body.dump()), nullptr, false);
+        if (!answer.is_object() || !answer.contains("results") || !answer["results"].is_array())
             throw internal_error("the engine gave an unreadable rerank answer");
 
         // Xinference's shape: results sorted by score (llama-server sorts), each with its index.

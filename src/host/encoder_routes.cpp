@@ -121,36 +121,71 @@ void embeddings(LlamaEncoder& enc, const httplib::Request& req, httplib::Respons
     res.set_content(out, "application/json");
 }
 
-void rerank(LlamaEncoder& enc, const httplib::Request& req, httplib::Response& res) {
-    const json body = parse_json_object(req.body);
+// One rerank query of a call: its pairs' place in the call's inputs.
+struct RerankQuery {
+    const json* body = nullptr;
+    size_t first = 0, count = 0;
+};
+
+// Tokenizes a query's pairs onto `pairs`.
+RerankQuery read_query(const LlamaEncoder& enc, const json& body, std::vector<Tokens>& pairs) {
+    if (!body.is_object()) throw bad_request("each of 'xinfer_queries' must be an object", "xinfer_queries");
     const std::string query = require_string(body, "query");
     if (!body.contains("documents") || !body["documents"].is_array() || body["documents"].empty())
         throw bad_request("'documents' must be a non-empty list of strings", "documents");
-    std::vector<Tokens> pairs;
+    RerankQuery q{&body, pairs.size(), body["documents"].size()};
     for (auto& d : body["documents"]) {
         if (!d.is_string()) throw bad_request("'documents' must be a non-empty list of strings", "documents");
         pairs.push_back(enc.rerank_pair(query, d.get_ref<const std::string&>()));
     }
+    return q;
+}
+
+// llama-server's answer to one query: results by score (ties in document order), top_n, usage.
+json query_answer(const RerankQuery& q, const std::vector<Tokens>& pairs, const std::vector<std::vector<float>>& scores) {
+    std::vector<size_t> order(q.count);
+    std::iota(order.begin(), order.end(), 0);
+    auto score = [&](size_t k) { return scores[q.first + k][0]; };
+    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return score(a) > score(b); });
+    size_t top = order.size();
+    if (auto n = opt_int(*q.body, "top_n"); n && *n >= 0) top = std::min(top, static_cast<size_t>(*n));
+    json results = json::array();
+    for (size_t k = 0; k < top; ++k)
+        results.push_back({{"index", order[k]}, {"relevance_score", std::isfinite(score(order[k])) ? score(order[k]) : 0.0f}});
+    size_t tokens = 0;
+    for (size_t k = 0; k < q.count; ++k) tokens += pairs[q.first + k].size();
+    return {{"usage", {{"prompt_tokens", tokens}, {"total_tokens", tokens}}}, {"results", std::move(results)}};
+}
+
+// A query and its documents, as llama-server takes them; or, from the gateway's batcher
+// (rerank_batcher.h), several: {"xinfer_queries": [{query, documents, top_n}, ...]}, answered
+// {"xinfer_answers": [{results, usage}, ...]} with every pair of the call computed together.
+void rerank(LlamaEncoder& enc, const httplib::Request& req, httplib::Response& res) {
+    const json body = parse_json_object(req.body);
+    const json* many = body.contains("xinfer_queries") ? &body["xinfer_queries"] : nullptr;
+    if (many && (!many->is_array() || many->empty())) throw bad_request("'xinfer_queries' must be a non-empty list", "xinfer_queries");
+    std::vector<Tokens> pairs;
+    std::vector<RerankQuery> queries;
+    if (many)
+        for (auto& q : *many) queries.push_back(read_query(enc, q, pairs));
+    else
+        queries.push_back(read_query(enc, body, pairs));
     std::vector<std::vector<float>> scores;
     try {
         scores = enc.encode(pairs);
     } catch (const EncoderInputError& e) {
         throw input_error(e);
     }
-    std::vector<size_t> order(scores.size());
-    std::iota(order.begin(), order.end(), 0);
-    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return scores[a][0] > scores[b][0]; });
-    size_t top = order.size();
-    if (auto n = opt_int(body, "top_n"); n && *n >= 0) top = std::min(top, static_cast<size_t>(*n));
-    json results = json::array();
-    for (size_t k = 0; k < top; ++k)
-        results.push_back({{"index", order[k]}, {"relevance_score", std::isfinite(scores[order[k]][0]) ? scores[order[k]][0] : 0.0f}});
-    size_t tokens = 0;
-    for (auto& p : pairs) tokens += p.size();
-    send_json(res, {{"model", body.value("model", "")},
-                    {"object", "list"},
-                    {"usage", {{"prompt_tokens", tokens}, {"total_tokens", tokens}}},
-                    {"results", std::move(results)}});
+    if (!many) {
+        json answer = query_answer(queries[0], pairs, scores);
+        answer["model"] = body.value("model", "");
+        answer["object"] = "list";
+        send_json(res, answer);
+        return;
+    }
+    json answers = json::array();
+    for (auto& q : queries) answers.push_back(query_answer(q, pairs, scores));
+    send_json(res, {{"xinfer_answers", std::move(answers)}});
 }
 
 }  // namespace

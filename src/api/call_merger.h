@@ -1,0 +1,103 @@
+// Merges requests for one engine that arrive together into one engine call (the batchers of
+// /v1/embeddings and /v1/rerank). No timer and no batching thread: the first request of a batch
+// leads it: it waits until fewer than `limit` calls are under way at the engine, then makes the
+// call for every request that joined meanwhile, on its own thread; the others sleep until it is
+// done (each woken alone, on a futex of its own). A request that finds the engine with room goes
+// at once, so one client sees no added latency, and under load each call carries everything that
+// queued behind the last one.
+#pragma once
+
+#include <condition_variable>
+#include <cstddef>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "common/wake_flag.h"
+
+namespace xinfer {
+
+template <class Member>
+class CallMerger {
+public:
+    // The call of one batch: fills each member's answer or error. Must not throw.
+    using Run = std::function<void(std::vector<Member*>& members)>;
+
+    // Adds `me` (`items` inputs) to the open batch of `key` (a batch holds at most `max_items`
+    // inputs) and returns once its call is done: made by this thread when it leads the batch.
+    void join(const std::string& key, int limit, size_t max_items, Member& me, size_t items, const Run& run) {
+        Group& g = group(key, limit);
+        WakeFlag answered;
+        std::unique_lock lock(g.mu);
+        std::shared_ptr<Batch> batch = g.open;
+        if (!batch || batch->taken || batch->items + items > max_items) {
+            batch = std::make_shared<Batch>();
+            g.open = batch;
+        }
+        batch->members.push_back(&me);
+        batch->answered.push_back(&answered);
+        batch->items += items;
+        ++g.waiting;
+        if (batch->members.size() > 1) {
+            lock.unlock();
+            answered.wait();
+            return;
+        }
+        // Leader: wait for room at the engine; whoever joins meanwhile rides along.
+        g.room.wait(lock, [&] { return g.in_flight < g.limit; });
+        batch->taken = true;
+        g.waiting -= batch->members.size();
+        if (g.open == batch) g.open.reset();
+        ++g.in_flight;
+        lock.unlock();
+        run(batch->members);
+        lock.lock();
+        --g.in_flight;
+        g.room.notify_one();
+        lock.unlock();
+        // Woken after the lock is let go: a woken member does not at once sleep again on it.
+        for (size_t k = 1; k < batch->answered.size(); ++k) batch->answered[k]->post();
+    }
+
+    // Requests of `key` waiting for their call to begin.
+    size_t waiting(const std::string& key) {
+        Group& g = group(key, 1);
+        std::lock_guard lock(g.mu);
+        return g.waiting;
+    }
+
+private:
+    struct Batch {
+        std::vector<Member*> members;
+        std::vector<WakeFlag*> answered;  // each member's, posted when the call is done
+        size_t items = 0;
+        bool taken = false;  // its leader is making the call: no more members
+    };
+    struct Group {
+        std::mutex mu;
+        std::condition_variable room;  // leaders wait here for an engine call to end
+        int in_flight = 0;             // engine calls under way
+        int limit = 4;
+        size_t waiting = 0;            // requests in batches not yet taken
+        std::shared_ptr<Batch> open;  // the batch new requests join
+    };
+
+    // Groups live as long as the merger (a few per model): the pointer stays valid.
+    Group& group(const std::string& key, int limit) {
+        std::lock_guard lock(mu_);
+        auto& g = groups_[key];
+        if (!g) {
+            g = std::make_unique<Group>();
+            g->limit = limit;
+        }
+        return *g;
+    }
+
+    std::mutex mu_;
+    std::map<std::string, std::unique_ptr<Group>> groups_;
+};
+
+}  // namespace xinfer
