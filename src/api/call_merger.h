@@ -9,6 +9,7 @@
 
 #include <condition_variable>
 #include <cstddef>
+#include <exception>
 #include <functional>
 #include <map>
 #include <memory>
@@ -23,7 +24,8 @@ namespace xinfer {
 template <class Member>
 class CallMerger {
 public:
-    // The call of one batch: fills each member's answer or error. Must not throw.
+    // The call of one batch: fills each member's answer or error. What it throws, every member's
+    // join throws (the engine is freed for the next batch either way).
     using Run = std::function<void(std::vector<Member*>& members)>;
 
     // Adds `me` (`items` inputs) to the open batch of `key` (a batch holds at most `max_items`
@@ -37,6 +39,8 @@ public:
             batch = std::make_shared<Batch>();
             g.open = batch;
         }
+        batch->members.reserve(batch->members.size() + 1);  // both below, or neither (they cannot throw now)
+        batch->answered.reserve(batch->answered.size() + 1);
         batch->members.push_back(&me);
         batch->answered.push_back(&answered);
         batch->items += items;
@@ -44,6 +48,7 @@ public:
         if (batch->members.size() > 1) {
             lock.unlock();
             answered.wait();
+            if (batch->failed) std::rethrow_exception(batch->failed);
             return;
         }
         // Leader: wait for room at the engine; whoever joins meanwhile rides along.
@@ -53,20 +58,31 @@ public:
         if (g.open == batch) g.open.reset();
         ++g.in_flight;
         lock.unlock();
-        run(batch->members);
+        try {
+            run(batch->members);
+        } catch (...) {
+            batch->failed = std::current_exception();
+        }
         lock.lock();
         --g.in_flight;
         g.room.notify_one();
         lock.unlock();
         // Woken after the lock is let go: a woken member does not at once sleep again on it.
         for (size_t k = 1; k < batch->answered.size(); ++k) batch->answered[k]->post();
+        if (batch->failed) std::rethrow_exception(batch->failed);
     }
 
     // Requests of `key` waiting for their call to begin.
     size_t waiting(const std::string& key) {
-        Group& g = group(key, 1);
-        std::lock_guard lock(g.mu);
-        return g.waiting;
+        Group* g = nullptr;
+        {
+            std::lock_guard lock(mu_);
+            auto it = groups_.find(key);
+            if (it == groups_.end()) return 0;
+            g = it->second.get();
+        }
+        std::lock_guard lock(g->mu);
+        return g->waiting;
     }
 
 private:
@@ -75,6 +91,7 @@ private:
         std::vector<WakeFlag*> answered;  // each member's, posted when the call is done
         size_t items = 0;
         bool taken = false;  // its leader is making the call: no more members
+        std::exception_ptr failed;  // what the call threw
     };
     struct Group {
         std::mutex mu;

@@ -61,6 +61,7 @@ void EmbeddingBatcher::run_batch(const Lease& lease, std::vector<Member*>& membe
         }
     } catch (const ApiError& e) {
         // Bad input in one request fails the merged call: each request goes alone instead.
+        if (e.status() < 500) lease.model().stats.merged_calls_refused++;
         for (Member* m : members) e.status() < 500 ? void(m->alone = true) : void(m->error = e);
     } catch (const std::exception&) {
         for (Member* m : members) m->alone = true;  // an answer we could not split: no batching for these
@@ -75,7 +76,8 @@ std::string EmbeddingBatcher::embed(const Lease& lease, const json& inputs, cons
     Member me;
     me.inputs = &inputs;
     me.original_body = &original_body;
-    merger_.join(lease.model().uid + "\n" + encoding + (host ? "\nhost" : ""), limit, kMaxInputs, me, inputs.size(),
+    // Each replica its own calls in flight; a request rides only in a call to the replica it leased.
+    merger_.join(lease.model().uid + "\n" + lease.address() + "\n" + encoding + (host ? "\nhost" : ""), limit, kMaxInputs, me, inputs.size(),
                   [&lease](std::vector<Member*>& members) { run_batch(lease, members); });
     if (me.alone) return post_to_engine(lease, "/v1/embeddings", original_body);
     if (me.error) throw *me.error;

@@ -58,6 +58,7 @@ void RerankBatcher::run_batch(const Lease& lease, std::vector<Member*>& members)
         for (size_t k = 0; k < members.size(); ++k) members[k]->answer = std::move(answers[k]);
     } catch (const ApiError& e) {
         // Bad input in one request fails the merged call: each request goes alone instead.
+        if (e.status() < 500) lease.model().stats.merged_calls_refused++;
         for (Member* m : members) e.status() < 500 ? void(m->alone = true) : void(m->error = e);
     } catch (const std::exception&) {
         for (Member* m : members) m->alone = true;  // an answer we could not split: no batching for these
@@ -68,12 +69,15 @@ json RerankBatcher::rerank(const Lease& lease, const json& query) {
     Member me;
     me.query = &query;
     const size_t documents = query["documents"].size();
-    merger_.join(lease.model().uid, max_in_flight, kMaxDocuments, me, documents,
+    // Each replica its own calls in flight; a request rides only in a call to the replica it leased.
+    merger_.join(lease.model().uid + "\n" + lease.address(), max_in_flight, kMaxDocuments, me, documents,
                  [&lease](std::vector<Member*>& members) { run_batch(lease, members); });
     if (me.alone) me.answer = parse_answer(post_to_engine(lease, "/v1/rerank", query.dump(), 600, false));
     else if (me.error) throw *me.error;
-    if (me.answer.contains("usage") && me.answer["usage"].is_object())
-        charge_caller_tokens(me.answer["usage"].value("total_tokens", 0ULL));
+    if (const auto usage = me.answer.find("usage"); usage != me.answer.end() && usage->is_object()) {
+        const auto total = usage->find("total_tokens");
+        if (total != usage->end() && total->is_number_unsigned()) charge_caller_tokens(total->get<uint64_t>());
+    }
     return std::move(me.answer);
 }
 

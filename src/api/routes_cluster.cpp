@@ -112,9 +112,11 @@ void add_cluster_routes(httplib::Server& server, Supervisor& sup, ClusterNode* c
                "counter", "first_token_seconds_sum");
         family("xinfer_time_to_first_token_seconds_count", "Streamed requests that sent a first token event", "counter",
                "first_token_count");
-        family("xinfer_merged_engine_calls_total", "Engine calls that carried several requests at once (embeddings)", "counter",
-               "merged_calls");
+        family("xinfer_merged_engine_calls_total", "Engine calls that carried several requests at once (embeddings, rerank)",
+               "counter", "merged_calls");
         family("xinfer_merged_requests_total", "Requests answered by such merged calls", "counter", "merged_requests");
+        family("xinfer_merged_calls_refused_total", "Merged calls the engine refused as bad input, then sent request by request",
+               "counter", "merged_calls_refused");
         res.set_content(m.str(), "text/plain; version=0.0.4");
     }));
 }

@@ -64,8 +64,9 @@ struct ModelRecord {
         std::atomic<uint64_t> generated_tokens{0};
         std::atomic<uint64_t> first_token_us_sum{0};
         std::atomic<uint64_t> first_token_count{0};
-        std::atomic<uint64_t> merged_calls{0};     // engine calls that carried several requests (embeddings)
+        std::atomic<uint64_t> merged_calls{0};     // engine calls that carried several requests (embeddings, rerank)
         std::atomic<uint64_t> merged_requests{0};  // the requests they carried
+        std::atomic<uint64_t> merged_calls_refused{0};  // merged calls refused as bad input, retried request by request
     };
     mutable ServingStats stats;
     std::vector<std::thread> workers;  // launch, reload and restart threads

@@ -293,7 +293,8 @@ json Supervisor::metrics() const {
                        {"requests", r->stats.requests.load()}, {"generated_tokens", r->stats.generated_tokens.load()},
                        {"first_token_seconds_sum", r->stats.first_token_us_sum.load() / 1e6},
                        {"first_token_count", r->stats.first_token_count.load()},
-                       {"merged_calls", r->stats.merged_calls.load()}, {"merged_requests", r->stats.merged_requests.load()}});
+                       {"merged_calls", r->stats.merged_calls.load()}, {"merged_requests", r->stats.merged_requests.load()},
+                       {"merged_calls_refused", r->stats.merged_calls_refused.load()}});
     }
     return out;
 }

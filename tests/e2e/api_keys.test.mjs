@@ -9,7 +9,7 @@ import { mkdtempSync, writeFileSync, readdirSync, readFileSync, statSync, rmSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { startServer, api, sleep, BIN, CHAT_MODEL, MODELS } from './helpers.mjs';
+import { startServer, api, sleep, BIN, CHAT_MODEL, RERANK_MODEL, MODELS } from './helpers.mjs';
 
 const ADMIN = 'sk-AdminKey00001', READER = 'sk-ReaderKey0002';
 const dir = mkdtempSync(join(tmpdir(), 'xinfer-keys-'));
@@ -103,6 +103,30 @@ test('tokens per minute: the tokens a key\'s answers used count against it', asy
   const streamed = await api(server, 'POST', '/v1/chat/completions', { ...chat('allowed', 8), stream: true }, as(s));
   assert.equal(streamed.status, 200);
   assert.equal((await api(server, 'POST', '/v1/chat/completions', chat('allowed'), as(s))).status, 429);
+});
+
+test('tokens per minute: rerank requests merged into one engine call each charge their own key', async () => {
+  const r = await api(server, 'POST', '/v1/models', { model_uid: 'rr', model_name: 'r', model_type: 'rerank', model_path: RERANK_MODEL, wait_ready: true }, as(ADMIN));
+  assert.equal(r.status, 200, r.text);
+  const rerank = (i) => ({ model: 'rr', query: `question ${i} about search`, documents: [`document ${i}: notes on ranking`] });
+  const merged = async () => Number((await api(server, 'GET', '/metrics', undefined, as(ADMIN))).text
+    .match(/xinfer_merged_requests_total\{model="rr"[^}]*\} (\d+)/)?.[1] ?? 0);
+  // A small key's request among many of an unlimited key: whichever request leads the merged
+  // call, the small key is charged its own request's tokens (and only those).
+  for (let round = 0; round < 3; round++) {
+    const small = (await createKey({ user: 'reader', tpm: 5 })).json.key;
+    const big = (await createKey({ user: 'reader', tpm: 100000 })).json.key;
+    const replies = await Promise.all([
+      ...Array.from({ length: 16 }, (_, i) => api(server, 'POST', '/v1/rerank', rerank(i), as(big))),
+      api(server, 'POST', '/v1/rerank', rerank(99), as(small)),
+      ...Array.from({ length: 8 }, (_, i) => api(server, 'POST', '/v1/rerank', rerank(i + 16), as(big))),
+    ]);
+    for (const x of replies) assert.equal(x.status, 200, x.text);
+    const over = await api(server, 'POST', '/v1/rerank', rerank(100), as(small));
+    assert.equal(over.status, 429, 'the small key was charged for its answer');
+    assert.match(over.json.error.message, /tokens per minute/);
+  }
+  assert.ok(await merged() > 0, 'requests were merged');
 });
 
 test('a key stops working when it expires', async () => {

@@ -10,6 +10,10 @@
 #include <atomic>
 #include <chrono>
 #include <future>
+#include <mutex>
+#include <utility>
+#include <stdexcept>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -32,6 +36,9 @@ struct Engine {
     std::shared_future<void> released{release.get_future().share()};
     std::atomic<bool> hold{false};
     std::atomic<int> started{0};
+    std::once_flag released_once;
+
+    void let_go() { std::call_once(released_once, [this] { release.set_value(); }); }
 
     void run(std::vector<Request*>& members) {
         const int now = ++in_flight;
@@ -49,6 +56,21 @@ struct Engine {
         }
         --in_flight;
     }
+};
+
+// The test's threads: on the way out (an ASSERT that returns early too) the engine lets its held
+// calls go and every thread is joined, so a failure fails one test instead of aborting them all.
+struct Threads {
+    Engine& engine;
+    std::vector<std::thread> list;
+    template <class F>
+    void emplace_back(F&& f) { list.emplace_back(std::forward<F>(f)); }
+    void join() {
+        engine.let_go();
+        for (auto& t : list)
+            if (t.joinable()) t.join();
+    }
+    ~Threads() { join(); }
 };
 
 template <class Pred>
@@ -79,7 +101,7 @@ TEST(CallMerger, RequestsThatWaitForRoomRideInOneCall) {
     auto run = [&](std::vector<Request*>& ms) { engine.run(ms); };
     std::vector<Request> reqs(6);
     for (int i = 0; i < 6; ++i) reqs[i].id = i;
-    std::vector<std::thread> threads;
+    Threads threads{engine, {}};
     // The first takes the only room and is held at the engine.
     threads.emplace_back([&] { merger.join("m", 1, 64, reqs[0], 1, run); });
     ASSERT_TRUE(eventually([&] { return engine.started == 1; }));
@@ -87,8 +109,8 @@ TEST(CallMerger, RequestsThatWaitForRoomRideInOneCall) {
     for (int i = 1; i < 6; ++i) threads.emplace_back([&, i] { merger.join("m", 1, 64, reqs[i], 1, run); });
     ASSERT_TRUE(eventually([&] { return merger.waiting("m") == 5; }));
     EXPECT_EQ(engine.started, 1) << "no second call while the engine has no room";
-    engine.release.set_value();
-    for (auto& t : threads) t.join();
+    engine.let_go();
+    threads.join();
     ASSERT_EQ(engine.calls.size(), 2u);
     EXPECT_EQ(engine.calls[0], std::vector<int>{0});
     std::vector<int> second = engine.calls[1];
@@ -104,7 +126,7 @@ TEST(CallMerger, ABatchKeepsToItsItemBudgetAndCallsToTheLimit) {
     engine.hold = true;
     auto run = [&](std::vector<Request*>& ms) { engine.run(ms); };
     std::vector<Request> reqs(12);
-    std::vector<std::thread> threads;
+    Threads threads{engine, {}};
     for (int i = 0; i < 2; ++i) {  // two calls take the limit of 2
         reqs[i].id = i;
         threads.emplace_back([&, i] { merger.join("m", 2, 10, reqs[i], 3, run); });
@@ -115,8 +137,8 @@ TEST(CallMerger, ABatchKeepsToItsItemBudgetAndCallsToTheLimit) {
         threads.emplace_back([&, i] { merger.join("m", 2, 10, reqs[i], 3, run); });
     }
     ASSERT_TRUE(eventually([&] { return merger.waiting("m") == 10; }));
-    engine.release.set_value();
-    for (auto& t : threads) t.join();
+    engine.let_go();
+    threads.join();
     size_t carried = 0;
     for (auto& c : engine.calls) {
         EXPECT_LE(c.size(), 3u) << "at most 10 items a call";
@@ -134,7 +156,7 @@ TEST(CallMerger, ModelsAreMergedApart) {
     auto run = [&](std::vector<Request*>& ms) { engine.run(ms); };
     std::vector<Request> reqs(6);
     reqs[1].id = 1;
-    std::vector<std::thread> threads;
+    Threads threads{engine, {}};
     threads.emplace_back([&] { merger.join("a", 1, 64, reqs[0], 1, run); });
     threads.emplace_back([&] { merger.join("b", 1, 64, reqs[1], 1, run); });
     ASSERT_TRUE(eventually([&] { return engine.started == 2; })) << "each model has its own room";
@@ -143,9 +165,40 @@ TEST(CallMerger, ModelsAreMergedApart) {
         threads.emplace_back([&, i] { merger.join(i % 2 ? "b" : "a", 1, 64, reqs[i], 1, run); });
     }
     ASSERT_TRUE(eventually([&] { return merger.waiting("a") == 2 && merger.waiting("b") == 2; }));
-    engine.release.set_value();
-    for (auto& t : threads) t.join();
+    engine.let_go();
+    threads.join();
     ASSERT_EQ(engine.calls.size(), 4u) << "each model's two waiting requests in one call";
     for (auto& c : engine.calls)
         for (int id : c) EXPECT_EQ(id % 2, c[0] % 2) << "a call holds one model's requests";
+}
+
+TEST(CallMerger, ACallThatThrowsFailsEveryMemberAndFreesTheEngine) {
+    CallMerger<Request> merger;
+    Engine engine;
+    engine.hold = true;
+    auto run = [&](std::vector<Request*>& ms) { engine.run(ms); };
+    auto failing = [&](std::vector<Request*>& ms) {
+        if (ms.size() > 1) throw std::runtime_error("merged call failed");
+        engine.run(ms);
+    };
+    std::vector<Request> reqs(4);
+    std::atomic<int> threw{0};
+    Threads threads{engine, {}};
+    threads.emplace_back([&] { merger.join("m", 1, 64, reqs[0], 1, run); });
+    ASSERT_TRUE(eventually([&] { return engine.started == 1; }));
+    for (int i = 1; i < 4; ++i)
+        threads.emplace_back([&, i] {
+            try {
+                merger.join("m", 1, 64, reqs[i], 1, failing);
+            } catch (const std::runtime_error& e) {
+                if (std::string(e.what()) == "merged call failed") ++threw;
+            }
+        });
+    ASSERT_TRUE(eventually([&] { return merger.waiting("m") == 3; }));
+    engine.let_go();
+    threads.join();
+    EXPECT_EQ(threw, 3) << "the leader and both members got the call's error";
+    Request after{9};
+    merger.join("m", 1, 64, after, 1, run);  // the engine's room was given back
+    EXPECT_EQ(after.call, 1);
 }
