@@ -45,7 +45,7 @@ done
 
 # End-to-end tests with the sanitized binary (its engines' own llama-server is not sanitized).
 # A sanitizer finding aborts the service, which fails the test that was talking to it.
-files=${XINFER_SANITIZE_E2E:-"auth.test.mjs hostile_input.test.mjs xinference_api.test.mjs management.test.mjs chat.test.mjs embeddings.test.mjs speech.test.mjs"}
+files=${XINFER_SANITIZE_E2E:-"auth.test.mjs hostile_input.test.mjs xinference_api.test.mjs management.test.mjs chat.test.mjs embeddings.test.mjs speech.test.mjs embedding_batching.test.mjs rerank_batching.test.mjs"}
 (cd tests/e2e && [ -d node_modules ] || npm ci --no-audit --no-fund --silent)
 export ASAN_OPTIONS=$ASAN_OPTIONS:detect_leaks=0:log_path=$repo/build-asan/asan
 rm -f build-asan/asan.*
