@@ -40,6 +40,13 @@ json pick_spec_entry(const json& spec, const ModelChoice& c) {
         }
         if (first.is_null()) first = s;
         if (c.quantization.empty()) break;
+        // A registered spec names its quantization itself (Xinference's v2 specs: one a spec;
+        // v1: a list), a catalog spec in its hub sources.
+        if (s.contains("quantization") && s["quantization"].is_string() && lower(s["quantization"].get<std::string>()) == lower(c.quantization))
+            return s;
+        if (s.contains("quantizations") && s["quantizations"].is_array())
+            for (auto& q : s["quantizations"])
+                if (q.is_string() && lower(q.get<std::string>()) == lower(c.quantization)) return s;
         if (!s.contains("model_src") || !s["model_src"].is_object()) continue;
         for (auto& [hub, src] : s["model_src"].items()) {
             if (!src.is_object() || !src.contains("quantizations") || !src["quantizations"].is_array()) continue;
@@ -402,6 +409,24 @@ fs::path find_gguf_in_dir(const fs::path& dir, const std::string& quantization) 
 }
 
 namespace {
+// The GGUF a spec's file name template names in `dir`, as Xinference's llama.cpp engine finds a
+// model in its folder (model_uri, or model_path given as a folder): the template filled with the
+// quantization asked for, or else the spec's own (and a split model's first part). Empty when the
+// spec names no file or that file is not there; `quantization` is then left as it was.
+fs::path named_gguf_in_dir(const fs::path& dir, const json& entry, std::string& quantization) {
+    if (!entry.is_object()) return {};
+    json src = source_of(entry);
+    if (!src.is_object()) return {};
+    if (!src.contains("quantizations") && entry.contains("quantization") && entry["quantization"].is_string())
+        src["quantizations"] = json::array({entry["quantization"]});
+    const std::string q = match_quantization(src, quantization);
+    const std::vector<std::string> names = files_for_quantization(src, q);
+    std::error_code ec;
+    if (names.empty() || !fs::is_regular_file(dir / names.front(), ec)) return {};
+    quantization = q;
+    return dir / names.front();
+}
+
 // A folder's GGUF, or, for a Hugging Face folder with none, the GGUF it converts to (planned
 // now, so what cannot be converted is a 400 before anything starts; made before the first start).
 fs::path gguf_or_conversion(ResolvedModel& r, const fs::path& dir, const std::string& quantization) {
@@ -484,7 +509,14 @@ ResolvedModel resolve_model(const Registry& registry, const ModelChoice& c) {
         if (!c.model_path.empty()) {
             fs::path p = path_from_uri(c.model_path);
             if (!fs::exists(p, ec)) throw std::runtime_error("model_path does not exist: " + p.string());
-            file = fs::is_directory(p, ec) ? gguf_or_conversion(r, p, c.quantization) : p;
+            if (fs::is_directory(p, ec)) {
+                std::string quantization = c.quantization;
+                file = named_gguf_in_dir(p, pick_spec_entry(r.spec, c), quantization);
+                if (file.empty()) file = gguf_or_conversion(r, p, c.quantization);
+                else r.quantization = quantization;
+            } else {
+                file = p;
+            }
         } else {
             json entry = pick_spec_entry(r.spec, c);
             std::string uri = r.spec.value("model_uri", "");
@@ -495,7 +527,14 @@ ResolvedModel resolve_model(const Registry& registry, const ModelChoice& c) {
             if (!uri.empty()) {
                 fs::path p = path_from_uri(uri);
                 if (!fs::exists(p, ec)) throw std::runtime_error("the registered model_uri does not exist: " + p.string());
-                file = fs::is_directory(p, ec) ? gguf_or_conversion(r, p, c.quantization) : p;
+                if (fs::is_directory(p, ec)) {
+                    std::string quantization = c.quantization;
+                    file = named_gguf_in_dir(p, entry, quantization);
+                    if (file.empty()) file = gguf_or_conversion(r, p, c.quantization);
+                    else r.quantization = quantization;
+                } else {
+                    file = p;
+                }
             } else if (entry.is_object()) {
                 file = find_in_cache(r.model_name, entry, r.quantization);
                 if (!file.empty() && fs::is_directory(file, ec)) file = gguf_or_conversion(r, file, "");

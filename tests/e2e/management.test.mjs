@@ -172,6 +172,42 @@ test('registrations: register, list, launch by registered name, persist across r
   assert.equal((await api(server, 'GET', '/v1/model_registrations/LLM/my-tiny')).status, 404, 'unregistration persisted');
 });
 
+test('a registered GGUF folder: the file is the one its spec\'s file name template names, for the quantization asked', async () => {
+  // As Xinference's llama.cpp engine finds it: model_uri joined with model_file_name_template
+  // filled with the spec's quantization. The folder holds other GGUFs of the same quantization
+  // whose names sort first; a template without {quantization} names its file outright.
+  const dir = mkdtempSync(join(tmpdir(), 'xinfer-gguf-folder-'));
+  copyFileSync(CHAT_MODEL, join(dir, 'aaa-other-F16.gguf'));
+  copyFileSync(CHAT_MODEL, join(dir, 'aaa-other-Q8_0.gguf'));
+  copyFileSync(LLAMA3_MODEL, join(dir, 'mine-F16.gguf'));
+  copyFileSync(LLAMA3_MODEL, join(dir, 'mine-Q8_0.gguf'));
+  copyFileSync(CHAT_MODEL, join(dir, 'plain.gguf'));
+  const entry = (quantization, template) => ({
+    model_format: 'ggufv2', model_size_in_billions: 0, quantization, model_file_name_template: template, model_uri: dir,
+  });
+  const spec = {
+    version: 2, model_name: 'my-folder', context_length: 2048, model_lang: ['en'], model_ability: ['chat'],
+    model_specs: [entry('F16', 'mine-{quantization}.gguf'), entry('Q8_0', 'mine-{quantization}.gguf')],
+  };
+  assert.equal((await api(server, 'POST', '/v1/model_registrations/LLM', { model: JSON.stringify(spec), persist: false })).status, 200);
+  for (const quantization of ['F16', 'q8_0']) {
+    const r = await api(server, 'POST', '/v1/models', { model_name: 'my-folder', model_type: 'LLM', model_format: 'ggufv2', quantization });
+    assert.equal(r.status, 200, r.text);
+    const d = (await api(server, 'GET', `/v1/models/${r.json.model_uid}`)).json;
+    assert.equal(d.model_path, join(dir, `mine-${quantization.toUpperCase()}.gguf`));
+    assert.equal(d.quantization.toUpperCase(), quantization.toUpperCase());
+    assert.equal(d.architecture, 'llama');
+    await api(server, 'DELETE', `/v1/models/${r.json.model_uid}`);
+  }
+  const plain = { ...spec, model_name: 'my-plain', model_specs: [entry('F16', 'plain.gguf')] };
+  assert.equal((await api(server, 'POST', '/v1/model_registrations/LLM', { model: JSON.stringify(plain), persist: false })).status, 200);
+  const uid = await launch(server, { model_name: 'my-plain', model_type: 'LLM' });
+  assert.equal((await api(server, 'GET', `/v1/models/${uid}`)).json.model_path, join(dir, 'plain.gguf'));
+  assert.equal((await chat(uid)).status, 200);
+  await api(server, 'DELETE', `/v1/models/${uid}`);
+  for (const name of ['my-folder', 'my-plain']) await api(server, 'DELETE', `/v1/model_registrations/LLM/${name}`);
+});
+
 test('replicas: -r 2 runs two engine processes and requests are spread over them', async () => {
   const uid = await launch(server, { model_name: 'tiny-r', model_path: CHAT_MODEL, replica: 2, n_ctx: 16384 });
   const d = (await api(server, 'GET', `/v1/models/${uid}`)).json;
