@@ -40,7 +40,7 @@ json instance_info(const json& d) {
                             {"created_ts", d["created"]},
                             {"error_message", d["failure_reason"]},
                             {"replica_uid", nullptr},
-                            {"gpu_idx", nullptr}});
+                            {"gpu_idx", r.contains("gpus") && !r["gpus"].empty() ? r["gpus"] : json(nullptr)}});
     }
     return {{"model_name", d["model_name"]},
             {"model_uid", d["model_uid"]},

@@ -44,6 +44,9 @@ GgufInfo read_gguf_info(const std::filesystem::path& path) {
     info.head_count_kv = integer(a + "attention.head_count_kv", info.head_count);
     info.pooling_type = integer(a + "pooling_type", -1);
     info.has_chat_template = h.strings.count("tokenizer.chat_template") > 0;
+    std::string tmpl = string("tokenizer.chat_template");
+    std::transform(tmpl.begin(), tmpl.end(), tmpl.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    info.chat_template_system_first = tmpl.find("system message must be at the beginning") != std::string::npos;
     if (auto it = h.array_lengths.find("tokenizer.ggml.tokens"); it != h.array_lengths.end())
         info.vocab_size = static_cast<int64_t>(std::min<uint64_t>(it->second, INT64_MAX));
     auto flag = [&](const std::string& key) {

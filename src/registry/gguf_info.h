@@ -19,6 +19,9 @@ struct GgufInfo {
     int64_t head_count = 0;
     int64_t pooling_type = -1;    // <arch>.pooling_type, -1 when absent
     bool has_chat_template = false;
+    // Its chat template refuses a system message anywhere but first (Qwen3-style guard; what
+    // Xinference reports as strict_system_first).
+    bool chat_template_system_first = false;
     int64_t vocab_size = 0;       // entries in tokenizer.ggml.tokens (0 when it has none)
     bool has_audio_encoder = false; // clip.has_audio_encoder: a projector (mmproj) that takes audio
     bool has_audio_generator = false; // clip.has_gen_audio_encoder: one that makes speech (Qwen3-TTS)

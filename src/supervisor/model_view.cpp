@@ -16,6 +16,62 @@ json size_json(const std::string& size) {
     if (size.find_first_not_of("0123456789") == std::string::npos && size.size() < 12) return std::stoll(size);
     return size;
 }
+// The GPUs a replica's engine sees (its CUDA_VISIBLE_DEVICES), as Xinference's "accelerators".
+json replica_gpus(const Replica& r) {
+    static const std::string kVar = "CUDA_VISIBLE_DEVICES=";
+    json out = json::array();
+    for (const std::string& e : r.command().env) {
+        if (e.rfind(kVar, 0) != 0) continue;
+        out = json::array();  // the last setting wins, as in the engine's environment
+        std::string ids = e.substr(kVar.size());
+        for (size_t at = 0; at < ids.size();) {
+            const size_t comma = std::min(ids.find(',', at), ids.size());
+            const std::string id = ids.substr(at, comma - at);
+            if (!id.empty() && id.find_first_not_of("0123456789") == std::string::npos) out.push_back(std::stoi(id));
+            at = comma + 1;
+        }
+    }
+    return out;
+}
+
+// A spec's string field, or null (a model launched by path has no spec).
+json spec_string(const json& spec, const char* key) {
+    return spec.is_object() && spec.contains(key) && spec[key].is_string() ? spec[key] : json(nullptr);
+}
+
+// The fields Xinference's model descriptions carry for each type (to_description in its model
+// families), that a script reading describe_model() or the web UI may look up.
+void add_xinference_description(json& j, const ModelRecord& rec) {
+    const auto& m = rec.model;
+    const json& spec = m.spec;
+    j["accelerators"] = rec.replicas.empty() ? json::array() : replica_gpus(*rec.replicas.front());
+    const json family = spec_string(spec, "model_family");
+    switch (m.type) {
+        case ModelType::llm:
+            j["model_family"] = family.is_null() ? json(m.model_name) : family;
+            j["multimodal_projector"] = nullptr;  // xinfer's chat engines take no vision projector
+            j["model_hub"] = rec.request.download_hub.empty() ? "huggingface" : rec.request.download_hub;
+            j["revision"] = spec_string(spec, "model_revision");
+            j["strict_system_first"] = m.gguf.chat_template_system_first;
+            break;
+        case ModelType::embedding:
+            j["language"] = spec.is_object() && spec.contains("language") ? spec["language"] : json(nullptr);
+            j["model_hub"] = rec.request.download_hub.empty() ? "huggingface" : rec.request.download_hub;
+            j["model_revision"] = spec_string(spec, "model_revision");
+            break;
+        case ModelType::rerank:
+            j["type"] = spec.is_object() && spec.contains("type") ? spec["type"] : json("normal");
+            j["language"] = spec.is_object() && spec.contains("language") ? spec["language"] : json(nullptr);
+            j["model_revision"] = spec_string(spec, "model_revision");
+            break;
+        case ModelType::audio:
+            j["model_family"] = family;
+            j["model_revision"] = spec_string(spec, "model_revision");
+            break;
+        default:
+            break;
+    }
+}
 }  // namespace
 
 json describe_model(const ModelRecord& rec) {
@@ -58,6 +114,7 @@ json describe_model(const ModelRecord& rec) {
     for (auto& r : rec.replicas) {
         in_flight += r->in_flight;
         reps.push_back({{"index", r->index()},
+                        {"gpus", replica_gpus(*r)},
                         {"pid", r->pid()},
                         {"address", r->address()},
                         {"running", r->running()},
@@ -72,6 +129,7 @@ json describe_model(const ModelRecord& rec) {
     j["restarts"] = rec.restarts;
     j["engine"] = rec.model.engine;
     if (!rec.replicas.empty()) j["address"] = rec.replicas.front()->address();
+    add_xinference_description(j, rec);
     return j;
 }
 

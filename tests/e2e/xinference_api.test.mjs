@@ -60,6 +60,13 @@ test('the client constructor and the CLI launch loop: auth, launch with generic 
   assert.equal(d.quantization, 'F16', 'read from the GGUF header (general.file_type)');
   assert.match(String(d.model_size_in_billions), /^0_\d+$/, 'a fraction of a billion, in Xinference spelling');
   assert.equal(d.replica, 1);
+  // The rest of Xinference's LLM description (to_description): a script may read any of them.
+  assert.deepEqual(d.accelerators, [], 'a CPU replica sees no GPU');
+  assert.equal(d.model_family, 'qwen2.5-instruct', 'no family in the spec: the name, as upstream');
+  assert.equal(d.model_hub, 'huggingface');
+  assert.equal(d.revision, null);
+  assert.equal(d.multimodal_projector, null);
+  assert.equal(d.strict_system_first, false, "the tiny model's template takes a system message anywhere");
   const listed = (await api(server, 'GET', '/v1/models')).json.data.find((m) => m.id === 'compat-chat');
   for (const k of ['model_type', 'model_name', 'model_format', 'model_size_in_billions', 'quantization']) assert.ok(k in listed, k);
 
@@ -235,6 +242,11 @@ test('abort: a request with a request_id is stopped in the engine, its stream en
 
 test('convert_ids_to_tokens, vllm-supported, supervisor, address, workers, registrations of every type, GET /', async () => {
   await launch(server, { model_name: 'ids', model_type: 'embedding', model_path: EMBED_MODEL });
+  // Xinference's embedding description: the fields beyond what every model has.
+  const described = (await api(server, 'GET', '/v1/models/ids')).json;
+  for (const k of ['accelerators', 'dimensions', 'max_tokens', 'language', 'model_hub', 'model_revision', 'quantization'])
+    assert.ok(k in described, k);
+  assert.equal(described.dimensions, 64);
   const flat = await api(server, 'POST', '/v1/convert_ids_to_tokens', { model: 'ids', input: [101, 102] });
   assert.equal(flat.status, 200, flat.text);
   assert.deepEqual(flat.json, ['[CLS]', '[SEP]']);

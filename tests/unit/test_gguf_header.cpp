@@ -175,3 +175,25 @@ TEST(GgufHeader, RefusesFilesCutShortOrHoldingImpossibleSizes) {
     type.b.append(16, '\0');
     EXPECT_NE(read_error(type.b).find("unknown type"), std::string::npos);
 }
+
+// Xinference reports strict_system_first for a chat template that refuses a system message
+// anywhere but first (Qwen3-style guard); xinfer reads it from the GGUF's template.
+TEST(GgufInfo, ChatTemplateThatWantsTheSystemMessageFirst) {
+    auto with_template = [](const char* tmpl) {
+        gguf_context* ctx = gguf_init_empty();
+        gguf_set_val_str(ctx, "general.architecture", "qwen3");
+        if (tmpl) gguf_set_val_str(ctx, "tokenizer.chat_template", tmpl);
+        static int n = 0;
+        const fs::path p = fs::temp_directory_path() / ("xinfer-template-" + std::to_string(::getpid()) + "-" + std::to_string(n++) + ".gguf");
+        EXPECT_TRUE(gguf_write_to_file(ctx, p.c_str(), true));
+        gguf_free(ctx);
+        const GgufInfo info = read_gguf_info(p);
+        fs::remove(p);
+        return std::make_pair(info.has_chat_template, info.chat_template_system_first);
+    };
+    EXPECT_EQ(with_template("{%- if loop.index0 > 0 and message.role == 'system' %}{{- raise_exception('System message must be at the "
+                            "beginning.') }}{%- endif %}"),
+              std::make_pair(true, true));
+    EXPECT_EQ(with_template("{%- if message.role == 'system' %}<|im_start|>system{%- endif %}"), std::make_pair(true, false));
+    EXPECT_EQ(with_template(nullptr), std::make_pair(false, false));
+}
