@@ -7,6 +7,7 @@
 // queued behind the last one.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstddef>
 #include <exception>
@@ -17,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "common/errors.h"
 #include "common/wake_flag.h"
 
 namespace xinfer {
@@ -116,5 +118,21 @@ private:
     std::mutex mu_;
     std::map<std::string, std::unique_ptr<Group>> groups_;
 };
+
+// For a batch's call that threw; call it from the catch block. Bad input (a 4xx: one request's
+// fault) sends each request again alone, so a bad one gets exactly its own error, and counts in
+// `refused`; an engine failure (5xx) is every request's error; an answer that could not be split
+// back sends each alone. Members have `bool alone` and `std::optional<ApiError> error`.
+template <class Member>
+void settle_failed_call(std::vector<Member*>& members, std::atomic<uint64_t>& refused) {
+    try {
+        throw;
+    } catch (const ApiError& e) {
+        if (e.status() < 500) refused++;
+        for (Member* m : members) e.status() < 500 ? void(m->alone = true) : void(m->error = e);
+    } catch (const std::exception&) {
+        for (Member* m : members) m->alone = true;
+    }
+}
 
 }  // namespace xinfer

@@ -59,12 +59,8 @@ void EmbeddingBatcher::run_batch(const Lease& lease, std::vector<Member*>& membe
             members[k]->answer = std::move(parts[k].body);
             members[k]->tokens = parts[k].tokens;
         }
-    } catch (const ApiError& e) {
-        // Bad input in one request fails the merged call: each request goes alone instead.
-        if (e.status() < 500) lease.model().stats.merged_calls_refused++;
-        for (Member* m : members) e.status() < 500 ? void(m->alone = true) : void(m->error = e);
-    } catch (const std::exception&) {
-        for (Member* m : members) m->alone = true;  // an answer we could not split: no batching for these
+    } catch (...) {
+        settle_failed_call(members, lease.model().stats.merged_calls_refused);
     }
 }
 
