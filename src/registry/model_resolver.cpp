@@ -411,20 +411,45 @@ fs::path find_gguf_in_dir(const fs::path& dir, const std::string& quantization) 
 namespace {
 // The GGUF a spec's file name template names in `dir`, as Xinference's llama.cpp engine finds a
 // model in its folder (model_uri, or model_path given as a folder): the template filled with the
-// quantization asked for, or else the spec's own (and a split model's first part). Empty when the
-// spec names no file or that file is not there; `quantization` is then left as it was.
+// quantization asked for, which the spec must list, or else the spec's own when it has only one
+// (and a split model's first part). Empty when the spec names no such file, the file is not
+// there, or the spec is malformed: the caller then looks through the folder as before.
+// `quantization` is set to the spec's spelling of the one found.
 fs::path named_gguf_in_dir(const fs::path& dir, const json& entry, std::string& quantization) {
-    if (!entry.is_object()) return {};
-    json src = source_of(entry);
-    if (!src.is_object()) return {};
-    if (!src.contains("quantizations") && entry.contains("quantization") && entry["quantization"].is_string())
-        src["quantizations"] = json::array({entry["quantization"]});
-    const std::string q = match_quantization(src, quantization);
-    const std::vector<std::string> names = files_for_quantization(src, q);
-    std::error_code ec;
-    if (names.empty() || !fs::is_regular_file(dir / names.front(), ec)) return {};
-    quantization = q;
-    return dir / names.front();
+    try {
+        if (!entry.is_object()) return {};
+        json src = source_of(entry);
+        if (!src.is_object()) return {};
+        if (!src.contains("quantizations") && entry.contains("quantization") && entry["quantization"].is_string())
+            src["quantizations"] = json::array({entry["quantization"]});
+        const json& listed = src.contains("quantizations") && src["quantizations"].is_array() ? src["quantizations"] : json::array();
+        std::string q;
+        for (const auto& l : listed)
+            if (l.is_string() && (quantization.empty() ? listed.size() == 1 : lower(l.get<std::string>()) == lower(quantization)))
+                q = l.get<std::string>();
+        if (q.empty()) return {};
+        const std::vector<std::string> names = files_for_quantization(src, q);
+        if (names.empty()) return {};
+        const fs::path name(names.front());
+        if (name.is_absolute()) return {};
+        for (const auto& part : name)
+            if (part == "..") return {};  // a spec names files inside its folder only
+        std::error_code ec;
+        if (!fs::is_regular_file(dir / name, ec)) return {};
+        quantization = q;
+        return dir / name;
+    } catch (const json::exception&) {
+        return {};
+    }
+}
+
+// The spec entry a launch picks, or null when the spec cannot be read as Xinference's.
+json picked_entry_or_null(const json& spec, const ModelChoice& c) {
+    try {
+        return pick_spec_entry(spec, c);
+    } catch (const json::exception&) {
+        return nullptr;
+    }
 }
 
 // A folder's GGUF, or, for a Hugging Face folder with none, the GGUF it converts to (planned
@@ -511,14 +536,14 @@ ResolvedModel resolve_model(const Registry& registry, const ModelChoice& c) {
             if (!fs::exists(p, ec)) throw std::runtime_error("model_path does not exist: " + p.string());
             if (fs::is_directory(p, ec)) {
                 std::string quantization = c.quantization;
-                file = named_gguf_in_dir(p, pick_spec_entry(r.spec, c), quantization);
+                file = named_gguf_in_dir(p, picked_entry_or_null(r.spec, c), quantization);
                 if (file.empty()) file = gguf_or_conversion(r, p, c.quantization);
                 else r.quantization = quantization;
             } else {
                 file = p;
             }
         } else {
-            json entry = pick_spec_entry(r.spec, c);
+            json entry = picked_entry_or_null(r.spec, c);
             std::string uri = r.spec.value("model_uri", "");
             if (entry.is_object()) {
                 if (r.model_format.empty()) r.model_format = entry.value("model_format", "");

@@ -1,5 +1,10 @@
 #include "supervisor/model_view.h"
 
+#include <algorithm>
+#include <charconv>
+
+#include "common/text.h"
+
 namespace xinfer {
 
 using json = nlohmann::json;
@@ -17,19 +22,23 @@ json size_json(const std::string& size) {
     return size;
 }
 // The GPUs a replica's engine sees (its CUDA_VISIBLE_DEVICES), as Xinference's "accelerators".
+// The first setting is the one the engine reads (getenv takes the first of duplicates: a user's
+// `envs` cannot move an engine off the GPUs placement gave it).
 json replica_gpus(const Replica& r) {
     static const std::string kVar = "CUDA_VISIBLE_DEVICES=";
     json out = json::array();
     for (const std::string& e : r.command().env) {
         if (e.rfind(kVar, 0) != 0) continue;
-        out = json::array();  // the last setting wins, as in the engine's environment
-        std::string ids = e.substr(kVar.size());
-        for (size_t at = 0; at < ids.size();) {
-            const size_t comma = std::min(ids.find(',', at), ids.size());
-            const std::string id = ids.substr(at, comma - at);
-            if (!id.empty() && id.find_first_not_of("0123456789") == std::string::npos) out.push_back(std::stoi(id));
-            at = comma + 1;
+        const char* at = e.data() + kVar.size();
+        const char* end = e.data() + e.size();
+        while (at < end) {
+            int id = 0;
+            const auto [next, ec] = std::from_chars(at, end, id);
+            if (ec == std::errc() && (next == end || *next == ',')) out.push_back(id);
+            at = std::find(next, end, ',');
+            if (at < end) ++at;
         }
+        break;
     }
     return out;
 }
@@ -37,6 +46,48 @@ json replica_gpus(const Replica& r) {
 // A spec's string field, or null (a model launched by path has no spec).
 json spec_string(const json& spec, const char* key) {
     return spec.is_object() && spec.contains(key) && spec[key].is_string() ? spec[key] : json(nullptr);
+}
+
+// The revision of the spec entry that was launched (its format and quantization), as Xinference
+// reports its spec's model_revision (a catalog spec names it per hub); null when none is named.
+json spec_revision(const ResolvedModel& m) {
+    const json& spec = m.spec;
+    if (!spec.is_object()) return nullptr;
+    if (spec.contains("model_revision") && spec["model_revision"].is_string()) return spec["model_revision"];
+    const auto specs = spec.find("model_specs");
+    if (specs == spec.end() || !specs->is_array()) return nullptr;
+    const std::string want = lower(m.quantization);
+    auto has_quantization = [&](const json& src) {
+        if (want.empty()) return true;
+        if (src.contains("quantization") && src["quantization"].is_string() && lower(src["quantization"].get<std::string>()) == want)
+            return true;
+        if (src.contains("quantizations") && src["quantizations"].is_array())
+            for (const json& q : src["quantizations"])
+                if (q.is_string() && lower(q.get<std::string>()) == want) return true;
+        return false;
+    };
+    for (const json& entry : *specs) {
+        if (!entry.is_object()) continue;
+        const auto format = entry.find("model_format");
+        if (format != entry.end() && format->is_string() && !m.model_format.empty() && *format != m.model_format) continue;
+        std::vector<const json*> sources;  // huggingface before modelscope (the map's order), then the entry itself
+        if (entry.contains("model_src") && entry["model_src"].is_object())
+            for (const auto& [hub, src] : entry["model_src"].items()) sources.push_back(&src);
+        sources.push_back(&entry);
+        for (const json* src : sources)
+            if (src->is_object() && has_quantization(*src) && src->contains("model_revision") && (*src)["model_revision"].is_string())
+                return (*src)["model_revision"];
+    }
+    return nullptr;
+}
+
+// Whether the chat template the engine uses (the GGUF's, else the catalog's) refuses a system
+// message anywhere but first.
+bool strict_system_first(const ResolvedModel& m) {
+    if (m.gguf.has_chat_template) return m.gguf.chat_template_system_first;
+    const json& spec = m.spec;
+    if (!spec.is_object() || !spec.contains("chat_template") || !spec["chat_template"].is_string()) return false;
+    return lower(spec["chat_template"].get<std::string>()).find("system message must be at the beginning") != std::string::npos;
 }
 
 // The fields Xinference's model descriptions carry for each type (to_description in its model
@@ -51,22 +102,22 @@ void add_xinference_description(json& j, const ModelRecord& rec) {
             j["model_family"] = family.is_null() ? json(m.model_name) : family;
             j["multimodal_projector"] = nullptr;  // xinfer's chat engines take no vision projector
             j["model_hub"] = rec.request.download_hub.empty() ? "huggingface" : rec.request.download_hub;
-            j["revision"] = spec_string(spec, "model_revision");
-            j["strict_system_first"] = m.gguf.chat_template_system_first;
+            j["revision"] = spec_revision(m);
+            j["strict_system_first"] = strict_system_first(m);
             break;
         case ModelType::embedding:
             j["language"] = spec.is_object() && spec.contains("language") ? spec["language"] : json(nullptr);
             j["model_hub"] = rec.request.download_hub.empty() ? "huggingface" : rec.request.download_hub;
-            j["model_revision"] = spec_string(spec, "model_revision");
+            j["model_revision"] = spec_revision(m);
             break;
         case ModelType::rerank:
             j["type"] = spec.is_object() && spec.contains("type") ? spec["type"] : json("normal");
             j["language"] = spec.is_object() && spec.contains("language") ? spec["language"] : json(nullptr);
-            j["model_revision"] = spec_string(spec, "model_revision");
+            j["model_revision"] = spec_revision(m);
             break;
         case ModelType::audio:
             j["model_family"] = family;
-            j["model_revision"] = spec_string(spec, "model_revision");
+            j["model_revision"] = spec_revision(m);
             break;
         default:
             break;

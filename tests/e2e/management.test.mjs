@@ -205,7 +205,22 @@ test('a registered GGUF folder: the file is the one its spec\'s file name templa
   assert.equal((await api(server, 'GET', `/v1/models/${uid}`)).json.model_path, join(dir, 'plain.gguf'));
   assert.equal((await chat(uid)).status, 200);
   await api(server, 'DELETE', `/v1/models/${uid}`);
-  for (const name of ['my-folder', 'my-plain']) await api(server, 'DELETE', `/v1/model_registrations/LLM/${name}`);
+  // A quantization the spec does not list is not its file under another name: the folder has none.
+  const other = await api(server, 'POST', '/v1/models', { model_name: 'my-plain', model_type: 'LLM', quantization: 'Q4_K_M' });
+  assert.equal(other.status, 400, other.text);
+  assert.match(other.json.detail, /no \.gguf file for quantization 'Q4_K_M'/);
+  // A template that leaves the folder is not followed; a malformed spec is read as far as it goes.
+  copyFileSync(LLAMA3_MODEL, join(dir, '..', `outside-${process.pid}-F16.gguf`));
+  const odd = { ...spec, model_name: 'my-odd', model_specs: [entry('F16', `../outside-${process.pid}-{quantization}.gguf`)] };
+  const bad = { ...spec, model_name: 'my-bad', model_specs: [{ ...entry('F16', 'mine-{quantization}.gguf'), quantizations: 'F16' }] };
+  for (const [s, quantization] of [[odd, 'F16'], [bad, undefined]]) {
+    assert.equal((await api(server, 'POST', '/v1/model_registrations/LLM', { model: JSON.stringify(s), persist: false })).status, 200);
+    const r = await api(server, 'POST', '/v1/models', { model_name: s.model_name, model_type: 'LLM', quantization });
+    assert.equal(r.status, 200, r.text);
+    assert.equal((await api(server, 'GET', `/v1/models/${r.json.model_uid}`)).json.model_path, join(dir, 'aaa-other-F16.gguf'), s.model_name);
+    await api(server, 'DELETE', `/v1/models/${r.json.model_uid}`);
+  }
+  for (const name of ['my-folder', 'my-plain', 'my-odd', 'my-bad']) await api(server, 'DELETE', `/v1/model_registrations/LLM/${name}`);
 });
 
 test('replicas: -r 2 runs two engine processes and requests are spread over them', async () => {

@@ -247,6 +247,12 @@ test('convert_ids_to_tokens, vllm-supported, supervisor, address, workers, regis
   for (const k of ['accelerators', 'dimensions', 'max_tokens', 'language', 'model_hub', 'model_revision', 'quantization'])
     assert.ok(k in described, k);
   assert.equal(described.dimensions, 64);
+  // A user's CUDA_VISIBLE_DEVICES in envs comes after xinfer's own, which the engine reads (the
+  // first): accelerators stay what placement gave, and an odd value breaks no description.
+  await launch(server, { model_name: 'env-gpus', model_type: 'embedding', model_path: EMBED_MODEL, envs: { CUDA_VISIBLE_DEVICES: '99999999999' } });
+  assert.deepEqual((await api(server, 'GET', '/v1/models/env-gpus')).json.accelerators, []);
+  assert.equal((await api(server, 'GET', '/v1/models')).status, 200);
+  await api(server, 'DELETE', '/v1/models/env-gpus');
   const flat = await api(server, 'POST', '/v1/convert_ids_to_tokens', { model: 'ids', input: [101, 102] });
   assert.equal(flat.status, 200, flat.text);
   assert.deepEqual(flat.json, ['[CLS]', '[SEP]']);
