@@ -172,9 +172,12 @@ json EtcdClient::call(const std::string& path, const json& body) {
     std::string last_error;
     bool answered = false;
     // Rounds over the members for up to 2 s: while etcd elects a new leader (a member died), a
-    // request fails for about an election timeout, then succeeds.
-    const int64_t deadline = steady_ms() + 2000;
-    for (int round = 0; round == 0 || steady_ms() < deadline; ++round) {
+    // request fails for about an election timeout, then succeeds. When a member took the
+    // connection but could not serve (no leader yet: it holds the request past our read
+    // timeout), up to 5 s: one round of such timeouts alone takes 3 s with three members, and
+    // the election (1-2 s at etcd's default timeout) ends meanwhile; a second round then lands.
+    const int64_t start = steady_ms();
+    for (int round = 0; round == 0 || steady_ms() < start + (answered ? 5000 : 2000); ++round) {
         if (round > 0) std::this_thread::sleep_for(std::chrono::milliseconds(100));
         for (size_t i : try_order()) {
             auto client = make_client(endpoints_[i]);
