@@ -423,6 +423,17 @@ fs::path gguf_or_conversion(ResolvedModel& r, const fs::path& dir, const std::st
     r.gguf = plan.info;
     return plan.target;
 }
+
+// A model's GGUF in its folder: the one its spec entry names (then r.quantization is the spec's),
+// else the folder's GGUF for the quantization, or its Hugging Face conversion.
+fs::path gguf_in_folder(ResolvedModel& r, const fs::path& dir, const json& entry, const std::string& asked) {
+    std::string quantization = asked;
+    fs::path named = named_gguf_in_dir(dir, entry, quantization);
+    if (named.empty()) return gguf_or_conversion(r, dir, asked);
+    r.quantization = quantization;
+    return named;
+}
+
 }  // namespace
 
 void plan_conversion_after_download(ResolvedModel& r) {
@@ -487,14 +498,7 @@ ResolvedModel resolve_model(const Registry& registry, const ModelChoice& c) {
         if (!c.model_path.empty()) {
             fs::path p = path_from_uri(c.model_path);
             if (!fs::exists(p, ec)) throw std::runtime_error("model_path does not exist: " + p.string());
-            if (fs::is_directory(p, ec)) {
-                std::string quantization = c.quantization;
-                file = named_gguf_in_dir(p, picked_entry_or_null(r.spec, c), quantization);
-                if (file.empty()) file = gguf_or_conversion(r, p, c.quantization);
-                else r.quantization = quantization;
-            } else {
-                file = p;
-            }
+            file = fs::is_directory(p, ec) ? gguf_in_folder(r, p, picked_entry_or_null(r.spec, c), c.quantization) : p;
         } else {
             json entry = picked_entry_or_null(r.spec, c);
             std::string uri = r.spec.value("model_uri", "");
@@ -505,14 +509,7 @@ ResolvedModel resolve_model(const Registry& registry, const ModelChoice& c) {
             if (!uri.empty()) {
                 fs::path p = path_from_uri(uri);
                 if (!fs::exists(p, ec)) throw std::runtime_error("the registered model_uri does not exist: " + p.string());
-                if (fs::is_directory(p, ec)) {
-                    std::string quantization = c.quantization;
-                    file = named_gguf_in_dir(p, entry, quantization);
-                    if (file.empty()) file = gguf_or_conversion(r, p, c.quantization);
-                    else r.quantization = quantization;
-                } else {
-                    file = p;
-                }
+                file = fs::is_directory(p, ec) ? gguf_in_folder(r, p, entry, c.quantization) : p;
             } else if (entry.is_object()) {
                 file = find_in_cache(r.model_name, entry, r.quantization);
                 if (!file.empty() && fs::is_directory(file, ec)) file = gguf_or_conversion(r, file, "");
