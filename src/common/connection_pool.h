@@ -17,14 +17,21 @@ public:
     ~ConnectionPool();
     ConnectionPool(const ConnectionPool&) = delete;
     ConnectionPool& operator=(const ConnectionPool&) = delete;
-    // An idle socket the engine has not closed meanwhile, or -1 when there is none.
-    int take();
-    void give(int fd);  // closes it when the pool is full
+    // An idle socket with the timeouts last set on it: a request that wants the same ones
+    // spares two system calls (a short embedding call makes a dozen in all).
+    struct Socket {
+        int fd = -1;
+        int read_timeout_s = -1;  // -1: not known
+        int write_timeout_s = -1;
+    };
+    // An idle socket the engine has not closed meanwhile, or fd -1 when there is none.
+    Socket take();
+    void give(const Socket& socket);  // closes it when the pool is full
 
 private:
     size_t max_idle_;
     std::mutex mu_;
-    std::vector<int> idle_;
+    std::vector<Socket> idle_;
 };
 
 }  // namespace xinfer

@@ -108,7 +108,14 @@ bool send_all(int fd, const std::string& head, const std::string& body, std::str
 EngineStream::EngineStream(const Request& r) : pool_(r.on_socket ? nullptr : r.pool) {
     // A pooled connection the engine closed just as it was taken fails before any answer: the
     // request then goes once more on a new connection (the engine did not read it).
-    const bool reused = pool_ && (fd_ = pool_->take()) >= 0;
+    bool reused = false;
+    if (pool_) {
+        const ConnectionPool::Socket idle = pool_->take();
+        fd_ = idle.fd;
+        rcvtimeo_s_ = idle.read_timeout_s;
+        sndtimeo_s_ = idle.write_timeout_s;
+        reused = fd_ >= 0;
+    }
     if (reused && (exchange(r) || !closed_unanswered_)) return;
     if (reused) {
         close(fd_);
@@ -117,6 +124,7 @@ EngineStream::EngineStream(const Request& r) : pool_(r.on_socket ? nullptr : r.p
         at_ = 0;
         status_ = 0;
         closed_unanswered_ = false;
+        rcvtimeo_s_ = sndtimeo_s_ = -1;
     }
     fd_ = connect_to(r.address, error_);
     if (fd_ < 0) return;
@@ -125,8 +133,8 @@ EngineStream::EngineStream(const Request& r) : pool_(r.on_socket ? nullptr : r.p
 }
 
 bool EngineStream::exchange(const Request& r) {
-    set_timeout(fd_, SO_SNDTIMEO, r.write_timeout_s);
-    set_timeout(fd_, SO_RCVTIMEO, r.read_timeout_s);
+    if (sndtimeo_s_ != r.write_timeout_s) set_timeout(fd_, SO_SNDTIMEO, sndtimeo_s_ = r.write_timeout_s);
+    if (rcvtimeo_s_ != r.read_timeout_s) set_timeout(fd_, SO_RCVTIMEO, rcvtimeo_s_ = r.read_timeout_s);
     read_timeout_s_ = r.read_timeout_s;
     std::string head = r.method + " " + r.path + " HTTP/1.1\r\nHost: localhost\r\nAccept: */*\r\n";
     if (!pool_) head += "Connection: close\r\n";
@@ -146,7 +154,7 @@ bool EngineStream::reusable() const {
 
 EngineStream::~EngineStream() {
     if (fd_ < 0) return;
-    if (reusable()) pool_->give(fd_);
+    if (reusable()) pool_->give({fd_, rcvtimeo_s_, sndtimeo_s_});
     else close(fd_);
 }
 

@@ -62,6 +62,7 @@ private:
 
     int fd_ = -1;
     int read_timeout_s_ = 600;
+    int rcvtimeo_s_ = -1, sndtimeo_s_ = -1;  // the socket's timeouts as last set (-1: not known)
     ConnectionPool* pool_ = nullptr;
     std::string error_;
     int status_ = 0;

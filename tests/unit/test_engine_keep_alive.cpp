@@ -2,6 +2,7 @@
 // reuse one connection; a connection the engine closed, or refuses to keep, is not reused, and
 // no request is lost for it.
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -28,6 +29,7 @@ enum class Ending {
     drop_second,        // reads a connection's second request and closes without answering
     say_close,          // answers with "Connection: close" and closes
     silent_second,      // reads a connection's second request and never answers it
+    stall_second,       // answers a connection's second request only in part, finishing 3 s later
 };
 
 class KeepAliveServer {
@@ -86,7 +88,15 @@ private:
                 return;
             }
             if (ending_ == Ending::silent_second && carried == 2) continue;  // until the client hangs up
-            const std::string body = std::to_string(carried);
+            const std::string body = std::to_string(carried) + "!";
+            if (ending_ == Ending::stall_second && carried == 2) {
+                const std::string part = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n" + body.substr(0, 1);
+                (void)!send(c, part.data(), part.size(), MSG_NOSIGNAL);
+                pollfd p{c, POLLIN, 0};
+                if (poll(&p, 1, 3000) != 0) return;  // the client hung up (or the test ended) first
+                (void)!send(c, body.data() + 1, 1, MSG_NOSIGNAL);
+                continue;
+            }
             std::string answer = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
             if (ending_ == Ending::say_close) answer += "Connection: close\r\n";
             answer += "\r\n" + body;
@@ -130,18 +140,18 @@ std::string call(const KeepAliveServer& server, ConnectionPool& pool, int read_t
 TEST(EngineKeepAlive, RequestsReuseOneConnection) {
     KeepAliveServer server(Ending::keep);
     ConnectionPool pool;
-    EXPECT_EQ(call(server, pool), "1");
-    EXPECT_EQ(call(server, pool), "2");
-    EXPECT_EQ(call(server, pool), "3");
+    EXPECT_EQ(call(server, pool), "1!");
+    EXPECT_EQ(call(server, pool), "2!");
+    EXPECT_EQ(call(server, pool), "3!");
     EXPECT_EQ(server.connections(), 1);
 }
 
 TEST(EngineKeepAlive, AConnectionTheEngineClosedWhileIdleIsNotReused) {
     KeepAliveServer server(Ending::close_when_idle);
     ConnectionPool pool;
-    EXPECT_EQ(call(server, pool), "1");
+    EXPECT_EQ(call(server, pool), "1!");
     std::this_thread::sleep_for(std::chrono::milliseconds(50));  // the engine's close has arrived
-    EXPECT_EQ(call(server, pool), "1");
+    EXPECT_EQ(call(server, pool), "1!");
     EXPECT_EQ(server.connections(), 2);
 }
 
@@ -150,8 +160,8 @@ TEST(EngineKeepAlive, ARequestOnAConnectionClosedUnderItGoesAgainOnANewOne) {
     // request was on its way): the request is sent once more, on a fresh connection.
     KeepAliveServer server(Ending::drop_second);
     ConnectionPool pool;
-    EXPECT_EQ(call(server, pool), "1");
-    EXPECT_EQ(call(server, pool), "1");
+    EXPECT_EQ(call(server, pool), "1!");
+    EXPECT_EQ(call(server, pool), "1!");
     EXPECT_EQ(server.connections(), 2);
 }
 
@@ -159,7 +169,18 @@ TEST(EngineKeepAlive, AnEngineTooSlowToAnswerIsNotAskedTwice) {
     // A timeout is not a closed connection: the engine may be working on it.
     KeepAliveServer server(Ending::silent_second);
     ConnectionPool pool;
-    EXPECT_EQ(call(server, pool), "1");
+    EXPECT_EQ(call(server, pool), "1!");
+    EXPECT_NE(call(server, pool, 1).find("timed out"), std::string::npos);
+    EXPECT_EQ(server.connections(), 1);
+}
+
+TEST(EngineKeepAlive, AReusedConnectionKeepsTheReadTimeoutOfItsNewRequest) {
+    // The pool remembers the timeouts last set on a socket to spare setting them again: a request
+    // with a shorter read timeout than the connection's last one must still be cut off by it
+    // when the answer stops halfway (here for 3 s, past its 1 s, within the first request's 5 s).
+    KeepAliveServer server(Ending::stall_second);
+    ConnectionPool pool;
+    EXPECT_EQ(call(server, pool, 5), "1!");
     EXPECT_NE(call(server, pool, 1).find("timed out"), std::string::npos);
     EXPECT_EQ(server.connections(), 1);
 }
@@ -167,8 +188,8 @@ TEST(EngineKeepAlive, AnEngineTooSlowToAnswerIsNotAskedTwice) {
 TEST(EngineKeepAlive, AnAnswerSayingCloseEndsTheConnection) {
     KeepAliveServer server(Ending::say_close);
     ConnectionPool pool;
-    EXPECT_EQ(call(server, pool), "1");
-    EXPECT_EQ(call(server, pool), "1");
+    EXPECT_EQ(call(server, pool), "1!");
+    EXPECT_EQ(call(server, pool), "1!");
     EXPECT_EQ(server.connections(), 2);
 }
 
