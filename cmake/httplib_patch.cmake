@@ -8,7 +8,7 @@
 #    in poll for the client to send or close, reading what comes, and only then closes: so that a
 #    client still sending (a body the server answered early, 413) gets no reset that would
 #    destroy the answer in flight. A client that sent "Connection: close" (Python's
-#    requests.post, which Xinference's client uses for every call) has sent everything by then:
+#    requests.post, curl in a script: a connection per call) has sent everything by then:
 #    the wait is a sleep until its FIN arrives, a wake-up and four system calls. Here one
 #    non-blocking peek decides: nothing unread (or the client already closed) closes at once,
 #    which sends the FIN as the half-close did; anything unread drains as before.
