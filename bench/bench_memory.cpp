@@ -44,8 +44,9 @@ int threads_of(pid_t pid) {
 
 double ms_since(Clock::time_point t0) { return std::chrono::duration<double, std::milli>(Clock::now() - t0).count(); }
 
-// Time for llama-server, started by hand with the flags xinfer gave the replica, to answer /health.
-double llama_server_by_hand_ms(const std::string& llama_server, std::vector<std::string> args) {
+// Time for llama-server, started by hand with the flags xinfer gave the replica, to answer
+// /health; -1 when it did not (it exited: the port, free a moment ago, was taken first).
+double try_llama_server_by_hand_ms(const std::string& llama_server, std::vector<std::string> args) {
     for (size_t i = 0; i + 1 < args.size(); ++i)
         if (args[i] == "--host") args.erase(args.begin() + static_cast<long>(i), args.begin() + static_cast<long>(i) + 2);
     const int port = xinfer::free_loopback_port();
@@ -61,15 +62,27 @@ double llama_server_by_hand_ms(const std::string& llama_server, std::vector<std:
         _exit(127);
     }
     auto c = xinfer::make_client("127.0.0.1:" + std::to_string(port));
+    c->set_read_timeout(2, 0);  // whatever took the port may never answer
     double ms = -1;
-    for (int i = 0; i < 60000 && ms < 0; ++i) {
+    bool exited = false;
+    for (int i = 0; i < 60000 && ms < 0 && !exited; ++i) {
         auto r = c->Get("/health");
         if (r && r->status == 200) ms = ms_since(t0);
         else std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        exited = waitpid(pid, nullptr, WNOHANG) == pid;
     }
-    kill(pid, SIGTERM);
-    waitpid(pid, nullptr, 0);
+    if (!exited) {
+        kill(pid, SIGTERM);
+        waitpid(pid, nullptr, 0);
+    }
     return ms;
+}
+
+double llama_server_by_hand_ms(const std::string& llama_server, const std::vector<std::string>& args) {
+    for (int attempt = 0; attempt < 3; ++attempt)
+        if (const double ms = try_llama_server_by_hand_ms(llama_server, args); ms >= 0) return ms;
+    std::fprintf(stderr, "llama-server started by hand did not become ready (3 tries)\n");
+    std::exit(1);
 }
 
 }  // namespace
