@@ -90,6 +90,21 @@ test('a client that stops sending mid-request is dropped after the read timeout'
   assert.equal((await api(server, 'GET', '/status')).status, 200);
 });
 
+// The gateway accepts a connection once its first bytes arrive (TCP_DEFER_ACCEPT): a client that
+// connects and waits before sending, past that second, is still accepted and answered.
+test('a client that connects and sends its request only seconds later is answered', async () => {
+  const late = await new Promise((resolve, reject) => {
+    const sock = net.connect(server.port, '127.0.0.1');
+    const chunks = [];
+    sock.on('error', reject);
+    sock.on('data', (c) => chunks.push(c));
+    sock.on('close', () => resolve(Buffer.concat(chunks).toString('latin1')));
+    sock.on('connect', () => setTimeout(() => sock.end('GET /v1/models HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'), 2500));
+  });
+  assert.equal(status(late), 200, late.slice(0, 300));
+  assert.ok(Array.isArray(bodyOf(late).data), late.slice(0, 300));
+});
+
 test('garbage, truncated and malformed requests never take the service down', async () => {
   const junk = [
     Buffer.from([0, 255, 1, 254, 13, 10, 13, 10]), 'GET\r\n\r\n', 'GET / HTTP/9.9\r\n\r\n', 'POST /v1/chat/completions HTTP/1.1\r\nContent-Length: -5\r\n\r\n',
