@@ -5,14 +5,13 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync, readdirSync, readFileSync, statSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync, readdirSync, readFileSync, statSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { startServer, api, sleep, BIN, CHAT_MODEL, RERANK_MODEL, MODELS } from './helpers.mjs';
+import { startServer, api, sleep, BIN, CHAT_MODEL, RERANK_MODEL, MODELS, scratchDir } from './helpers.mjs';
 
 const ADMIN = 'sk-AdminKey00001', READER = 'sk-ReaderKey0002';
-const dir = mkdtempSync(join(tmpdir(), 'xinfer-keys-'));
+const dir = scratchDir('xinfer-keys-');
 const authFile = join(dir, 'auth.json');
 writeFileSync(authFile, JSON.stringify({
   auth_config: { algorithm: 'HS256', secret_key: 'a-secret-of-at-least-16-chars', token_expire_in_minutes: 30 },

@@ -4,14 +4,13 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, writeFileSync, readdirSync, readFileSync, statSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startServer, api, cli, sleep, CHAT_MODEL, MODELS } from './helpers.mjs';
+import { startServer, api, cli, sleep, CHAT_MODEL, MODELS, scratchDir } from './helpers.mjs';
 
 const KEYS = { admin: 'sk-AdminKey00001', reader: 'sk-ReaderKey0002', starter: 'sk-StarterKey003' };
 const PASSWORDS = { admin: 'admin-password-1', reader: 'reader-password-2', starter: 'starter-password-3' };
 const SCRAPE = 'a-scrape-token-for-prometheus';
-const dir = mkdtempSync(join(tmpdir(), 'xinfer-auth-'));
+const dir = scratchDir('xinfer-auth-');
 let server;
 
 function authFile(name, minutes = 30) {

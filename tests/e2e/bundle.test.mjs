@@ -5,14 +5,13 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, copyFileSync, writeFileSync, readFileSync, rmSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, copyFileSync, writeFileSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { BIN, CHAT_MODEL } from './helpers.mjs';
+import { BIN, CHAT_MODEL, scratchDir } from './helpers.mjs';
 
 const run = promisify(execFile);
-const work = mkdtempSync(join(tmpdir(), 'xinfer-bundle-'));
+const work = scratchDir('xinfer-bundle-');
 const tar = join(work, 'offline.tar');
 let installed;
 

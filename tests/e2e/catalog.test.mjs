@@ -7,11 +7,10 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, statSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, readdirSync, statSync, rmSync } from 'node:fs';
 import { join, dirname, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startServer, launch, api, cli, CHAT_MODEL, RERANK_MODEL, WHISPER_MODEL, QWEN3_ASR_MODEL, QWEN3_TTS_MODEL } from './helpers.mjs';
+import { startServer, launch, api, cli, CHAT_MODEL, RERANK_MODEL, WHISPER_MODEL, QWEN3_ASR_MODEL, QWEN3_TTS_MODEL, scratchDir } from './helpers.mjs';
 import { startFakeHub } from './fake_hub.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -20,7 +19,7 @@ const FIXTURES = join(HERE, '..', 'fixtures', 'hf');
 const PYTHON = '/usr/bin/python3';
 const catalog = (type) => JSON.parse(readFileSync(join(ROOT, 'catalog', `${type}.json`), 'utf8'));
 const upstream = JSON.parse(readFileSync(join(ROOT, 'catalog', 'upstream', 'xinference-names.json'), 'utf8'));
-const scratch = mkdtempSync(join(tmpdir(), 'xinfer-catalog-'));
+const scratch = scratchDir('xinfer-catalog-');
 let hub, server;
 
 // Every file under dir, as the hub serves a repository: { 'path/in/repo': Buffer }.

@@ -2,12 +2,11 @@
 // Xinference command names (`xinference`, `xinference-local`) working as aliases.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync, rmSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { spawn } from 'node:child_process';
 import http from 'node:http';
-import { startServer, api, cli, cliAsync, pidAlive, waitFor, BIN, CHAT_MODEL } from './helpers.mjs';
+import { startServer, api, cli, cliAsync, pidAlive, waitFor, BIN, CHAT_MODEL, scratchDir } from './helpers.mjs';
 
 let server;
 before(async () => { server = await startServer(); });
@@ -63,7 +62,7 @@ test('an endpoint that is not an address is refused in words, not by a crash', (
 test('serve refuses cluster addresses no node could connect to, at its start', () => {
   // Before, a bad --etcd crashed the node as it joined, and a bad --advertise crashed every other
   // node the first time it relayed a request there.
-  const home = mkdtempSync(join(tmpdir(), 'xinfer-cli-'));
+  const home = scratchDir('xinfer-cli-');
   try {
     for (const [flags, why] of [[['--etcd', 'http://127.0.0.1:0'], /the etcd endpoint 'http:\/\/127\.0\.0\.1:0' is not an address to connect to: '0' is not a port/],
       [['--etcd', 'http://127.0.0.1:2379', '--advertise', 'http://10.0.0.1:99999'],
@@ -80,7 +79,7 @@ test('serve refuses cluster addresses no node could connect to, at its start', (
 
 test('a relative XINFER_HOME serves models (engine sockets are found from any directory)', async () => {
   // Relative, the engine's socket path was read as no address: the first launch aborted the service.
-  const dir = mkdtempSync(join(tmpdir(), 'xinfer-relhome-'));
+  const dir = scratchDir('xinfer-relhome-');
   const rel = await startServer({ home: 'home', cwd: dir });
   try {
     const r = cli(rel, ['launch', '--model-name', 'qwen2.5-instruct', '--model-type', 'LLM', '--model-path', CHAT_MODEL, '-u', 'rel']);
@@ -134,7 +133,7 @@ test('an endpoint with a path reaches the API under it (a service behind a proxy
 });
 
 test('register, registrations, unregister; -e selects the endpoint', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'xinfer-cli-'));
+  const dir = scratchDir('xinfer-cli-');
   const file = join(dir, 'spec.json');
   writeFileSync(file, JSON.stringify({ version: 2, model_name: 'cli-custom', context_length: 2048, model_lang: ['en'],
     model_ability: ['chat'], model_specs: [{ model_format: 'ggufv2', model_size_in_billions: 0, model_uri: `file://${CHAT_MODEL}` }] }));
@@ -163,7 +162,7 @@ test('xinference and xinference-local aliases behave as Xinference commands', as
   assert.match(cli(server, ['list'], { bin: xinference }).stdout, /alias-model/);
   cli(server, ['terminate', '--model-uid', 'alias-model'], { bin: xinference });
 
-  const home = mkdtempSync(join(tmpdir(), 'xinfer-local-'));
+  const home = scratchDir('xinfer-local-');
   const local = spawn(join(dirname(BIN), 'xinference-local'), ['-H', '127.0.0.1', '-p', '0'],
     { env: { ...process.env, XINFER_HOME: home }, stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';

@@ -6,12 +6,11 @@
 // moment it was killed, cut off or stopped.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import http from 'node:http';
-import { BIN, CHAT_MODEL, EMBED_MODEL, sleep } from './helpers.mjs';
+import { BIN, CHAT_MODEL, EMBED_MODEL, sleep, scratchDir } from './helpers.mjs';
 import { NetLab, netnsUnavailable, startEtcd, startEtcdMember, waitFor } from './netlab.mjs';
 
 const TTL = 4;  // --lease-ttl of every node
@@ -62,7 +61,7 @@ class Cluster {
   url(k) { return `http://${this.lab.addr(k)}:9997`; }
 
   async start(k) {
-    if (!this.homes.has(k)) this.homes.set(k, mkdtempSync(join(tmpdir(), `xinfer-node${k}-`)));
+    if (!this.homes.has(k)) this.homes.set(k, scratchDir(`xinfer-node${k}-`));
     const proc = this.lab.spawn(k, `node${k}-${Date.now()}`, [BIN, 'serve', '-H', this.lab.addr(k), '-p', '9997',
       '--etcd', this.etcd, '--node-name', `node${k}`, '--cluster-token', TOKEN, '--lease-ttl', String(TTL),
       '--drain-seconds', '5'], { XINFER_HOME: this.homes.get(k), ...(GPU_NODES.includes(k) ? { XINFER_SIMULATED_GPUS: '0:Sim GPU:80000' } : {}) });
@@ -461,10 +460,10 @@ test("Xinference's commands: xinference-supervisor, then xinference-worker -e jo
     const supervisor = `http://${lab.addr(1)}:9997`, worker = `http://${lab.addr(2)}:9997`;
     // As Xinference's docs start them: the supervisor on one machine, a worker naming it.
     lab.spawn(1, 'supervisor', [bin('xinference-supervisor'), '-H', lab.addr(1), '-p', '9997'],
-      { XINFER_HOME: mkdtempSync(join(tmpdir(), 'xinfer-sup-')), XINFER_CLUSTER_TOKEN: TOKEN });
+      { XINFER_HOME: scratchDir('xinfer-sup-'), XINFER_CLUSTER_TOKEN: TOKEN });
     await waitFor(async () => (await fetch(`${supervisor}/status`)).ok, 30000, 'the supervisor');
     lab.spawn(2, 'worker', [bin('xinference-worker'), '-e', supervisor, '-H', lab.addr(2), '--worker-port', '9997'],
-      { XINFER_HOME: mkdtempSync(join(tmpdir(), 'xinfer-worker-')), XINFER_CLUSTER_TOKEN: TOKEN });
+      { XINFER_HOME: scratchDir('xinfer-worker-'), XINFER_CLUSTER_TOKEN: TOKEN });
     await waitFor(async () => (await fetch(`${worker}/status`)).ok, 30000, 'the worker');
     await waitFor(async () => (await (await fetch(`${supervisor}/v1/workers`)).json()).length === 2, 10000, 'two workers');
     const names = (await (await fetch(`${worker}/v1/workers`)).json()).map((w) => w.node_name).sort();
@@ -494,7 +493,7 @@ test('API keys made on one node work on every node, and a revocation reaches the
   const freePort = () => new Promise((resolve) => {
     const s = net.createServer().listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)); });
   });
-  const dir = mkdtempSync(join(tmpdir(), 'xinfer-cluster-keys-'));
+  const dir = scratchDir('xinfer-cluster-keys-');
   const [client, peer, portA, portB] = [await freePort(), await freePort(), await freePort(), await freePort()];
   const procs = [];
   const run = (argv, env = {}) => {

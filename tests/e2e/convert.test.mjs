@@ -7,16 +7,15 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, existsSync, rmSync, writeFileSync, utimesSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TokenizerLoader } from '@lenml/tokenizers';
-import { startServer, launch, api, cli, engine, BIN, WHISPER_MODEL } from './helpers.mjs';
+import { startServer, launch, api, cli, engine, BIN, WHISPER_MODEL, scratchDir } from './helpers.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const FIXTURES = join(HERE, '..', 'fixtures', 'hf');
 const LLAMA_SRC = process.env.LLAMA_SRC;
-const scratch = mkdtempSync(join(tmpdir(), 'xinfer-hf-'));
+const scratch = scratchDir('xinfer-hf-');
 const PYTHON = '/usr/bin/python3';
 
 // English, Chinese, code, emoji, accents and whitespace edge cases.

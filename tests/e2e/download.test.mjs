@@ -5,16 +5,15 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, mkdirSync, mkdtempSync, writeFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, readdirSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { startServer, launch, api, waitFor, BIN, CHAT_MODEL, EMBED_MODEL, WHISPER_MODEL } from './helpers.mjs';
+import { startServer, launch, api, waitFor, BIN, CHAT_MODEL, EMBED_MODEL, WHISPER_MODEL, scratchDir } from './helpers.mjs';
 import { startFakeHub } from './fake_hub.mjs';
 
 const run = promisify(execFile);
 let hub, server;
-const hfCache = mkdtempSync(join(tmpdir(), 'xinfer-hf-cache-'));
+const hfCache = scratchDir('xinfer-hf-cache-');
 const chat = readFileSync(CHAT_MODEL);
 const embed = readFileSync(EMBED_MODEL);
 

@@ -4,11 +4,10 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, symlinkSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import OpenAI from 'openai';
-import { startServer, launch, api, cli, EMBED_MODEL, RERANK_MODEL, CHAT_MODEL, LLAMA_BIN } from './helpers.mjs';
+import { startServer, launch, api, cli, EMBED_MODEL, RERANK_MODEL, CHAT_MODEL, LLAMA_BIN, scratchDir } from './helpers.mjs';
 
 let server, client;
 const cosine = (a, b) => {
@@ -20,7 +19,7 @@ const cosine = (a, b) => {
 before(async () => {
   server = await startServer();
   // As the user's deployment script does: catalog name, type, and a folder holding the GGUF.
-  const dir = mkdtempSync(join(tmpdir(), 'xinfer-bce-'));
+  const dir = scratchDir('xinfer-bce-');
   symlinkSync(EMBED_MODEL, join(dir, 'bce-embedding-base_v1-Q8_0.gguf'));
   const r = cli(server, ['launch', '--model-name', 'bce-embedding-base_v1', '--model-type', 'embedding', '--model-path', dir]);
   assert.equal(r.code, 0, r.stderr);

@@ -6,16 +6,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync, chmodSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync, chmodSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BIN, MODELS } from './helpers.mjs';
+import { BIN, MODELS, scratchDir } from './helpers.mjs';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 test('gpu-check.py: without a real GPU it fails exactly the GPU checks and passes the rest', () => {
-  const fake = mkdtempSync(join(tmpdir(), 'xinfer-fake-smi-'));
+  const fake = scratchDir('xinfer-fake-smi-');
   writeFileSync(join(fake, 'nvidia-smi'), `#!/bin/sh
 case "$*" in
   -L) echo "GPU 0: Stand-in GPU (UUID: GPU-test)";;

@@ -37,11 +37,23 @@ export function repeatWav(wav, seconds) {
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+// A temporary folder of this test file, removed when its process exits (node --test runs each file
+// in a process of its own), so that repeated runs do not fill /tmp with copies of models and homes.
+const scratchDirs = [];
+process.on('exit', () => {
+  for (const d of scratchDirs) rmSync(d, { recursive: true, force: true });
+});
+export function scratchDir(prefix) {
+  const d = mkdtempSync(join(tmpdir(), prefix));
+  scratchDirs.push(d);
+  return d;
+}
+
 // Starts `xinfer serve` on a port the kernel picks (-p 0: no window in which another process can
 // take it), learns the port from the log line, and resolves once /status answers.
 // `home` lets a test restart on the same state.
 export async function startServer({ home, args = [], env = {}, cwd } = {}) {
-  home ??= mkdtempSync(join(tmpdir(), 'xinfer-e2e-'));
+  home ??= scratchDir('xinfer-e2e-');
   let log = '';
   const proc = spawn(BIN, ['serve', '-H', '127.0.0.1', '-p', '0', ...args], {
     cwd,  // `home` may be relative to it

@@ -5,12 +5,11 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, mkdirSync, rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { startServer, api, sleep, CHAT_MODEL } from './helpers.mjs';
+import { startServer, api, sleep, CHAT_MODEL, scratchDir } from './helpers.mjs';
 
-const dir = mkdtempSync(join(tmpdir(), 'xinfer-hostile-'));
+const dir = scratchDir('xinfer-hostile-');
 const allowed = join(dir, 'models');
 let server;
 

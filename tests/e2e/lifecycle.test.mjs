@@ -3,10 +3,9 @@
 // draining, no orphans after the service is killed, placement refusals and the thread budget.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync, mkdtempSync, existsSync, readdirSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync, existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startServer, launch, api, pidAlive, waitFor, engineBusy, openChatStream, CHAT_MODEL, EMBED_MODEL, RERANK_MODEL, WHISPER_MODEL } from './helpers.mjs';
+import { startServer, launch, api, pidAlive, waitFor, engineBusy, openChatStream, CHAT_MODEL, EMBED_MODEL, RERANK_MODEL, WHISPER_MODEL, scratchDir } from './helpers.mjs';
 
 const chat = (server, model, extra = {}) => api(server, 'POST', '/v1/chat/completions',
   { model, messages: [{ role: 'user', content: 'hello' }], max_tokens: 4, ...extra });
@@ -154,7 +153,7 @@ test('launched models come back after a restart; a terminated one does not; hist
 });
 
 test('serve --config brings the service to the file\'s state, and again idempotently', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'xinfer-deploy-'));
+  const dir = scratchDir('xinfer-deploy-');
   const config = join(dir, 'deploy.json');
   writeFileSync(config, JSON.stringify({ models: [
     { model_uid: 'dep-chat', model_name: 'qwen2.5-instruct', model_type: 'LLM', model_path: CHAT_MODEL, replica: 1, enable: true },

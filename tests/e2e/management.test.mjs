@@ -2,13 +2,12 @@
 // an engine killed with SIGKILL; the error cases; registrations that survive a restart.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync, mkdtempSync, copyFileSync, truncateSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync, copyFileSync, truncateSync, statSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { startServer, launch, api, pidAlive, waitFor, engineBusy, openChatStream, CHAT_MODEL, LLAMA3_MODEL } from './helpers.mjs';
+import { startServer, launch, api, pidAlive, waitFor, engineBusy, openChatStream, CHAT_MODEL, LLAMA3_MODEL, scratchDir } from './helpers.mjs';
 
 let server;
-const scratch = mkdtempSync(join(tmpdir(), 'xinfer-files-'));
+const scratch = scratchDir('xinfer-files-');
 
 // Restarts off: these tests check what happens when an engine dies for good (lifecycle.test.mjs
 // covers restarts).
@@ -176,7 +175,9 @@ test('a registered GGUF folder: the file is the one its spec\'s file name templa
   // As Xinference's llama.cpp engine finds it: model_uri joined with model_file_name_template
   // filled with the spec's quantization. The folder holds other GGUFs of the same quantization
   // whose names sort first; a template without {quantization} names its file outright.
-  const dir = mkdtempSync(join(tmpdir(), 'xinfer-gguf-folder-'));
+  const outside = scratchDir('xinfer-gguf-');  // the folder's parent: a template must not reach it
+  const dir = join(outside, 'folder');
+  mkdirSync(dir);
   copyFileSync(CHAT_MODEL, join(dir, 'aaa-other-F16.gguf'));
   copyFileSync(CHAT_MODEL, join(dir, 'aaa-other-Q8_0.gguf'));
   copyFileSync(LLAMA3_MODEL, join(dir, 'mine-F16.gguf'));
@@ -210,8 +211,8 @@ test('a registered GGUF folder: the file is the one its spec\'s file name templa
   assert.equal(other.status, 400, other.text);
   assert.match(other.json.detail, /no \.gguf file for quantization 'Q4_K_M'/);
   // A template that leaves the folder is not followed; a malformed spec is read as far as it goes.
-  copyFileSync(LLAMA3_MODEL, join(dir, '..', `outside-${process.pid}-F16.gguf`));
-  const odd = { ...spec, model_name: 'my-odd', model_specs: [entry('F16', `../outside-${process.pid}-{quantization}.gguf`)] };
+  copyFileSync(LLAMA3_MODEL, join(outside, 'outside-F16.gguf'));
+  const odd = { ...spec, model_name: 'my-odd', model_specs: [entry('F16', '../outside-{quantization}.gguf')] };
   const bad = { ...spec, model_name: 'my-bad', model_specs: [{ ...entry('F16', 'mine-{quantization}.gguf'), quantizations: 'F16' }] };
   for (const [s, quantization] of [[odd, 'F16'], [bad, undefined]]) {
     assert.equal((await api(server, 'POST', '/v1/model_registrations/LLM', { model: JSON.stringify(s), persist: false })).status, 200);

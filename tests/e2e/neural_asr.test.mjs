@@ -8,13 +8,12 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI, { toFile } from 'openai';
-import { startServer, launch, api, QWEN3_ASR_MODEL, repeatWav } from './helpers.mjs';
+import { startServer, launch, api, QWEN3_ASR_MODEL, repeatWav, scratchDir } from './helpers.mjs';
 
 const run = promisify(execFile);
-const scratch = mkdtempSync(join(tmpdir(), 'xinfer-asr-'));
+const scratch = scratchDir('xinfer-asr-');
 let server, speech;
 
 async function post(path, bytes, fields = {}, filename = 'speech.wav') {

@@ -4,10 +4,9 @@
 // after kill -9 with speech hosts running.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startServer, launch, api, pidAlive, waitFor, engineBusy, CHAT_MODEL, EMBED_MODEL } from './helpers.mjs';
+import { startServer, launch, api, pidAlive, waitFor, engineBusy, CHAT_MODEL, EMBED_MODEL, scratchDir } from './helpers.mjs';
 
 const describe = async (server, uid) => (await api(server, 'GET', `/v1/models/${uid}`)).json;
 const reservations = async (server) => (await api(server, 'GET', '/v1/cluster/info')).json[0].reservations;
@@ -75,7 +74,7 @@ test('SIGTERM: new requests get 503 while a stream drains; --drain-seconds cuts 
 });
 
 test('a deployment file with enable: false stops a model that runs', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'xinfer-enable-'));
+  const dir = scratchDir('xinfer-enable-');
   const on = join(dir, 'on.json'), off = join(dir, 'off.json');
   const entry = { model_uid: 'toggled', model_name: 'qwen2.5-instruct', model_path: CHAT_MODEL };
   writeFileSync(on, JSON.stringify({ models: [{ ...entry, enable: true }] }));

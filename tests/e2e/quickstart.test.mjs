@@ -5,13 +5,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, realpathSync, existsSync } from 'node:fs';
+import { rmSync, realpathSync, existsSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import OpenAI from 'openai';
-import { BIN, pidAlive, waitFor, sleep } from './helpers.mjs';
+import { BIN, pidAlive, waitFor, sleep, scratchDir } from './helpers.mjs';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 // The script runs the repository's own build (build/bin/xinfer); against another build there
@@ -35,7 +34,7 @@ function serveScript(args, home) {
 }
 
 test('scripts/serve.sh -p 0 serves the demo chat model on the port it picked, and Ctrl-C stops everything', { skip: !ownBuild && 'XINFER_BIN is not this repository\'s build/bin/xinfer' }, async () => {
-  const home = mkdtempSync(join(tmpdir(), 'xinfer-quickstart-'));
+  const home = scratchDir('xinfer-quickstart-');
   const s = serveScript(['-p', '0'], home);
   try {
     let ended = null;
@@ -73,7 +72,7 @@ test('scripts/serve.sh -p 0 serves the demo chat model on the port it picked, an
 test('scripts/serve.sh on a port already taken ends at once with the reason', { skip: !ownBuild && 'XINFER_BIN is not this repository\'s build/bin/xinfer' }, async () => {
   const taken = createServer();
   await new Promise((r) => taken.listen(0, '127.0.0.1', r));
-  const home = mkdtempSync(join(tmpdir(), 'xinfer-quickstart-'));
+  const home = scratchDir('xinfer-quickstart-');
   const s = serveScript(['-p', String(taken.address().port)], home);
   try {
     const end = await s.end(60000);

@@ -5,10 +5,9 @@
 // real Q8_0 model, which crashes that way on such a machine and loads directly elsewhere.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync, mkdtempSync, existsSync, readFileSync, chmodSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync, existsSync, readFileSync, chmodSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { startServer, launch, api, CHAT_MODEL, EMBED_MODEL, MODELS } from './helpers.mjs';
+import { startServer, launch, api, CHAT_MODEL, EMBED_MODEL, MODELS, scratchDir } from './helpers.mjs';
 
 const LLAMA_SERVER = join(process.env.XINFER_BIN ?? '', '..', 'llama-server');
 const Q8_MODEL = join(MODELS ?? '', 'tiny-chat-q8.gguf');
@@ -16,7 +15,7 @@ const Q8_MODEL = join(MODELS ?? '', 'tiny-chat-q8.gguf');
 // A llama-server that dies of SIGILL unless repacking is off (or always, with CRASH_ALWAYS=1 in
 // the launch's envs: a crash that has nothing to do with repacking).
 function faultyLlamaServer() {
-  const dir = mkdtempSync(join(tmpdir(), 'xinfer-amx-'));
+  const dir = scratchDir('xinfer-amx-');
   const script = join(dir, 'llama-server');
   writeFileSync(script, `#!/bin/bash
 ulimit -c 0
@@ -35,7 +34,7 @@ const engineEnv = async (server, uid) => readFileSync(`/proc/${(await describe(s
 
 test('an engine that dies of SIGILL with repacked weights runs without them, and the machine remembers', async () => {
   const faulty = faultyLlamaServer();
-  const home = mkdtempSync(join(tmpdir(), 'xinfer-e2e-'));
+  const home = scratchDir('xinfer-e2e-');
   let server = await startServer({ home, env: { XINFER_LLAMA_SERVER: faulty.script } });
   try {
     await launch(server, { model_uid: 'chat', model_name: 'chat', model_path: CHAT_MODEL });

@@ -5,14 +5,13 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, copyFileSync, writeFileSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, copyFileSync, writeFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startServer, api, BIN, CHAT_MODEL, EMBED_MODEL, RERANK_MODEL, WHISPER_MODEL } from './helpers.mjs';
+import { startServer, api, BIN, CHAT_MODEL, EMBED_MODEL, RERANK_MODEL, WHISPER_MODEL, scratchDir } from './helpers.mjs';
 
 const INSTALL = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'seed-deploy', 'install.sh');
-const deploy = mkdtempSync(join(tmpdir(), 'xinfer-seed-'));
+const deploy = scratchDir('xinfer-seed-');
 const models = join(deploy, 'models');
 let server;
 

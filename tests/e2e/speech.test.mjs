@@ -3,15 +3,14 @@
 // recordings (pocketsphinx-testdata's LibriVox clips) against their transcripts.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI, { toFile } from 'openai';
-import { startServer, launch, api, CHAT_MODEL } from './helpers.mjs';
+import { startServer, launch, api, CHAT_MODEL, scratchDir } from './helpers.mjs';
 
 const LIBRIVOX = '/usr/share/pocketsphinx/test/data/librivox';
-const scratch = mkdtempSync(join(tmpdir(), 'xinfer-speech-'));
+const scratch = scratchDir('xinfer-speech-');
 let server, client;
 
 // Word error rate: word-level edit distance over the reference length.

@@ -3,11 +3,10 @@
 // languages, translation, per-request states under concurrency and errors are all real.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import OpenAI, { toFile } from 'openai';
-import { startServer, launch, api, WHISPER_MODEL as WHISPER, repeatWav } from './helpers.mjs';
+import { startServer, launch, api, WHISPER_MODEL as WHISPER, repeatWav, scratchDir } from './helpers.mjs';
 
 let server, client, speech;
 
@@ -111,7 +110,7 @@ test('the openai client transcribes with whisper', async () => {
 });
 
 test('a file that is not a whisper model fails to launch with the reason', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'xinfer-bad-whisper-'));
+  const dir = scratchDir('xinfer-bad-whisper-');
   writeFileSync(join(dir, 'ggml-fake.bin'), 'not a model');
   const r = await api(server, 'POST', '/v1/models', { model_name: 'whisper-base', model_type: 'audio', model_path: join(dir, 'ggml-fake.bin') });
   assert.equal(r.status, 500, r.text);

@@ -3,11 +3,10 @@
 // the client reads. Written from reading the client; the client itself is not vendored.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, copyFileSync, existsSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, copyFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import http from 'node:http';
-import { startServer, api, launch, waitFor, pidAlive, sleep, engine, engineBusy, CHAT_MODEL, EMBED_MODEL } from './helpers.mjs';
+import { startServer, api, launch, waitFor, pidAlive, sleep, engine, engineBusy, CHAT_MODEL, EMBED_MODEL, scratchDir } from './helpers.mjs';
 
 let server;
 before(async () => { server = await startServer(); });
@@ -282,7 +281,7 @@ test('convert_ids_to_tokens, vllm-supported, supervisor, address, workers, regis
 });
 
 test('clear 400s: a model xinfer cannot run, a GPU the machine lacks, a content part of the wrong type', async () => {
-  const folder = mkdtempSync(join(tmpdir(), 'CosyVoice-300M-'));
+  const folder = scratchDir('CosyVoice-300M-');
   const cosy = await api(server, 'POST', '/v1/models', { model_name: 'CosyVoice-300M', model_type: 'audio', model_path: folder });
   assert.equal(cosy.status, 400);
   assert.match(cosy.json.detail, /'CosyVoice-300M' cannot be served by xinfer/);

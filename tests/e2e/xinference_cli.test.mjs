@@ -4,10 +4,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
-import { writeFileSync, mkdtempSync, mkdirSync, copyFileSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync, mkdirSync, copyFileSync, readFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
-import { startServer, api, cli, waitFor, sleep, BIN, CHAT_MODEL, EMBED_MODEL } from './helpers.mjs';
+import { startServer, api, cli, waitFor, sleep, BIN, CHAT_MODEL, EMBED_MODEL, scratchDir } from './helpers.mjs';
 
 const XINFERENCE = join(dirname(BIN), 'xinference');
 let server;
@@ -107,7 +106,7 @@ test('chat and generate talk through a terminal, streaming, until an empty line'
 });
 
 test('register -p, registrations per type, engine, unregister', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'xinfer-cli-'));
+  const dir = scratchDir('xinfer-cli-');
   const file = join(dir, 'spec.json');
   writeFileSync(file, JSON.stringify({ version: 2, model_name: 'cli-reg', context_length: 2048, model_lang: ['en'],
     model_ability: ['chat'], model_specs: [{ model_format: 'ggufv2', model_size_in_billions: 1, quantizations: ['F16'],

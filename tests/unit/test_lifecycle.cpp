@@ -151,10 +151,13 @@ TEST(ModelStore, RemembersLaunchesAndHistory) {
         store.remove("b");
         store.record("a", "launch", "/m.gguf");
     }
-    ModelStore store(std::make_shared<SqliteDb>(path));
-    auto launched = store.launched();
-    ASSERT_EQ(launched.size(), 1u);
-    EXPECT_EQ(launched[0]["n_ctx"], 1024);
-    EXPECT_EQ(store.history("a")[0]["event"], "launch");
-    std::filesystem::remove(path);
+    {
+        ModelStore store(std::make_shared<SqliteDb>(path));
+        auto launched = store.launched();
+        ASSERT_EQ(launched.size(), 1u);
+        EXPECT_EQ(launched[0]["n_ctx"], 1024);
+        EXPECT_EQ(store.history("a")[0]["event"], "launch");
+    }
+    // Closed first: SQLite leaves its -wal and -shm files beside a database removed while open.
+    for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path.string() + suffix);
 }
