@@ -17,6 +17,7 @@ import json
 import math
 import os
 import re
+import shutil
 import struct
 import subprocess
 import sys
@@ -246,7 +247,10 @@ def main():
         check("terminated engines gave the GPU back", not left, f"still on the GPU: {sorted(left)}" if left else "")
     finally:
         server.stop()
-        print(f"service log: {server.log.name}")
+        if failures or sys.exc_info()[0] is not None:
+            print(f"service log: {server.log.name}")  # its home is kept to be read
+        else:
+            shutil.rmtree(server.home, ignore_errors=True)
     print("gpu-check: " + ("all passed" if not failures else f"{len(failures)} failed: " + ", ".join(failures)))
     return 1 if failures else 0
 

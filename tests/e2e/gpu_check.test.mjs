@@ -24,7 +24,8 @@ esac
 `);
   chmodSync(join(fake, 'nvidia-smi'), 0o755);
   const r = spawnSync('python3', [join(repo, 'scripts', 'gpu-check.py'), '--bin', dirname(BIN), '--models', MODELS], {
-    env: { ...process.env, PATH: `${fake}:${process.env.PATH}` }, encoding: 'utf8', timeout: 300000,
+    // TMPDIR: the service home it keeps to be read (checks fail here) lands in this test's scratch.
+    env: { ...process.env, PATH: `${fake}:${process.env.PATH}`, TMPDIR: fake }, encoding: 'utf8', timeout: 300000,
   });
   const out = r.stdout + r.stderr;
   assert.equal(r.status, 1, out);
