@@ -33,7 +33,9 @@ for t in "${targets[@]}"; do
   leaks=1
   [ "$t" = http_request ] && leaks=0
   echo "fuzz_$t: ${seconds}s"
-  if ! build-asan/bin/fuzz_$t -max_total_time="$seconds" -timeout=10 -rss_limit_mb=4096 -max_len=65536 \
+  # The targets' scratch files (fuzz/fuzz_util.h) go to a folder here, removed below.
+  mkdir -p build-asan/fuzz-tmp
+  if ! TMPDIR="$repo/build-asan/fuzz-tmp" build-asan/bin/fuzz_$t -max_total_time="$seconds" -timeout=10 -rss_limit_mb=4096 -max_len=65536 \
        -detect_leaks=$leaks -print_final_stats=1 -artifact_prefix=build-asan/fuzz-findings/$t- "${dict[@]}" \
        "$work" fuzz/corpus/$t > build-asan/fuzz-$t.log 2>&1; then
     tail -60 build-asan/fuzz-$t.log
@@ -41,6 +43,7 @@ for t in "${targets[@]}"; do
     exit 1
   fi
   grep -E "stat::number_of_executed_units|stat::peak_rss_mb|cov: " build-asan/fuzz-$t.log | tail -3
+  rm -rf build-asan/fuzz-tmp
 done
 
 # End-to-end tests with the sanitized binary (its engines' own llama-server is not sanitized).
