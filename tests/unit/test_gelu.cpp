@@ -3,9 +3,6 @@
 // 16 or 8 at a time in f32 instead of through ggml's fp16 lookup table; each element must be the
 // tanh-form GELU to f32 accuracy (the table, which rounds input and output to fp16, is ~1e-3 off),
 // with the table's clamps kept, whatever the row length (the vector loop and the scalar tail).
-#include <ggml-alloc.h>
-#include <ggml-backend.h>
-#include <ggml.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -13,6 +10,7 @@
 #include <vector>
 
 #include "engines/mtmd/llama_runtime.h"
+#include "ggml_cpu_graph.h"
 
 namespace {
 
@@ -31,17 +29,10 @@ std::vector<float> gelu_on_cpu(const std::vector<float>& in, int64_t width) {
     ggml_context* ctx = ggml_init(params);
     ggml_tensor* x = ggml_new_tensor_2d(ctx, GGML_TYPE_F32, width, rows);
     ggml_tensor* y = ggml_gelu(ctx, x);
-    ggml_cgraph* graph = ggml_new_graph(ctx);
-    ggml_build_forward_expand(graph, y);
-    ggml_backend_t cpu = ggml_backend_init_by_type(GGML_BACKEND_DEVICE_TYPE_CPU, nullptr);
-    EXPECT_NE(cpu, nullptr);
-    ggml_backend_buffer_t buffer = ggml_backend_alloc_ctx_tensors(ctx, cpu);
-    ggml_backend_tensor_set(x, in.data(), 0, in.size() * sizeof(float));
-    EXPECT_EQ(ggml_backend_graph_compute(cpu, graph), GGML_STATUS_SUCCESS);
     std::vector<float> out(in.size());
-    ggml_backend_tensor_get(y, out.data(), 0, out.size() * sizeof(float));
-    ggml_backend_buffer_free(buffer);
-    ggml_backend_free(cpu);
+    xinfer::test::compute_on_cpu(
+        ctx, y, [&] { ggml_backend_tensor_set(x, in.data(), 0, in.size() * sizeof(float)); },
+        [&] { ggml_backend_tensor_get(y, out.data(), 0, out.size() * sizeof(float)); });
     ggml_free(ctx);
     return out;
 }

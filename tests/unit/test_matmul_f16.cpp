@@ -4,9 +4,6 @@
 // together and storing the four results at once. Each output must still be its own row times its
 // own column, at the shapes of small models (64-wide rows: the four-trip inner loop the patch is
 // for), of bge-small (384) and at column counts that end in partial blocks.
-#include <ggml-alloc.h>
-#include <ggml-backend.h>
-#include <ggml.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -15,6 +12,7 @@
 #include <vector>
 
 #include "engines/mtmd/llama_runtime.h"
+#include "ggml_cpu_graph.h"
 
 namespace {
 
@@ -39,19 +37,15 @@ Product multiply(int64_t k, int64_t m, int64_t n, uint32_t seed) {
     ggml_tensor* wt = ggml_new_tensor_2d(ctx, GGML_TYPE_F16, k, m);
     ggml_tensor* xt = ggml_new_tensor_2d(ctx, GGML_TYPE_F32, k, n);
     ggml_tensor* y = ggml_mul_mat(ctx, wt, xt);  // m x n, column j = W x_j
-    ggml_cgraph* graph = ggml_new_graph(ctx);
-    ggml_build_forward_expand(graph, y);
-    ggml_backend_t cpu = ggml_backend_init_by_type(GGML_BACKEND_DEVICE_TYPE_CPU, nullptr);
-    EXPECT_NE(cpu, nullptr);
-    ggml_backend_buffer_t buffer = ggml_backend_alloc_ctx_tensors(ctx, cpu);
-    ggml_backend_tensor_set(wt, w.data(), 0, w.size() * sizeof(ggml_fp16_t));
-    ggml_backend_tensor_set(xt, x.data(), 0, x.size() * sizeof(float));
-    EXPECT_EQ(ggml_backend_graph_compute(cpu, graph), GGML_STATUS_SUCCESS);
     Product p;
     p.got.resize(m * n);
-    ggml_backend_tensor_get(y, p.got.data(), 0, p.got.size() * sizeof(float));
-    ggml_backend_buffer_free(buffer);
-    ggml_backend_free(cpu);
+    xinfer::test::compute_on_cpu(
+        ctx, y,
+        [&] {
+            ggml_backend_tensor_set(wt, w.data(), 0, w.size() * sizeof(ggml_fp16_t));
+            ggml_backend_tensor_set(xt, x.data(), 0, x.size() * sizeof(float));
+        },
+        [&] { ggml_backend_tensor_get(y, p.got.data(), 0, p.got.size() * sizeof(float)); });
     ggml_free(ctx);
 
     p.want.assign(m * n, 0);
