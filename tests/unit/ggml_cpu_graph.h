@@ -6,7 +6,9 @@
 #include <ggml.h>
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <functional>
+#include <vector>
 
 namespace xinfer::test {
 
@@ -25,6 +27,22 @@ inline void compute_on_cpu(ggml_context* ctx, ggml_tensor* out, const std::funct
     get_outputs();
     ggml_backend_buffer_free(buffer);
     ggml_backend_free(cpu);
+}
+
+// `op` (ggml_gelu, ggml_soft_max, ...) over `in` taken as rows of `width` F32 values; its outputs.
+inline std::vector<float> rows_through_cpu(ggml_tensor* (*op)(ggml_context*, ggml_tensor*), const std::vector<float>& in,
+                                           int64_t width) {
+    const int64_t rows = static_cast<int64_t>(in.size()) / width;
+    ggml_init_params params{ggml_tensor_overhead() * 4 + ggml_graph_overhead(), nullptr, true};
+    ggml_context* ctx = ggml_init(params);
+    ggml_tensor* x = ggml_new_tensor_2d(ctx, GGML_TYPE_F32, width, rows);
+    ggml_tensor* y = op(ctx, x);
+    std::vector<float> out(in.size());
+    compute_on_cpu(
+        ctx, y, [&] { ggml_backend_tensor_set(x, in.data(), 0, in.size() * sizeof(float)); },
+        [&] { ggml_backend_tensor_get(y, out.data(), 0, out.size() * sizeof(float)); });
+    ggml_free(ctx);
+    return out;
 }
 
 }  // namespace xinfer::test

@@ -22,19 +22,9 @@ double gelu_reference(double x) {
     return 0.5 * x * (1 + std::tanh(u));
 }
 
-// Runs ggml_gelu on the CPU backend over `rows` rows of `width` inputs; returns the outputs.
+// Runs ggml_gelu on the CPU backend over rows of `width` inputs; returns the outputs.
 std::vector<float> gelu_on_cpu(const std::vector<float>& in, int64_t width) {
-    const int64_t rows = static_cast<int64_t>(in.size()) / width;
-    ggml_init_params params{ggml_tensor_overhead() * 4 + ggml_graph_overhead(), nullptr, true};
-    ggml_context* ctx = ggml_init(params);
-    ggml_tensor* x = ggml_new_tensor_2d(ctx, GGML_TYPE_F32, width, rows);
-    ggml_tensor* y = ggml_gelu(ctx, x);
-    std::vector<float> out(in.size());
-    xinfer::test::compute_on_cpu(
-        ctx, y, [&] { ggml_backend_tensor_set(x, in.data(), 0, in.size() * sizeof(float)); },
-        [&] { ggml_backend_tensor_get(y, out.data(), 0, out.size() * sizeof(float)); });
-    ggml_free(ctx);
-    return out;
+    return xinfer::test::rows_through_cpu(ggml_gelu, in, width);
 }
 
 bool cpu_has_vector_gelu() {

@@ -17,20 +17,6 @@
 
 namespace {
 
-std::vector<float> softmax_on_cpu(const std::vector<float>& in, int64_t width) {
-    const int64_t rows = static_cast<int64_t>(in.size()) / width;
-    ggml_init_params params{ggml_tensor_overhead() * 4 + ggml_graph_overhead(), nullptr, true};
-    ggml_context* ctx = ggml_init(params);
-    ggml_tensor* x = ggml_new_tensor_2d(ctx, GGML_TYPE_F32, width, rows);
-    ggml_tensor* y = ggml_soft_max(ctx, x);
-    std::vector<float> out(in.size());
-    xinfer::test::compute_on_cpu(
-        ctx, y, [&] { ggml_backend_tensor_set(x, in.data(), 0, in.size() * sizeof(float)); },
-        [&] { ggml_backend_tensor_get(y, out.data(), 0, out.size() * sizeof(float)); });
-    ggml_free(ctx);
-    return out;
-}
-
 TEST(SoftMax, PutsTheWeightOnAScoreFarAboveTheRestAtEveryPositionAndRowLength) {
     xinfer::init_llama_runtime();
     std::mt19937 random(5);
@@ -40,7 +26,7 @@ TEST(SoftMax, PutsTheWeightOnAScoreFarAboveTheRestAtEveryPositionAndRowLength) {
         std::vector<float> in(width * width);
         for (float& v : in) v = low(random);
         for (int64_t p = 0; p < width; ++p) in[p * width + p] = 200.0f + low(random);
-        const std::vector<float> out = softmax_on_cpu(in, width);
+        const std::vector<float> out = xinfer::test::rows_through_cpu(ggml_soft_max, in, width);
         for (int64_t p = 0; p < width; ++p)
             for (int64_t i = 0; i < width; ++i) {
                 const float v = out[p * width + i];
