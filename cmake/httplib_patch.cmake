@@ -1,4 +1,4 @@
-# Writes OUT: llama.cpp's vendored cpp-httplib (SRC) with two changes to what a served request
+# Writes OUT: llama.cpp's vendored cpp-httplib (SRC) with five changes to what a served request
 # costs in system calls. Applied at configure time to xinfer's own copy (the gateway, its hosts,
 # the CLI): llama-server keeps httplib as it is. On this project's small VMs each system call and
 # each wake-up is dear (a hypervisor exit), and a short embedding or rerank request through the
@@ -15,6 +15,16 @@
 # 2. Writing (SocketStream::write). httplib polls for room before every send, though the socket's
 #    send timeout (SO_SNDTIMEO, set on every socket it makes) bounds a blocking send the same way.
 #    Here a non-blocking send goes first; only a full socket buffer waits in poll as before.
+# 3. Accepting (Server::listen_internal). httplib sets TCP_NODELAY on every accepted socket,
+#    though it made the listening socket with it and a TCP connection takes it from the listener
+#    (Linux copies it when the handshake completes): where the listener has it, it is not set
+#    again. (Not so the timeouts: an accepted socket gets none of the listener's, so those are
+#    still set one by one.)
+# 4. Each request's local address (process_and_close_socket): a getsockname a connection for
+#    Request::local_addr and local_port, which xinfer never reads: not asked (left empty).
+# 5. The read buffer (SocketStream): every request's stream allocated and zeroed 4 KiB, a size
+#    glibc serves from its main bins (consolidating the small-chunk bins first, ~2 % of the
+#    gateway's CPU at 8 rerank clients). A thread keeps two such buffers for its next streams.
 file(READ "${SRC}" text)
 
 function(change from to)
@@ -47,6 +57,74 @@ change("${write}" "${write}#ifndef _WIN32
   }
 #endif
 ")
+
+set(queue "    std::unique_ptr<TaskQueue> task_queue(new_task_queue());\n\n")
+change("${queue}" "${queue}    // xinfer (cmake/httplib_patch.cmake): a TCP listener with TCP_NODELAY passes it to what it accepts
+    bool nodelay_inherited = false;
+    {
+      struct sockaddr_storage addr;
+      socklen_t len = sizeof(addr);
+      int on = 0;
+      socklen_t on_len = sizeof(on);
+      nodelay_inherited = getsockname(svr_sock_, reinterpret_cast<struct sockaddr *>(&addr), &len) == 0 &&
+                          (addr.ss_family == AF_INET || addr.ss_family == AF_INET6) &&
+                          getsockopt(svr_sock_, IPPROTO_TCP, TCP_NODELAY, reinterpret_cast<char *>(&on), &on_len) == 0 && on;
+    }
+
+")
+
+set(nodelay "      if (tcp_nodelay_) { set_socket_opt(sock, IPPROTO_TCP, TCP_NODELAY, 1); }\n")
+change("${nodelay}" "      if (tcp_nodelay_ && !nodelay_inherited) { // xinfer (cmake/httplib_patch.cmake)
+        set_socket_opt(sock, IPPROTO_TCP, TCP_NODELAY, 1);
+      }
+")
+
+set(local "  std::string local_addr;
+  int local_port = 0;
+  detail::get_local_ip_and_port(sock, local_addr, local_port);
+")
+change("${local}" "  std::string local_addr; // xinfer (cmake/httplib_patch.cmake): not asked, never read
+  int local_port = 0;
+")
+
+set(stream_class "class SocketStream final : public Stream {")
+change("${stream_class}" "// xinfer (cmake/httplib_patch.cmake): a stream's read buffer, kept by its thread for the next.
+class ReusedReadBuffer {
+public:
+  ReusedReadBuffer(size_t size, char) : size_(size) {
+    auto &spare = spares();
+    if (size_ == kSize && !spare.empty()) {
+      data_ = spare.back().release();
+      spare.pop_back();
+    } else {
+      data_ = new char[size_];
+    }
+  }
+  ~ReusedReadBuffer() {
+    auto &spare = spares();
+    if (size_ == kSize && spare.size() < 2) {
+      spare.emplace_back(data_);
+    } else {
+      delete[] data_;
+    }
+  }
+  ReusedReadBuffer(const ReusedReadBuffer &) = delete;
+  ReusedReadBuffer &operator=(const ReusedReadBuffer &) = delete;
+  char *data() { return data_; }
+  const char *data() const { return data_; }
+
+private:
+  static constexpr size_t kSize = 4096;
+  static std::vector<std::unique_ptr<char[]>> &spares() {
+    static thread_local std::vector<std::unique_ptr<char[]>> spare;
+    return spare;
+  }
+  size_t size_;
+  char *data_;
+};
+
+${stream_class}")
+change("  std::vector<char> read_buff_;\n" "  ReusedReadBuffer read_buff_;\n")
 
 # Rewritten only when it differs, so a re-configure does not rebuild httplib.
 if(EXISTS "${OUT}")
