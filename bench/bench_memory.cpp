@@ -65,7 +65,10 @@ double try_llama_server_by_hand_ms(const std::string& llama_server, std::vector<
     c->set_read_timeout(2, 0);  // whatever took the port may never answer
     double ms = -1;
     bool exited = false;
-    for (int i = 0; i < 60000 && ms < 0 && !exited; ++i) {
+    // A minute at most: on a port something else took (tests run side by side), each try may
+    // wait its whole read timeout, and 60000 of them would outlast any test's limit.
+    const auto deadline = t0 + std::chrono::seconds(60);
+    for (int i = 0; i < 60000 && ms < 0 && !exited && Clock::now() < deadline; ++i) {
         auto r = c->Get("/health");
         if (r && r->status == 200) ms = ms_since(t0);
         else std::this_thread::sleep_for(std::chrono::milliseconds(1));
