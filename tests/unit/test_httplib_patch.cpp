@@ -1,23 +1,24 @@
 // xinfer's copy of httplib (cmake/httplib_patch.cmake) sends without polling first, closes a
-// connection at once when nothing is left unread, sets a TCP listener's options once for what it
-// accepts, and reuses each thread's read buffers. What a client relies on must hold all the same:
+// connection at once when nothing is left unread, leaves TCP_NODELAY to what an accepted socket
+// takes from its listener, and reuses each thread's read buffers. What a client relies on must hold all the same:
 // a client that stops reading a long answer is dropped after the write timeout (the send no longer
 // waits in poll: the socket's own send timeout must bound it), one that stops sending mid-request
 // after the read timeout, one that has sent everything gets its whole answer before the
 // connection closes, answers go out without Nagle's wait, and a handler that reads another
 // server's answer on the same thread gets both bodies whole.
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <dirent.h>
-#include <netinet/tcp.h>
-
+#include <cerrno>
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <functional>
 #include <string>
 #include <thread>
@@ -110,8 +111,8 @@ TEST(HttplibPatch, AClientThatStopsSendingMidRequestIsDroppedAfterTheReadTimeout
     ASSERT_GE(fd, 0);
     const std::string partial = "GET /small HTTP/1.1\r\nHost: x\r\n";  // the headers never end
     ASSERT_EQ(send(fd, partial.data(), partial.size(), 0), static_cast<ssize_t>(partial.size()));
-    // The server's receive gives up after its one-second read timeout and closes; were the
-    // accepted socket without it, the server would wait forever and this read would time out.
+    // The server gives up waiting for the rest after its one-second read timeout and closes;
+    // were that wait unbounded, this read would time out instead.
     timeval wait{10, 0};
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof wait);
     char byte;
