@@ -1,16 +1,21 @@
 // What a run of n inputs costs an embedding model on libllama, per input, with and without flash
 // attention, against running each input alone: the measure behind the model host's run sizes and
 // its two contexts (engines/llama_encoder), and behind the limit of embedding throughput on small
-// models. llama-server's slots build the same runs
-// with the same kernels, so this is also what both engines pay per text.
+// models. llama-server's slots build the same runs with the same kernels, so this is also what
+// both engines pay per text, but for one thing: where pooling reads one token a sequence (CLS,
+// rerankers), llama-server runs the layers after the last attention on every token (BENCH_ALL_ROWS=1).
 //
 //   bench_encoder_runs EMBED.gguf [tokens_per_input=25] [threads=1] [iterations=200]
+// BENCH_RUN_SIZE=N measures runs of N inputs only, BENCH_FLASH_ONLY=1 only with flash attention
+// (to profile one case); BENCH_ALL_ROWS=1 runs the layers after the last attention on every token,
+// as llama-server does, instead of on the pooled ones as the model host does.
 #include <llama.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <string>
 #include <vector>
 
 #include "engines/mtmd/llama_runtime.h"
@@ -23,7 +28,8 @@ int main(int argc, char** argv) {
     const int len = argc > 2 ? std::max(1, std::atoi(argv[2])) : 25;
     const int threads = argc > 3 ? std::max(1, std::atoi(argv[3])) : 1;
     const int iterations = argc > 4 ? std::max(1, std::atoi(argv[4])) : 200;
-    const int sizes[] = {1, 2, 3, 4, 5, 6, 8, 12, 16};
+    std::vector<int> sizes = {1, 2, 3, 4, 5, 6, 8, 12, 16};
+    if (const char* v = std::getenv("BENCH_RUN_SIZE")) sizes = {std::atoi(v)};  // one run size, to profile it
     const int most = 16;
 
     xinfer::init_llama_runtime();  // as the model host: quiet, and ggml's backends loaded (plugins in a CUDA build)
@@ -42,7 +48,12 @@ int main(int argc, char** argv) {
         cp.embeddings = true;
         cp.n_threads = cp.n_threads_batch = threads;
         if (!flash) cp.flash_attn_type = LLAMA_FLASH_ATTN_TYPE_DISABLED;
-        return llama_init_from_model(model, cp);
+        llama_context* ctx = llama_init_from_model(model, cp);
+        // As the model host: the layers after the last attention on the pooled tokens alone
+        // (BENCH_ALL_ROWS=1: on every token, as llama-server).
+        const char* all_rows = std::getenv("BENCH_ALL_ROWS");
+        if (ctx && !(all_rows && std::string(all_rows) == "1")) llama_set_pooled_rows_only(ctx, true);
+        return ctx;
     };
     llama_context* contexts[2] = {make_context(true), make_context(false)};
     if (!contexts[0] || !contexts[1]) {
@@ -67,7 +78,7 @@ int main(int argc, char** argv) {
                 batch.logits[j] = true;
             }
         double per_input[2];
-        for (int c = 0; c < 2; ++c) {
+        for (int c = 0; c < (std::getenv("BENCH_FLASH_ONLY") ? 1 : 2); ++c) {
             double best = 1e18;
             for (int round = 0; round < 3; ++round) {
                 const auto t0 = std::chrono::steady_clock::now();
@@ -87,7 +98,7 @@ int main(int argc, char** argv) {
         const double host = per_input[short_run ? 1 : 0];
         if (n == 1) alone = host;
         std::printf("%-11d %7d %12.1f %12.1f %10s %11.3fx\n", n, batch.n_tokens, per_input[0], per_input[1],
-                    short_run ? "without" : "flash", alone / host);
+                    short_run ? "without" : "flash", alone > 0 ? alone / host : 0.0);  // 0: runs of one not measured
     }
     llama_batch_free(batch);
     for (llama_context* c : contexts) llama_free(c);

@@ -60,7 +60,14 @@ LlamaEncoder::LlamaEncoder(const std::string& model_path, Task task, int threads
         if (task == Task::rerank) cp.pooling_type = LLAMA_POOLING_TYPE_RANK;
         if (!flash) cp.flash_attn_type = LLAMA_FLASH_ATTN_TYPE_DISABLED;
         cp.n_threads = cp.n_threads_batch = threads_;
-        return llama_init_from_model(model_, cp);
+        llama_context* ctx = llama_init_from_model(model_, cp);
+        // Pooling from one token (CLS, last, a reranker's score): the layers after the last
+        // attention run on that token alone (scripts/llama-patches/pooled-rows-only.patch;
+        // llama-server does not ask for it). The tiny reranker's runs of four 33-token pairs:
+        // 288 -> 230 us a pair (bench_encoder_runs). XINFER_ENCODER_ALL_ROWS=1: every row (to compare).
+        const char* all_rows = std::getenv("XINFER_ENCODER_ALL_ROWS");
+        if (ctx && !(all_rows && std::string(all_rows) == "1")) llama_set_pooled_rows_only(ctx, true);
+        return ctx;
     };
     for (int i = 0; i < lanes; ++i) {
         auto lane = std::make_unique<Lane>();
