@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "engines/mtmd/llama_runtime.h"
+#include "result_distance.h"
 
 namespace {
 
@@ -31,17 +32,7 @@ struct Contexts {
     }
 };
 
-// 1 - cosine for vectors; the difference for one score.
-double distance(const std::vector<float>& a, const std::vector<float>& b) {
-    if (a.size() == 1 && b.size() == 1) return std::abs(a[0] - b[0]);
-    double dot = 0, na = 0, nb = 0;
-    for (size_t i = 0; i < a.size(); ++i) {
-        dot += static_cast<double>(a[i]) * b[i];
-        na += static_cast<double>(a[i]) * a[i];
-        nb += static_cast<double>(b[i]) * b[i];
-    }
-    return a.size() == b.size() && na > 0 && nb > 0 ? 1 - dot / std::sqrt(na * nb) : 1;
-}
+using xinfer::test::result_distance;
 
 // Runs `lengths` (one sequence each, random tokens) through a context; one output per sequence.
 std::vector<std::vector<float>> run(llama_context* ctx, Output kind, const std::vector<int>& lengths, unsigned seed) {
@@ -116,7 +107,7 @@ void check_runs_match(const std::string& file, Output kind, int threads) {
         ASSERT_EQ(plain.size(), runs[r].size()) << "run " << r;
         for (size_t s = 0; s < runs[r].size(); ++s) {
             ASSERT_FALSE(flash[s].empty());
-            const double d = distance(flash[s], plain[s]);
+            const double d = result_distance(flash[s], plain[s]);
             worst = std::max(worst, d);
             // Flash attention keeps K and V in F16: ~1e-5 apart at most on these models.
             EXPECT_LT(d, 1e-4) << file << ", run " << r << " (" << runs[r].size() << " sequences), sequence " << s

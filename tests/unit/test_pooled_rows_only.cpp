@@ -15,22 +15,13 @@
 #include <vector>
 
 #include "engines/mtmd/llama_runtime.h"
+#include "result_distance.h"
 
 namespace {
 
 const std::string kModels = XINFER_TEST_MODELS;
 
-// 1 - cosine for vectors; the difference for one score.
-double distance(const std::vector<float>& a, const std::vector<float>& b) {
-    if (a.size() == 1 && b.size() == 1) return std::abs(a[0] - b[0]);
-    double dot = 0, na = 0, nb = 0;
-    for (size_t i = 0; i < a.size(); ++i) {
-        dot += static_cast<double>(a[i]) * b[i];
-        na += static_cast<double>(a[i]) * a[i];
-        nb += static_cast<double>(b[i]) * b[i];
-    }
-    return a.size() == b.size() && na > 0 && nb > 0 ? 1 - dot / std::sqrt(na * nb) : 1;
-}
+using xinfer::test::result_distance;
 
 // One run: sequence s has lengths[s] random tokens and the id ids[s]; with `interleave`, the
 // sequences' tokens take turns in the batch instead of following each other. One pooled output
@@ -127,7 +118,7 @@ void check_pooled_rows_only(const std::string& file, enum llama_pooling_type poo
                     ASSERT_FALSE(a[s].empty());
                     ASSERT_EQ(a[s].size(), b[s].size());
                     // The same sums over fewer rows: matrix kernels may block them differently.
-                    EXPECT_LT(distance(a[s], b[s]), 1e-5)
+                    EXPECT_LT(result_distance(a[s], b[s]), 1e-5)
                         << file << (flash ? ", flash attention" : ", plain attention") << ", run " << r
                         << (interleave ? " (interleaved)" : "") << ", sequence " << s << " (id " << runs[r].ids[s] << ", "
                         << runs[r].lengths[s] << " tokens)";
