@@ -29,7 +29,7 @@ int main(int argc, char** argv) {
     const int threads = argc > 3 ? std::max(1, std::atoi(argv[3])) : 1;
     const int iterations = argc > 4 ? std::max(1, std::atoi(argv[4])) : 200;
     std::vector<int> sizes = {1, 2, 3, 4, 5, 6, 8, 12, 16};
-    if (const char* v = std::getenv("BENCH_RUN_SIZE")) sizes = {std::atoi(v)};  // one run size, to profile it
+    if (const char* v = std::getenv("BENCH_RUN_SIZE")) sizes = {std::clamp(std::atoi(v), 1, 16)};  // one run size, to profile it
     const int most = 16;
 
     xinfer::init_llama_runtime();  // as the model host: quiet, and ggml's backends loaded (plugins in a CUDA build)
@@ -77,7 +77,7 @@ int main(int argc, char** argv) {
                 batch.seq_id[j][0] = s;
                 batch.logits[j] = true;
             }
-        double per_input[2];
+        double per_input[2] = {0, 0};  // 0: not measured (BENCH_FLASH_ONLY)
         for (int c = 0; c < (std::getenv("BENCH_FLASH_ONLY") ? 1 : 2); ++c) {
             double best = 1e18;
             for (int round = 0; round < 3; ++round) {
