@@ -115,7 +115,11 @@ std::shared_ptr<Replica> Supervisor::make_replica(ModelRecord& rec, int i) {
         // memory that placement never counted.
         std::string ids;
         for (int g : plan.gpus) ids += (ids.empty() ? "" : ",") + std::to_string(g);
-        cmd.env.push_back("CUDA_VISIBLE_DEVICES=" + ids);
+        // A launch's envs replace the engine settings xinfer chose (the engine reads the first
+        // of duplicates), but not the GPUs placement gave it: those come first.
+        for (auto& [k, v] : rec.request.envs)
+            std::erase_if(cmd.env, [&k](const std::string& e) { return e.size() > k.size() && e[k.size()] == '=' && e.rfind(k, 0) == 0; });
+        cmd.env.insert(cmd.env.begin(), "CUDA_VISIBLE_DEVICES=" + ids);
         for (auto& [k, v] : rec.request.envs) cmd.env.push_back(k + "=" + v);
         repack_fallback::apply(cmd);
         auto log_path = (home_subdir("logs") / (rec.uid + "-" + std::to_string(i) + ".log")).string();

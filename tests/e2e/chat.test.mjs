@@ -3,6 +3,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import OpenAI from 'openai';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { release } from 'node:os';
 import { startServer, launch, api, engineBusy, CHAT_MODEL } from './helpers.mjs';
 
 let server, client;
@@ -161,3 +163,36 @@ test('/metrics counts requests, generated tokens and time to first token per mod
   assert.equal(after.ttftCount - before.ttftCount, 1);
   assert.ok(after.ttftSum > before.ttftSum);
 });
+
+// Linux 6.12 brought custom time slices (sched_setattr's sched_runtime for ordinary threads);
+// before it the engine's setting does nothing, and /proc/PID/sched exists with scheduler debugging.
+const hasCustomSlices = (() => {
+  const [major, minor] = release().split('.').map(Number);
+  return (major > 6 || (major === 6 && minor >= 12)) && existsSync('/proc/self/sched');
+})();
+const threadSlices = (pid) => readdirSync(`/proc/${pid}/task`).map((tid) => ({
+  tid: Number(tid),
+  slice: Number(/^se\.slice\s*:\s*(\d+)/m.exec(readFileSync(`/proc/${pid}/task/${tid}/sched`, 'utf8'))?.[1]),
+}));
+const enginePid = async (uid) => (await api(server, 'GET', `/v1/models/${uid}`)).json.replicas[0].pid;
+
+test('the chat engine decodes with a longer time slice than its HTTP threads; a launch\'s envs can turn it off',
+  { skip: !hasCustomSlices && 'this kernel has no custom time slices' }, async () => {
+    // The decoding thread starts its compute threads at the model's first decode (the warm-up).
+    await client.chat.completions.create({ model: 'tiny-chat', messages: [{ role: 'user', content: 'hi' }], max_tokens: 2 });
+    const pid = await enginePid('tiny-chat');
+    const all = threadSlices(pid);
+    const long = all.filter((t) => t.slice === 10_000_000);
+    assert.ok(long.some((t) => t.tid === pid), `the decoding thread has the 10 ms slice: ${JSON.stringify(all)}`);
+    const threads = Number(/--threads\0(\d+)/.exec(readFileSync(`/proc/${pid}/cmdline`, 'latin1'))[1]);
+    assert.ok(long.length >= threads, `its ${threads - 1} compute threads have it too: ${JSON.stringify(all)}`);
+    assert.ok(all.filter((t) => t.slice < 10_000_000).length >= 4, `the HTTP threads keep the default: ${JSON.stringify(all)}`);
+
+    await launch(server, { model_name: 'tiny-chat-plain', model_type: 'LLM', model_path: CHAT_MODEL, envs: { LLAMA_COMPUTE_SLICE_US: '' } });
+    try {
+      const plain = threadSlices(await enginePid('tiny-chat-plain'));
+      assert.ok(plain.every((t) => t.slice < 10_000_000), `no thread has the long slice: ${JSON.stringify(plain)}`);
+    } finally {
+      await api(server, 'DELETE', '/v1/models/tiny-chat-plain');
+    }
+  });

@@ -151,6 +151,12 @@ EngineCommand llama_server_command(const ResolvedModel& model, const nlohmann::j
             flags["--parallel"] = s.use_gpu ? "16" : "4";
             flags["--kv-unified"] = "";
             flags["--jinja"] = "";
+            // The decoding threads get a longer time slice than the threads around them
+            // (scripts/llama-patches/compute-slice.patch): the HTTP thread with a token, xinfer's
+            // relay and the client then get a core at once instead of at the next scheduler tick
+            // while the model decodes on every core. Time to first token through xinfer at one
+            // client, tiny model: ~1 ms less. A launch's `envs` may set another value, or "" for none.
+            cmd.env.push_back("LLAMA_COMPUTE_SLICE_US=10000");
             // A GGUF without a chat template (an old conversion, say) launched by a catalog
             // name: the catalog's template (Xinference's, checked to render with llama.cpp's
             // engine by the catalog_templates test) instead of llama.cpp's generic fallback.
