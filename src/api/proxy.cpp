@@ -2,6 +2,7 @@
 
 #include "api/caller.h"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
@@ -12,6 +13,7 @@
 #include "api/http_util.h"
 #include "common/engine_stream.h"
 #include "common/http_client.h"
+#include "common/latency_slice.h"
 
 namespace xinfer {
 
@@ -71,6 +73,16 @@ struct SocketRelease {
     std::shared_ptr<InFlightRequest> tracked;
 };
 
+// The relay's time slice until a stream's first token (LatencySlice), in µs:
+// XINFER_RELAY_SLICE_US, 100 unless set (the kernel's shortest); 0 leaves the default.
+long relay_slice_us() {
+    static const long us = [] {
+        const char* v = std::getenv("XINFER_RELAY_SLICE_US");
+        return v && *v ? std::max(0L, std::atol(v)) : 100L;
+    }();
+    return us;
+}
+
 struct StreamState {
     Lease lease;
     std::unique_ptr<EngineStream> engine;
@@ -79,6 +91,7 @@ struct StreamState {
     bool first_seen = false;
     bool sse = false;          // token events are counted in event streams only (not streamed audio)
     std::string partial_line;  // an SSE line cut by a read boundary
+    std::unique_ptr<LatencySlice> slice;  // the relay's short slice, until the first token
     SocketRelease release;  // last: destroyed first, while the handle's socket is still open
 };
 
@@ -155,6 +168,9 @@ void proxy_request(Lease lease, const std::string& body, const ProxyOptions& opt
     }
     const auto began = std::chrono::steady_clock::now();
     const std::string uid = lease.model().uid;
+    // Until the first token is relayed, this thread gets a short time slice: it wakes for the
+    // engine's answer while the engine computes on every core, and would otherwise wait for one.
+    auto slice = relay_slice_us() > 0 ? std::make_unique<LatencySlice>(relay_slice_us() * 1000) : nullptr;
     EngineStream::Request request{lease.address(), "POST", opts.path, body, opts.content_type, opts.read_timeout_s, 60, {}};
     if (InFlightRequest* tracked = opts.tracked.get()) request.on_socket = [tracked](int fd) { tracked->attach_socket(fd); };
     auto engine = std::make_unique<EngineStream>(request);
@@ -174,7 +190,7 @@ void proxy_request(Lease lease, const std::string& body, const ProxyOptions& opt
         throw engine_error(engine->status(), err_body, uid);
     }
     auto st = std::make_shared<StreamState>(
-        StreamState{std::move(lease), std::move(engine), uid, began, false, false, {}, SocketRelease(opts.tracked)});
+        StreamState{std::move(lease), std::move(engine), uid, began, false, false, {}, std::move(slice), SocketRelease(opts.tracked)});
     res.status = 200;
     res.set_header("Cache-Control", "no-cache");
     res.set_header("X-Accel-Buffering", "no");
@@ -196,12 +212,16 @@ void proxy_request(Lease lease, const std::string& body, const ProxyOptions& opt
                                                 std::chrono::steady_clock::now() - st->began).count();
                 stats.first_token_count++;
             }
+            uint64_t tokens = 0;
             if (st->sse) {
-                const uint64_t tokens = count_token_events(*st, buf, static_cast<size_t>(n));
+                tokens = count_token_events(*st, buf, static_cast<size_t>(n));
                 stats.generated_tokens += tokens;
                 charge_caller_tokens(tokens);
             }
             if (!sink.write(buf, static_cast<size_t>(n))) return false;
+            // The first token is out: later ones keep the default slice, so that a relay's wake-up
+            // does not preempt the engine's computation for every token of every stream.
+            if (st->slice && (tokens > 0 || !st->sse)) st->slice.reset();
         }
         stats.requests++;
         if (st->release.tracked && st->release.tracked->aborted()) {
