@@ -117,8 +117,10 @@ std::shared_ptr<Replica> Supervisor::make_replica(ModelRecord& rec, int i) {
         for (int g : plan.gpus) ids += (ids.empty() ? "" : ",") + std::to_string(g);
         // A launch's envs replace the engine settings xinfer chose (the engine reads the first
         // of duplicates), but not the GPUs placement gave it: those come first.
-        for (auto& [k, v] : rec.request.envs)
-            std::erase_if(cmd.env, [&k](const std::string& e) { return e.size() > k.size() && e[k.size()] == '=' && e.rfind(k, 0) == 0; });
+        for (const auto& set : rec.request.envs) {
+            const std::string& key = set.first;
+            std::erase_if(cmd.env, [&key](const std::string& e) { return e.size() > key.size() && e[key.size()] == '=' && e.rfind(key, 0) == 0; });
+        }
         cmd.env.insert(cmd.env.begin(), "CUDA_VISIBLE_DEVICES=" + ids);
         for (auto& [k, v] : rec.request.envs) cmd.env.push_back(k + "=" + v);
         repack_fallback::apply(cmd);
