@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -128,8 +129,27 @@ RatioSpread round_ratios(const std::vector<double>& numerator, const std::vector
     std::vector<double> r;
     for (size_t i = 0; i < std::min(numerator.size(), denominator.size()); ++i)
         if (denominator[i] > 0) r.push_back(numerator[i] / denominator[i]);
-    if (r.empty()) return {0, 0};
-    return {*std::min_element(r.begin(), r.end()), *std::max_element(r.begin(), r.end())};
+    if (r.empty()) return {};
+    std::sort(r.begin(), r.end());
+    const size_t n = r.size();
+    RatioSpread s;
+    s.median = n % 2 ? r[n / 2] : (r[n / 2 - 1] + r[n / 2]) / 2;
+    s.low = r.front();
+    s.high = r.back();
+    // The median lies below the k-th smallest ratio with probability P(Binomial(n, 1/2) < k):
+    // the widest k whose two tails stay within 6 % (so that 5 rounds still give a range).
+    std::vector<double> below(n + 1, 0);  // below[k] = P(X < k)
+    double term = std::pow(0.5, static_cast<double>(n));  // P(X = 0)
+    for (size_t k = 1; k <= n; ++k) {
+        below[k] = below[k - 1] + term;
+        term = term * static_cast<double>(n - k + 1) / static_cast<double>(k);
+    }
+    size_t k = 1;
+    while (k + 1 <= (n + 1) / 2 && 2 * below[k + 1] <= 0.06) ++k;
+    s.ci_low = r[k - 1];
+    s.ci_high = r[n - k];
+    s.confidence = 1 - 2 * below[k];
+    return s;
 }
 
 std::vector<std::string> engine_args(const std::string& front, const std::string& uid) {
