@@ -196,3 +196,36 @@ test('the chat engine decodes with a longer time slice than its HTTP threads; a 
       await api(server, 'DELETE', '/v1/models/tiny-chat-plain');
     }
   });
+
+// Context switches of an engine's llama-server task-queue thread (named by the llama patch
+// queue-without-yield), voluntary and not.
+const queueThreadSwitches = (pid) => {
+  const tid = readdirSync(`/proc/${pid}/task`).find((t) => readFileSync(`/proc/${pid}/task/${t}/comm`, 'utf8').trim() === 'llama-queue');
+  assert.ok(tid, `engine ${pid} has a llama-queue thread`);
+  const status = readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8');
+  return Number(/^voluntary_ctxt_switches:\s*(\d+)/m.exec(status)[1]) + Number(/^nonvoluntary_ctxt_switches:\s*(\d+)/m.exec(status)[1]);
+};
+const streamTokens = async (model, tokens) => {
+  const stream = await client.chat.completions.create({
+    model, messages: [{ role: 'user', content: 'Tell a long story.' }], max_tokens: tokens, stream: true, ignore_eos: true,
+  });
+  for await (const _ of stream);  // eslint-disable-line no-unused-vars
+};
+
+test('the chat engine decodes without waking its task-queue thread for every token; a launch\'s envs can bring that back', async () => {
+  const pid = await enginePid('tiny-chat');
+  const before = queueThreadSwitches(pid);
+  await streamTokens('tiny-chat', 32);
+  assert.ok(queueThreadSwitches(pid) - before <= 2, `the queue thread slept through 32 decodes: ${queueThreadSwitches(pid) - before} switches`);
+
+  // llama-server's own way: the queue thread takes over around every decode.
+  await launch(server, { model_name: 'tiny-chat-yield', model_type: 'LLM', model_path: CHAT_MODEL, envs: { LLAMA_YIELD_TO_QUEUE: '' } });
+  try {
+    const upstream = await enginePid('tiny-chat-yield');
+    const start = queueThreadSwitches(upstream);
+    await streamTokens('tiny-chat-yield', 32);
+    assert.ok(queueThreadSwitches(upstream) - start >= 32, `upstream, it wakes for each decode: ${queueThreadSwitches(upstream) - start} switches`);
+  } finally {
+    await api(server, 'DELETE', '/v1/models/tiny-chat-yield');
+  }
+});
