@@ -4,7 +4,7 @@
 // (as a user without xinfer runs it), (b) through llama.cpp's router with the same flags, (c)
 // through xinfer, and (d) to xinfer's own replica over its unix socket (the engine xinfer
 // relays, without the gateway: what the relay itself costs), at concurrency 1, 4 and 16,
-// rotating the order so machine drift hits all alike. Prints throughput, time to first token,
+// changing the order each round so machine drift hits all alike. Prints throughput, time to first token,
 // and the ratios. Not a test: numbers depend on the machine.
 //
 //   bench_chat_proxy XINFER_BIN MODEL.gguf [rounds=3] [tokens=64] [max_concurrency=16]
@@ -136,12 +136,19 @@ int main(int argc, char** argv) {
     bench::Engine direct(llama_server, args);
     bench::Router router(llama_server, {{"bench", args}});
 
-    std::printf("chat proxy benchmark: %s, %d tokens per streamed request, %d rounds (order rotating)\n"
+    std::printf("chat proxy benchmark: %s, %d tokens per streamed request, %d rounds (order changing each round)\n"
                 "direct = llama-server by hand at %s; socket = xinfer's replica at %s\n",
                 model_path.c_str(), tokens, rounds, direct.address().c_str(), replica.c_str());
     constexpr int kPaths = 4;
     const std::string paths[kPaths] = {direct.address(), router.address(), front, replica};
     const char* names[kPaths] = {"direct", "router", "xinfer", "socket"};
+    // The k-th path of round r: each round starts at the next path and goes on 0, +1, -1, +2
+    // from it (a balanced Latin square): over four rounds each path runs once right after each
+    // other one, so no path always follows the same one (whose engine may still be winding down).
+    auto path_at = [](int r, int k) {
+        static constexpr int step[kPaths] = {0, 1, kPaths - 1, 2};
+        return (r + step[k]) % kPaths;
+    };
     // BENCH_PATHS="direct,xinfer" measures only those paths (the others' figures read 0), to
     // compare two with more rounds in the same time.
     const std::string only_paths = getenv("BENCH_PATHS") ? std::string(",") + getenv("BENCH_PATHS") + "," : "";
@@ -156,17 +163,18 @@ int main(int argc, char** argv) {
         if (conc > max_conc) break;
         if (!only.empty() && only.find("," + std::to_string(conc) + ",") == std::string::npos) continue;
         std::vector<double> tps[kPaths], ttft[kPaths];
-        // One client: a request a path a round, four times the rounds. The speed of this small
-        // machine moves by 5-10 % from one request to the next and by up to 50 % over seconds
-        // (other guests on the host); the finer the paths take turns, the more of that a pair of
-        // rounds shares, and the closer their ratio.
-        const int per_worker = conc == 1 ? 1 : conc >= 16 ? 2 : 4;
-        const int conc_rounds = conc == 1 ? 4 * rounds : rounds;
+        // A request a client a path a round, so four times the rounds (twice at 16 clients, whose
+        // rounds already hold four waves of requests for the engine's four slots): the speed of this
+        // small machine moves by 5-10 % from one request to the next and by up to 50 % over
+        // seconds (other guests on the host); the finer the paths take turns, the more of that a
+        // pair of rounds shares, and the closer their ratio.
+        const int per_worker = 1;
+        const int conc_rounds = rounds * (conc >= 16 ? 2 : 4);
         double gateway_cpu = 0;  // what the xinfer process spent relaying, per token
         long relayed = 0;
         for (int r = 0; r < conc_rounds; ++r)
             for (int k = 0; k < kPaths; ++k) {
-                const int p = (r + k) % kPaths;
+                const int p = path_at(r, k);
                 if (!measured[p]) continue;
                 std::this_thread::sleep_for(std::chrono::milliseconds(20));  // the last path's engine quiet again
                 const double cpu0 = p == 2 ? cpu_seconds(svc.pid()) : 0;
@@ -199,7 +207,7 @@ int main(int argc, char** argv) {
         const int requests = 8 * rounds;
         for (int i = 0; i < requests; ++i)
             for (int k = 0; k < kPaths; ++k) {
-                const int p = (i + k) % kPaths;
+                const int p = path_at(i, k);
                 if (!measured[p]) continue;
                 // A pause first: each engine's threads spin a while after their last request,
                 // which would slow the next path's request to a different engine.
