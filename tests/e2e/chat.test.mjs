@@ -231,3 +231,51 @@ test('the chat engine decodes without waking its task-queue thread for every tok
     await api(server, 'DELETE', '/v1/models/tiny-chat-yield');
   }
 });
+
+// Context switches of each thread of a process, by thread id.
+const threadSwitches = (pid) => new Map(readdirSync(`/proc/${pid}/task`).map((tid) => {
+  let status = '';
+  try { status = readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8'); } catch { return [tid, 0]; }  // it just ended
+  return [tid, Number(/^voluntary_ctxt_switches:\s*(\d+)/m.exec(status)[1]) + Number(/^nonvoluntary_ctxt_switches:\s*(\d+)/m.exec(status)[1])];
+}));
+
+// One slot streams 128 tokens while six more requests wait in the engine's queue, each on an HTTP
+// thread of its own; returns how many engine threads woke at least 48 times meanwhile, and how
+// many threads compute (the decoding thread and its compute threads).
+const threadsWokenByOneStream = async (model) => {
+  const pid = await enginePid(model);
+  const computing = Number(/--threads\0(\d+)/.exec(readFileSync(`/proc/${pid}/cmdline`, 'latin1'))[1]);
+  const before = threadSwitches(pid);
+  const stream = await client.chat.completions.create({
+    model, messages: [{ role: 'user', content: 'Tell a long story.' }], max_tokens: 128, stream: true, ignore_eos: true,
+  });
+  const tokens = stream[Symbol.asyncIterator]();
+  await tokens.next();  // the slot is taken: the next requests wait for it
+  const waiting = Array.from({ length: 6 }, () =>
+    client.chat.completions.create({ model, messages: [{ role: 'user', content: 'hi' }], max_tokens: 1 }));
+  let pieces = 1;
+  while (!(await tokens.next()).done) pieces++;
+  await Promise.all(waiting);
+  const after = threadSwitches(pid);
+  const woken = [...after].filter(([tid, n]) => n - (before.get(tid) ?? 0) >= 48).length;
+  return { woken, computing, pieces };
+};
+
+test('a token wakes only the engine thread that streams it, not every request waiting; a launch\'s envs can bring that back', async () => {
+  await launch(server, { model_name: 'tiny-chat-one-slot', model_type: 'LLM', model_path: CHAT_MODEL, n_parallel: 1 });
+  await launch(server, {
+    model_name: 'tiny-chat-wake-all', model_type: 'LLM', model_path: CHAT_MODEL, n_parallel: 1, envs: { LLAMA_WAKE_ALL_WAITERS: '' },
+  });
+  try {
+    // The computing threads and the stream's own HTTP thread wake for its tokens; the six
+    // threads of the waiting requests sleep until their turn.
+    const own = await threadsWokenByOneStream('tiny-chat-one-slot');
+    assert.ok(own.woken <= own.computing + 1, `threads woken 48 times or more in a ${own.pieces}-piece stream: ${JSON.stringify(own)}`);
+    // llama-server's own way: every result wakes every waiting thread.
+    const all = await threadsWokenByOneStream('tiny-chat-wake-all');
+    assert.ok(all.woken >= all.computing + 4, `upstream, the waiting requests' threads wake too: ${JSON.stringify(all)}`);
+  } finally {
+    await api(server, 'DELETE', '/v1/models/tiny-chat-one-slot');
+    await api(server, 'DELETE', '/v1/models/tiny-chat-wake-all');
+  }
+});

@@ -130,6 +130,11 @@ EngineCommand llama_server_command(const ResolvedModel& model, const nlohmann::j
     // model, one client: ~6 % more tokens/s. The engine's /metrics and /slots (xinfer reads
     // neither) then wait for the decode in progress. A launch's `envs` may set "" to keep them.
     cmd.env.push_back("LLAMA_YIELD_TO_QUEUE=0");
+    // Each result (a token of a stream) wakes the one HTTP thread waiting for it, not every thread
+    // waiting for a result (scripts/llama-patches/results-wake-waiter.patch): tiny chat model,
+    // 16 clients on 4 slots, 26-27 context switches a token in the engine before, 3 after, and
+    // xinfer/direct 0.99-1.03 -> 1.07-1.09. A launch's `envs` may set "" for upstream's behaviour.
+    cmd.env.push_back("LLAMA_WAKE_ALL_WAITERS=0");
     switch (model.type) {
         case ModelType::embedding:
         case ModelType::rerank: {
