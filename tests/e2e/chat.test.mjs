@@ -239,15 +239,17 @@ const threadSwitches = (pid) => new Map(readdirSync(`/proc/${pid}/task`).map((ti
   return [tid, Number(/^voluntary_ctxt_switches:\s*(\d+)/m.exec(status)[1]) + Number(/^nonvoluntary_ctxt_switches:\s*(\d+)/m.exec(status)[1])];
 }));
 
-// One slot streams 128 tokens while six more requests wait in the engine's queue, each on an HTTP
-// thread of its own; returns how many engine threads woke at least 48 times meanwhile, and how
-// many threads compute (the decoding thread and its compute threads).
+// One slot streams 512 tokens while six more requests wait in the engine's queue, each on an HTTP
+// thread of its own; returns how many engine threads woke for at least half of the tokens
+// meanwhile, and how many threads compute (the decoding thread and its compute threads).
+// (llama-server's log thread wakes for the 7 lines each request logs, and for its lock: 57-118
+// times for these seven requests on a loaded machine, so it stays under the bar.)
 const threadsWokenByOneStream = async (model) => {
   const pid = await enginePid(model);
   const computing = Number(/--threads\0(\d+)/.exec(readFileSync(`/proc/${pid}/cmdline`, 'latin1'))[1]);
   const before = threadSwitches(pid);
   const stream = await client.chat.completions.create({
-    model, messages: [{ role: 'user', content: 'Tell a long story.' }], max_tokens: 128, stream: true, ignore_eos: true,
+    model, messages: [{ role: 'user', content: 'Tell a long story.' }], max_tokens: 512, stream: true, ignore_eos: true,
   });
   const tokens = stream[Symbol.asyncIterator]();
   await tokens.next();  // the slot is taken: the next requests wait for it
@@ -257,7 +259,7 @@ const threadsWokenByOneStream = async (model) => {
   while (!(await tokens.next()).done) pieces++;
   await Promise.all(waiting);
   const after = threadSwitches(pid);
-  const woken = [...after].filter(([tid, n]) => n - (before.get(tid) ?? 0) >= 48).length;
+  const woken = [...after].filter(([tid, n]) => n - (before.get(tid) ?? 0) >= pieces / 2).length;
   return { woken, computing, pieces };
 };
 
@@ -270,7 +272,7 @@ test('a token wakes only the engine thread that streams it, not every request wa
     // The computing threads and the stream's own HTTP thread wake for its tokens; the six
     // threads of the waiting requests sleep until their turn.
     const own = await threadsWokenByOneStream('tiny-chat-one-slot');
-    assert.ok(own.woken <= own.computing + 1, `threads woken 48 times or more in a ${own.pieces}-piece stream: ${JSON.stringify(own)}`);
+    assert.ok(own.woken <= own.computing + 1, `threads woken for half the pieces or more in a ${own.pieces}-piece stream: ${JSON.stringify(own)}`);
     // llama-server's own way: every result wakes every waiting thread.
     const all = await threadsWokenByOneStream('tiny-chat-wake-all');
     assert.ok(all.woken >= all.computing + 4, `upstream, the waiting requests' threads wake too: ${JSON.stringify(all)}`);
