@@ -197,13 +197,17 @@ test('the chat engine decodes with a longer time slice than its HTTP threads; a 
     }
   });
 
+// Context switches of one thread (voluntary and not).
+const taskSwitches = (pid, tid) => {
+  const status = readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8');
+  return Number(/^voluntary_ctxt_switches:\s*(\d+)/m.exec(status)[1]) + Number(/^nonvoluntary_ctxt_switches:\s*(\d+)/m.exec(status)[1]);
+};
 // Context switches of an engine's llama-server task-queue thread (named by the llama patch
-// queue-without-yield), voluntary and not.
+// queue-without-yield).
 const queueThreadSwitches = (pid) => {
   const tid = readdirSync(`/proc/${pid}/task`).find((t) => readFileSync(`/proc/${pid}/task/${t}/comm`, 'utf8').trim() === 'llama-queue');
   assert.ok(tid, `engine ${pid} has a llama-queue thread`);
-  const status = readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8');
-  return Number(/^voluntary_ctxt_switches:\s*(\d+)/m.exec(status)[1]) + Number(/^nonvoluntary_ctxt_switches:\s*(\d+)/m.exec(status)[1]);
+  return taskSwitches(pid, tid);
 };
 const streamTokens = async (model, tokens) => {
   const stream = await client.chat.completions.create({
@@ -234,9 +238,7 @@ test('the chat engine decodes without waking its task-queue thread for every tok
 
 // Context switches of each thread of a process, by thread id.
 const threadSwitches = (pid) => new Map(readdirSync(`/proc/${pid}/task`).map((tid) => {
-  let status = '';
-  try { status = readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8'); } catch { return [tid, 0]; }  // it just ended
-  return [tid, Number(/^voluntary_ctxt_switches:\s*(\d+)/m.exec(status)[1]) + Number(/^nonvoluntary_ctxt_switches:\s*(\d+)/m.exec(status)[1])];
+  try { return [tid, taskSwitches(pid, tid)]; } catch { return [tid, 0]; }  // it just ended
 }));
 
 // One slot streams 512 tokens while six more requests wait in the engine's queue, each on an HTTP
