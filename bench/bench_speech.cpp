@@ -1,8 +1,9 @@
 // Speech benchmark: real-time factor (seconds of audio per second of compute) for transcription
 // (pocketsphinx, whisper, Qwen3-ASR) and synthesis (flite), with the engine called directly in this
-// process and through xinfer's HTTP API and model host, interleaved in one run; prints the ratio
-// (goal >= 0.95). Qwen3-ASR's reference is llama.cpp's own llama-server with the projector,
-// started by hand with the same threads, generating the same number of tokens.
+// process and through xinfer's HTTP API and model host, interleaved in one run (the three in an
+// order that rotates round by round); prints the median of the round-by-round ratios with its
+// confidence range (goal >= 0.95). Qwen3-ASR's reference is llama.cpp's own llama-server with the
+// projector, started by hand with the same threads, generating the same number of tokens.
 //
 // Qwen3-TTS's reference is the same engine (libmtmd's audio generation) driven in this process.
 //
@@ -10,6 +11,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <cstdio>
 #include <nlohmann/json.hpp>
@@ -138,51 +140,63 @@ int main(int argc, char** argv) {
                                                  json{{"model", model}, {"input", tts_text}, {"response_format", "wav"}}.dump());
         return static_cast<double>(wav_out.size() - 44) / (24000 * 2) / seconds_since(t0);
     };
+    // Each task's three paths, in an order that rotates round by round (so that none always runs
+    // first, on a machine that got faster or slower meanwhile).
+    auto measure = [&](Row& row, const std::function<double()>& direct, const std::function<double()>& host,
+                       const std::function<double()>& through, int round) {
+        const std::function<double()>* paths[3] = {&direct, &host, &through};
+        std::vector<double>* out[3] = {&row.direct, &row.host, &row.xinfer};
+        for (int k = 0; k < 3; ++k) {
+            const int p = (k + round) % 3;
+            out[p]->push_back((*paths[p])());
+        }
+    };
     for (int r = 0; r < rounds; ++r) {
-        auto t0 = Clock::now();
-        stt.transcribe(speech16, {});
-        sphinx.direct.push_back(audio_s / seconds_since(t0));
-        sphinx.host.push_back(upload(sphinx_host, "pocketsphinx-en-us", false));
-        sphinx.xinfer.push_back(upload(svc.front(), "pocketsphinx-en-us", false));
-
-        t0 = Clock::now();
-        xinfer::encode_audio(tts.synthesize(kText, "slt", 1.0), "wav");
-        flite.direct.push_back(audio_s / seconds_since(t0));
-        flite.host.push_back(speak(flite_host));
-        flite.xinfer.push_back(speak(svc.front()));
-
-        if (whisper) {
-            xinfer::TranscribeOptions o;
-            o.language = "en";
-            o.temperature_given = true;
-            t0 = Clock::now();
-            whisper->transcribe(speech16, o);
-            wh.direct.push_back(audio_s / seconds_since(t0));
-            wh.host.push_back(upload(whisper_host, "whisper", true));
-            wh.xinfer.push_back(upload(svc.front(), "whisper", true));
-        }
-        if (asr_reference) {
-            asr.direct.push_back(upload(asr_reference->address(), "asr", false, true));
-            asr.host.push_back(upload(asr_host, "Qwen3-ASR-0.6B", false));
-            asr.xinfer.push_back(upload(svc.front(), "Qwen3-ASR-0.6B", false));
-        }
-        if (qwen_tts) {
-            t0 = Clock::now();
-            xinfer::Pcm made = qwen_tts->synthesize(tts_text, "", 1.0);
-            xinfer::encode_audio(made, "wav");
-            qtts.direct.push_back(made.seconds() / seconds_since(t0));
-            qtts.host.push_back(speak_qwen(tts_host, "Qwen3-TTS-12Hz-0.6B-Base"));
-            qtts.xinfer.push_back(speak_qwen(svc.front(), "Qwen3-TTS-12Hz-0.6B-Base"));
-        }
+        measure(sphinx, [&] {
+            auto t0 = Clock::now();
+            stt.transcribe(speech16, {});
+            return audio_s / seconds_since(t0);
+        }, [&] { return upload(sphinx_host, "pocketsphinx-en-us", false); },
+           [&] { return upload(svc.front(), "pocketsphinx-en-us", false); }, r);
+        measure(flite, [&] {
+            auto t0 = Clock::now();
+            xinfer::encode_audio(tts.synthesize(kText, "slt", 1.0), "wav");
+            return audio_s / seconds_since(t0);
+        }, [&] { return speak(flite_host); }, [&] { return speak(svc.front()); }, r);
+        if (whisper)
+            measure(wh, [&] {
+                xinfer::TranscribeOptions o;
+                o.language = "en";
+                o.temperature_given = true;
+                auto t0 = Clock::now();
+                whisper->transcribe(speech16, o);
+                return audio_s / seconds_since(t0);
+            }, [&] { return upload(whisper_host, "whisper", true); }, [&] { return upload(svc.front(), "whisper", true); }, r);
+        if (asr_reference)
+            measure(asr, [&] { return upload(asr_reference->address(), "asr", false, true); },
+                    [&] { return upload(asr_host, "Qwen3-ASR-0.6B", false); },
+                    [&] { return upload(svc.front(), "Qwen3-ASR-0.6B", false); }, r);
+        if (qwen_tts)
+            measure(qtts, [&] {
+                auto t0 = Clock::now();
+                xinfer::Pcm made = qwen_tts->synthesize(tts_text, "", 1.0);
+                xinfer::encode_audio(made, "wav");
+                return made.seconds() / seconds_since(t0);
+            }, [&] { return speak_qwen(tts_host, "Qwen3-TTS-12Hz-0.6B-Base"); },
+               [&] { return speak_qwen(svc.front(), "Qwen3-TTS-12Hz-0.6B-Base"); }, r);
     }
-    std::printf("%-28s %10s %10s %10s %14s %14s\n", "task (RTF)", "in-process", "host", "xinfer", "xinfer/direct",
-                "xinfer/host");
+    // Ratios are the medians of the round-by-round ratios (bench::round_ratios), with the
+    // confidence range of xinfer/direct and its single rounds.
+    std::printf("%-28s %10s %10s %10s %14s %12s %14s %12s\n", "task (RTF)", "in-process", "host", "xinfer", "xinfer/direct",
+                "ci", "rounds", "xinfer/host");
     bool ok = true;
     for (Row* row : {&sphinx, &flite, &wh, &asr, &qtts}) {
         if (row->direct.empty()) continue;
-        double d = bench::median(row->direct), h = bench::median(row->host), x = bench::median(row->xinfer);
-        std::printf("%-28s %10.2f %10.2f %10.2f %14.3f %14.3f\n", row->name, d, h, x, x / d, x / h);
-        ok = ok && x / d >= 0.95;
+        const bench::RatioSpread d = bench::round_ratios(row->xinfer, row->direct);
+        const bench::RatioSpread h = bench::round_ratios(row->xinfer, row->host);
+        std::printf("%-28s %10.2f %10.2f %10.2f %14.3f %5.3f-%5.3f %6.3f-%6.3f %12.3f\n", row->name, bench::median(row->direct),
+                    bench::median(row->host), bench::median(row->xinfer), d.median, d.ci_low, d.ci_high, d.low, d.high, h.median);
+        ok = ok && d.median >= 0.95;
     }
     if (asr_reference)
         std::printf("* Qwen3-ASR: in-process column = llama-server with --mmproj started by hand (%d tokens written)\n", asr_tokens);
