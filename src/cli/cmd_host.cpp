@@ -15,6 +15,9 @@ void add_host_command(CLI::App& app, const char* about, int (*run)(const HostOpt
     host->add_option("--projector", o->projector, "mtmd, mtmd-tts: the projector GGUF (mmproj) beside the model");
     host->add_option("--concurrency", o->concurrency, "requests decoded at once")->capture_default_str();
     host->add_option("--threads", o->threads, "compute threads per request (0 = all cores)")->capture_default_str();
+    host->add_option("--spare-threads", o->spare_threads,
+                     "llama-embedding, llama-rerank: a lane of this many threads (0 or 1) on cycles no other thread wants")
+        ->capture_default_str()->check(CLI::Range(0, 1));
     host->add_option("--context", o->context, "llama-embedding, llama-rerank: longest input in tokens (0 = the model's)")
         ->capture_default_str();
     host->add_flag("--gpu", o->use_gpu, "whisper, mtmd, mtmd-tts, llama-embedding, llama-rerank: compute on the GPU (CUDA build; CPU otherwise)");

@@ -12,7 +12,7 @@ bool is_encoder_engine(const std::string& engine) { return engine == "llama-embe
 std::unique_ptr<LlamaEncoder> load_encoder(const HostOptions& o) {
     if (o.model_path.empty()) throw std::runtime_error("the " + o.engine + " engine needs --model-path (a GGUF)");
     return std::make_unique<LlamaEncoder>(o.model_path, o.engine == "llama-rerank" ? LlamaEncoder::Task::rerank : LlamaEncoder::Task::embedding,
-                                          o.threads, o.use_gpu, o.context);
+                                          o.threads, o.use_gpu, o.context, o.spare_threads);
 }
 
 int run_encoder_host(const HostOptions& o) {

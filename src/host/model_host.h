@@ -17,6 +17,7 @@ struct HostOptions {
     int threads = 0;         // compute threads per request (whisper); 0 = all cores
     int context = 0;         // llama-embedding/-rerank: longest input in tokens (0 = the model's, at most 8192)
     bool use_gpu = false;    // whisper: compute on the GPU when ggml has one (CUDA build)
+    int spare_threads = 0;   // llama-embedding/-rerank: a lane on idle cycles beyond `threads` (0 or 1)
 };
 
 // Serves until SIGTERM; returns the process exit code.

@@ -4,6 +4,7 @@
 #include <set>
 
 #include "common/errors.h"
+#include "common/paths.h"
 #include "engines/llama_server/llama_server_command.h"
 #include "engines/speech/host_command.h"
 
@@ -162,6 +163,11 @@ ReplicaPlan Placement::reserve(const std::string& key, const ResolvedModel& mode
             plan.shared = true;
         }
     }
+    const bool encoder = (model.type == ModelType::embedding || model.type == ModelType::rerank) &&
+                         runs_in_encoder_host(model, req.engine_options);
+    if (encoder && plan.gpus.empty() && plan.threads > 0 && !plan.shared && inv.cpu_cores > plan.threads &&
+        inv.cpu_quota_cores == 0 && env_or("XINFER_ENCODER_SPARE_LANES") != "0")
+        plan.spare_threads = 1;
     reserved_[key] = plan;
     owner_[key] = key.substr(0, key.rfind('#'));
     return plan;
@@ -177,7 +183,7 @@ nlohmann::json Placement::reservations() const {
     std::lock_guard lock(mu_);
     nlohmann::json out = nlohmann::json::array();
     for (auto& [k, p] : reserved_)
-        out.push_back({{"replica", k}, {"threads", p.threads}, {"shared_cores", p.shared}, {"gpus", p.gpus}, {"memory_mb", p.memory_mb}});
+        out.push_back({{"replica", k}, {"threads", p.threads}, {"spare_threads", p.spare_threads}, {"shared_cores", p.shared}, {"gpus", p.gpus}, {"memory_mb", p.memory_mb}});
     return out;
 }
 

@@ -19,6 +19,10 @@ namespace xinfer {
 
 struct ReplicaPlan {
     int threads = 0;          // 0: the engine needs none reserved (single-threaded built-ins)
+    // Threads beyond `threads` an embedding or rerank replica on the CPU may run on cycles no other
+    // thread wants (its spare lane: llama_encoder.h): 1 where the budget has cores beyond the
+    // replica's and no cgroup CPU quota would count those cycles against every engine.
+    int spare_threads = 0;
     bool shared = false;      // the budget was spent: these threads share cores with other engines
     std::vector<int> gpus;    // empty: CPU only
     uint64_t memory_mb = 0;   // estimated need (RAM, or VRAM per GPU when on GPUs)

@@ -102,7 +102,7 @@ std::shared_ptr<Replica> Supervisor::make_replica(ModelRecord& rec, int i) {
         } else if (runs_in_encoder_host(rec.model, rec.request.engine_options)) {
             json opts = rec.request.engine_options;
             if (plan.threads > 0 && !opts.contains("n_threads")) opts["n_threads"] = plan.threads;
-            cmd = encoder_host_command(rec.model, opts, s.listen, s.use_gpu);
+            cmd = encoder_host_command(rec.model, opts, s.listen, s.use_gpu, plan.spare_threads);
         } else {
             json opts = rec.request.engine_options;
             // Xinference's enable_thinking is the chat template's thinking switch (Qwen3-style).

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "common/paths.h"
+#include "worker/cpu_quota.h"
 
 namespace xinfer {
 
@@ -80,6 +81,7 @@ Inventory read_inventory() {
     inv.cpu_cores = sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set)
                                                                 : static_cast<int>(std::thread::hardware_concurrency());
     if (auto c = env_or("XINFER_CPU_CORES"); !c.empty()) inv.cpu_cores = std::max(1, std::stoi(c));
+    inv.cpu_quota_cores = cgroup_cpu_quota();
     inv.ram_total_mb = meminfo_mb("MemTotal");
     inv.ram_available_mb = meminfo_mb("MemAvailable");
     if (auto r = env_or("XINFER_RAM_MB"); !r.empty() && inv.ram_total_mb > 0) {

@@ -23,6 +23,7 @@ struct GpuInfo {
 
 struct Inventory {
     int cpu_cores = 1;
+    double cpu_quota_cores = 0;  // the cgroup's CPU quota in cores' worth of time (0: none; cpu_quota.h)
     uint64_t ram_total_mb = 0;
     uint64_t ram_available_mb = 0;
     std::vector<GpuInfo> gpus;

@@ -7,6 +7,10 @@
 #include <cstdlib>
 #include <thread>
 
+#include <pthread.h>
+#include <sched.h>
+#include <time.h>
+
 #include "engines/mtmd/llama_runtime.h"
 
 namespace xinfer {
@@ -32,7 +36,8 @@ int LlamaEncoder::run_tokens(int max_tokens, bool use_gpu) {
     return std::min(max_tokens, use_gpu ? 1024 : 192);
 }
 
-LlamaEncoder::LlamaEncoder(const std::string& model_path, Task task, int threads, bool use_gpu, int max_input_tokens)
+LlamaEncoder::LlamaEncoder(const std::string& model_path, Task task, int threads, bool use_gpu, int max_input_tokens,
+                           int spare_lanes)
     : task_(task) {
     init_llama_runtime();
     llama_model_params mp = host_model_params(use_gpu);
@@ -69,12 +74,15 @@ LlamaEncoder::LlamaEncoder(const std::string& model_path, Task task, int threads
         if (ctx && !(all_rows && std::string(all_rows) == "1")) llama_set_pooled_rows_only(ctx, true);
         return ctx;
     };
+    regular_lanes_ = lanes;
+    if (!use_gpu && spare_lanes > 0) ++lanes;  // one at most: see the header
     for (int i = 0; i < lanes; ++i) {
         auto lane = std::make_unique<Lane>();
         lane->index = i;
         lane->threads = threads_;
-        // The threads shared out: 6 on 4 lanes run 2, 2, 1, 1 beside each other.
-        lane->own_threads = threads_ / lanes + (i < threads_ % lanes ? 1 : 0);
+        lane->spare = i >= regular_lanes_;
+        // The threads shared out: 6 on 4 lanes run 2, 2, 1, 1 beside each other; a spare lane runs one.
+        lane->own_threads = lane->spare ? 1 : threads_ / regular_lanes_ + (i < threads_ % regular_lanes_ ? 1 : 0);
         lane->ctx_tokens = i == 0 ? max_tokens_ : chunk_tokens_;
         lane->ctx = make_context(lane->ctx_tokens, true);
         // On CPU, a run shorter than one 64-token tile of ggml's flash attention goes through its
@@ -83,6 +91,10 @@ LlamaEncoder::LlamaEncoder(const std::string& model_path, Task task, int threads
         // search call) get a small context of their own without it. Its buffers are sized for 64 tokens.
         if (lane->ctx && !use_gpu && lane->ctx_tokens > kShortRunTokens) lane->short_ctx = make_context(kShortRunTokens, false);
         const bool made = lane->ctx && (use_gpu || lane->ctx_tokens <= kShortRunTokens || lane->short_ctx);
+        // A spare run taken back stops at its next operation (llama_decode returns 2).
+        if (lane->spare)
+            for (llama_context* c : {lane->ctx, lane->short_ctx})
+                if (c) llama_set_abort_callback(c, [](void* l) { return static_cast<Lane*>(l)->abort.load(std::memory_order_relaxed); }, lane.get());
         lanes_.push_back(std::move(lane));
         if (!made) {
             free_contexts();
@@ -100,9 +112,18 @@ LlamaEncoder::LlamaEncoder(const std::string& model_path, Task task, int threads
     // one thread each, and only on lane 0: every thread that starts an OpenMP team keeps it, and
     // once libgomp manages more threads than there are cores it stops spinning at its barriers
     // and sleeps instead (measured: a wide run that lane 1 had once started cost 20 % more).
-    lone_runs_wide_ = lanes > 1 && threads_ == lanes && llama_model_n_embd(model_) >= 256;
+    lone_runs_wide_ = regular_lanes_ > 1 && threads_ == regular_lanes_ && llama_model_n_embd(model_) >= 256;
     normalize_ = task == Task::embedding;
-    for (auto& lane : lanes_) lane->thread = std::thread([this, l = lane.get()] { compute_loop(*l); });
+    for (auto& lane : lanes_) {
+        lane->thread = std::thread([this, l = lane.get()] { compute_loop(*l); });
+        if (lane->spare) {
+            // Only cycles no other thread of the machine wants: any thread that wakes on its core
+            // takes the core at once. The callers' threads, the gateway and other models' engines
+            // run as if this lane were not there.
+            sched_param none{};
+            pthread_setschedparam(lane->thread.native_handle(), SCHED_IDLE, &none);
+        }
+    }
 }
 
 void LlamaEncoder::free_contexts() {
@@ -119,6 +140,7 @@ LlamaEncoder::~LlamaEncoder() {
     {
         std::lock_guard lock(mu_);
         stopping_ = true;
+        for (auto& lane : lanes_) lane->abort = lane->spare;
     }
     for (auto& lane : lanes_) lane->work.notify_all();
     for (auto& lane : lanes_)
@@ -221,75 +243,152 @@ LlamaEncoder::Stats LlamaEncoder::stats() {
 
 bool LlamaEncoder::can_take(const Lane& lane) const {
     if (queue_.empty() || wide_running_) return false;
+    if (lane.spare && regular_running_ < regular_lanes_) return false;  // a regular lane is free for it
     const Job* head = queue_.front();
     return static_cast<int>((*head->inputs)[head->next].size()) <= lane.ctx_tokens;
 }
 
 LlamaEncoder::Lane* LlamaEncoder::lane_to_wake() {
-    for (auto& lane : lanes_)
-        if (lane->idle && !lane->signalled && can_take(*lane)) {
-            lane->signalled = true;
-            return lane.get();
-        }
+    // A regular lane first; the spare one only while every regular lane is running.
+    for (bool spare : {false, true})
+        for (auto& lane : lanes_)
+            if (lane->spare == spare && lane->idle && !lane->signalled && can_take(*lane)) {
+                lane->signalled = true;
+                return lane.get();
+            }
     return nullptr;
 }
 
+LlamaEncoder::Lane* LlamaEncoder::overdue_spare() {
+    const auto now = std::chrono::steady_clock::now();
+    for (auto& lane : lanes_)
+        if (lane->spare && !lane->held.empty() && lane->due <= now) return lane.get();
+    return nullptr;
+}
+
+std::chrono::steady_clock::time_point LlamaEncoder::spare_due() const {
+    auto due = std::chrono::steady_clock::time_point::max();
+    for (const auto& lane : lanes_)
+        if (lane->spare && !lane->held.empty()) due = std::min(due, lane->due);
+    return due;
+}
+
+namespace {
+int64_t thread_cpu_ns() {
+    timespec ts{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+}  // namespace
+
 void LlamaEncoder::compute_loop(Lane& lane) {
     std::vector<Item> chunk;
-    std::vector<WakeFlag*> wake;  // callers whose every input a run finished
+    std::vector<WakeFlag*> wake;
+    std::vector<std::vector<float>> spare_out;  // the spare lane's results, handed over under the lock
+    std::vector<std::vector<float>*> dest;
     llama_batch batch = llama_batch_init(lane.ctx_tokens, 0, 1);  // reused by every run
-    const size_t n_lanes = lanes_.size();
+    const size_t n_lanes = static_cast<size_t>(regular_lanes_);
     std::unique_lock lock(mu_);
     for (;;) {
         if (stopping_) break;
-        if (!can_take(lane)) {
+        chunk.clear();
+        // A spare run still waiting for a core at its due time is run here instead; the spare
+        // lane drops it whenever it gets to run again.
+        Lane* late = lane.spare ? nullptr : overdue_spare();
+        if (late) {
+            chunk.swap(late->held);
+            late->abort = true;
+            stats_.spare_runs_taken_back++;
+        } else if (!can_take(lane)) {
             lane.idle = true;
-            lane.work.wait(lock, [&] { return stopping_ || lane.signalled; });
+            const auto due = lane.spare ? std::chrono::steady_clock::time_point::max() : spare_due();
+            auto woken = [&] { return stopping_ || lane.signalled; };
+            if (due == std::chrono::steady_clock::time_point::max()) lane.work.wait(lock, woken);
+            else lane.work.wait_until(lock, due, woken);
             lane.idle = lane.signalled = false;
             continue;
-        }
-        // What is queued, in arrival order, while it fits one graph run. One lane takes at most
-        // half of it (4 at least): the answered callers send their next inputs while the other
-        // half runs, so under steady load every run is full instead of a big run and a lone
-        // straggler taking turns (llama-server's 4 slots give it the same rhythm). Several lanes
-        // share it evenly with the idle ones (one lane computing four texts while another
-        // waits is slower than both computing two).
-        chunk.clear();
-        size_t queued = 0;
-        for (const Job* job : queue_) queued += job->inputs->size() - job->next;
-        size_t idle = 0;  // the lanes waiting, a lane already woken for this queue among them
-        for (const auto& l : lanes_) idle += l.get() != &lane && l->idle;
-        const size_t most = std::min<size_t>(static_cast<size_t>(max_sequences_), n_lanes == 1 ? std::max<size_t>(4, (queued + 1) / 2)
-                                                                                                : (queued + idle) / (idle + 1));
-        size_t tokens = 0;
-        while (!queue_.empty() && chunk.size() < most) {
-            Job* job = queue_.front();
-            const size_t n = (*job->inputs)[job->next].size();
-            if (!chunk.empty() && tokens + n > static_cast<size_t>(chunk_tokens_)) break;
-            chunk.push_back({job, job->next++});
-            tokens += n;
-            if (job->next == job->inputs->size()) queue_.pop_front();
+        } else {
+            // What is queued, in arrival order, while it fits one graph run. One lane takes at most
+            // half of it (4 at least): the answered callers send their next inputs while the other
+            // half runs, so under steady load every run is full instead of a big run and a lone
+            // straggler taking turns (llama-server's 4 slots give it the same rhythm). Several lanes
+            // share it evenly with the idle ones (one lane computing four texts while another
+            // waits is slower than both computing two). The spare lane takes as a lone lane does.
+            size_t queued = 0;
+            for (const Job* job : queue_) queued += job->inputs->size() - job->next;
+            size_t idle = 0;  // the regular lanes waiting, a lane already woken for this queue among them
+            for (const auto& l : lanes_) idle += l.get() != &lane && l->idle && !l->spare;
+            const size_t most = std::min<size_t>(static_cast<size_t>(max_sequences_),
+                                                 n_lanes == 1 || lane.spare ? std::max<size_t>(4, (queued + 1) / 2)
+                                                                            : (queued + idle) / (idle + 1));
+            size_t tokens = 0;
+            while (!queue_.empty() && chunk.size() < most) {
+                Job* job = queue_.front();
+                const size_t n = (*job->inputs)[job->next].size();
+                if (!chunk.empty() && tokens + n > static_cast<size_t>(chunk_tokens_)) break;
+                chunk.push_back({job, job->next++});
+                tokens += n;
+                if (job->next == job->inputs->size()) queue_.pop_front();
+            }
         }
         // A lone run, with nothing else running or waiting, takes every thread where that pays
         // (see lone_runs_wide_); otherwise one lane's share, and what is left goes to another lane.
-        const bool wide = lone_runs_wide_ && lane.index == 0 && running_ == 0 && queue_.empty();
+        const bool wide = !late && lone_runs_wide_ && lane.index == 0 && running_ == 0 && queue_.empty();
         wide_running_ = wide;
         stats_.runs++;
         stats_.wide_runs += wide;
         stats_.side_by_side_runs += running_ > 0;
+        stats_.spare_runs += lane.spare;
         ++running_;
+        regular_running_ += !lane.spare;
+        const int threads = wide ? threads_ : lane.own_threads;
+        if (lane.spare) {
+            // Its inputs are read now, under the lock: once a regular lane takes the run back,
+            // its callers may be answered and gone while this lane still waits for a core.
+            fill_batch(chunk, batch);
+            lane.held = chunk;
+            lane.abort = false;
+            const double per_token = ns_per_token_ > 0 ? ns_per_token_ : 1e6;
+            lane.due = std::chrono::steady_clock::now() + std::chrono::milliseconds(2) +
+                       std::chrono::nanoseconds(static_cast<int64_t>(4 * per_token * batch.n_tokens));
+        }
         Lane* other = lane_to_wake();
         lock.unlock();
         if (other) other->work.notify_one();
+        if (!lane.spare) fill_batch(chunk, batch);
         std::string error;
+        const int64_t cpu_before = threads == 1 ? thread_cpu_ns() : 0;
+        const int n_tokens = batch.n_tokens;
+        llama_context* ctx = nullptr;
         try {
-            run_chunk(lane, chunk, batch, wide ? threads_ : lane.own_threads);
+            ctx = decode(lane, batch, threads);
+            dest.clear();
+            if (lane.spare) {
+                spare_out.assign(chunk.size(), {});
+                for (auto& v : spare_out) dest.push_back(&v);
+            } else {
+                for (const Item& it : chunk) dest.push_back(&(*it.job->out)[it.index]);
+            }
+            read_outputs(ctx, chunk.size(), dest);
         } catch (const std::exception& e) {
             error = e.what();
         }
+        const int64_t cpu_ns = threads == 1 ? thread_cpu_ns() - cpu_before : 0;
         lock.lock();
         --running_;
+        regular_running_ -= !lane.spare;
         if (wide) wide_running_ = false;
+        if (cpu_ns > 0 && error.empty() && n_tokens > 0) {
+            const double sample = static_cast<double>(cpu_ns) / n_tokens;
+            ns_per_token_ = ns_per_token_ > 0 ? 0.8 * ns_per_token_ + 0.2 * sample : sample;
+        }
+        if (lane.spare) {
+            lane.abort = false;
+            if (lane.held.empty()) continue;  // taken back: its callers are a regular lane's now
+            lane.held.clear();
+            if (error.empty())
+                for (size_t k = 0; k < chunk.size(); ++k) (*chunk[k].job->out)[chunk[k].index] = std::move(spare_out[k]);
+        }
         wake.clear();
         for (const Item& it : chunk) {
             Job* job = it.job;
@@ -309,7 +408,7 @@ void LlamaEncoder::compute_loop(Lane& lane) {
     llama_batch_free(batch);
 }
 
-void LlamaEncoder::run_chunk(Lane& lane, const std::vector<Item>& chunk, llama_batch& batch, int threads) {
+void LlamaEncoder::fill_batch(const std::vector<Item>& chunk, llama_batch& batch) const {
     batch.n_tokens = 0;
     for (size_t s = 0; s < chunk.size(); ++s) {
         const Tokens& input = (*chunk[s].job->inputs)[chunk[s].index];
@@ -322,6 +421,9 @@ void LlamaEncoder::run_chunk(Lane& lane, const std::vector<Item>& chunk, llama_b
             batch.logits[j] = true;  // pooling reads every token
         }
     }
+}
+
+llama_context* LlamaEncoder::decode(Lane& lane, llama_batch& batch, int threads) {
     llama_context* ctx = lane.short_ctx && batch.n_tokens < kShortRunTokens ? lane.short_ctx : lane.ctx;
     if (threads != lane.threads) {
         for (llama_context* c : {lane.ctx, lane.short_ctx})
@@ -330,15 +432,16 @@ void LlamaEncoder::run_chunk(Lane& lane, const std::vector<Item>& chunk, llama_b
     }
     if (llama_memory_t mem = llama_get_memory(ctx)) llama_memory_clear(mem, true);
     const int rc = llama_decode(ctx, batch);
-    if (rc != 0) {
-        throw std::runtime_error("llama_decode failed (" + std::to_string(rc) + ")");
-    }
-    for (size_t s = 0; s < chunk.size(); ++s) {
+    if (rc == 2 && lane.abort) throw std::runtime_error("the run was taken back");
+    if (rc != 0) throw std::runtime_error("llama_decode failed (" + std::to_string(rc) + ")");
+    return ctx;
+}
+
+void LlamaEncoder::read_outputs(llama_context* ctx, size_t n, std::vector<std::vector<float>*>& dest) const {
+    for (size_t s = 0; s < n; ++s) {
         const float* e = llama_get_embeddings_seq(ctx, static_cast<llama_seq_id>(s));
-        if (!e) {
-            throw std::runtime_error("llama.cpp gave no pooled embedding");
-        }
-        std::vector<float>& out = (*chunk[s].job->out)[chunk[s].index];
+        if (!e) throw std::runtime_error("llama.cpp gave no pooled embedding");
+        std::vector<float>& out = *dest[s];
         if (!normalize_) {
             out = {e[0]};  // rerank: the relevance logit, as llama-server reports it
             continue;

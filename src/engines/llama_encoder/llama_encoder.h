@@ -10,10 +10,16 @@
 // a bge-small shape). A lone input to a model big enough to gain gets every thread. On CPU, runs
 // under 64 tokens use a second, small context without flash attention (cheaper there).
 // Tokenizing and writing answers happen on the callers' threads, in parallel with the compute.
+// Where the machine has cores beyond the replica's threads, a spare lane (one thread, Linux's
+// SCHED_IDLE class) runs what the busy lanes leave queued on cycles no other thread wants: it
+// never delays another thread, and a run it cannot finish in time (its cores got busy) is taken
+// back and run by a regular lane.
 // llama-server spends about as much again as a small model's compute on its task queue, slots
 // and JSON for each input; this engine spends little beyond the compute.
 #pragma once
 
+#include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -47,7 +53,9 @@ public:
     enum class Task { embedding, rerank };
     // max_input_tokens: the longest input (query + document for rerank) one call may hold; 0 = the
     // model's training context, at most 8192 (as llama-server runs it in xinfer).
-    LlamaEncoder(const std::string& model_path, Task task, int threads, bool use_gpu, int max_input_tokens = 0);
+    // spare_lanes: lanes beyond the threads (0 or 1, CPU only), on idle cycles (see above).
+    LlamaEncoder(const std::string& model_path, Task task, int threads, bool use_gpu, int max_input_tokens = 0,
+                 int spare_lanes = 0);
     ~LlamaEncoder();
     LlamaEncoder(const LlamaEncoder&) = delete;
     LlamaEncoder& operator=(const LlamaEncoder&) = delete;
@@ -70,11 +78,12 @@ public:
     // Tokens one graph run takes at most, for inputs of up to max_tokens (see the definition).
     static int run_tokens(int max_tokens, bool use_gpu);
 
-    int lanes() const { return static_cast<int>(lanes_.size()); }
+    int lanes() const { return static_cast<int>(lanes_.size()); }  // the spare lane among them
     // Graph runs so far: all of them, those that held every thread, those that began while
-    // another lane was in a run.
+    // another lane was in a run, those of the spare lane, and those of its runs a regular lane
+    // took back (and ran again) because the spare one was still waiting for a core.
     struct Stats {
-        uint64_t runs = 0, wide_runs = 0, side_by_side_runs = 0;
+        uint64_t runs = 0, wide_runs = 0, side_by_side_runs = 0, spare_runs = 0, spare_runs_taken_back = 0;
     };
     Stats stats();
 
@@ -106,12 +115,22 @@ private:
         int threads = 0;                     // threads the contexts were last set to
         bool idle = false;                   // waiting on `work`
         bool signalled = false;              // woken, not yet running: not woken twice
+        // The spare lane: its run's inputs while it runs them (emptied when a regular lane takes
+        // them back), when that happens, and the flag its graph run checks to stop early.
+        bool spare = false;
+        std::vector<Item> held;
+        std::chrono::steady_clock::time_point due;
+        std::atomic<bool> abort{false};
         std::condition_variable work;
         std::thread thread;
     };
     void compute_loop(Lane& lane);
-    void run_chunk(Lane& lane, const std::vector<Item>& chunk, llama_batch& batch, int threads);  // one graph run
+    void fill_batch(const std::vector<Item>& chunk, llama_batch& batch) const;  // reads the inputs
+    llama_context* decode(Lane& lane, llama_batch& batch, int threads);          // one graph run
+    void read_outputs(llama_context* ctx, size_t n, std::vector<std::vector<float>*>& dest) const;
     bool can_take(const Lane& lane) const;  // under mu_
+    Lane* overdue_spare();                  // under mu_: a spare lane whose run is late, if any
+    std::chrono::steady_clock::time_point spare_due() const;  // under mu_: the first spare run's due time (max() if none)
     Lane* lane_to_wake();                   // under mu_: an idle lane that can take the queue's head, marked signalled
     void free_contexts();
 
@@ -121,6 +140,7 @@ private:
     int chunk_tokens_ = 0;  // tokens per graph run (see the constructor)
     int n_embd_out_ = 0;
     int threads_ = 1;         // every thread: a run that finds the engine otherwise idle
+    int regular_lanes_ = 1;   // the lanes that are not spare
     bool lone_runs_wide_ = false;  // a run alone gets every thread (the model is big enough to gain)
     bool normalize_ = true;
     llama_model* model_ = nullptr;
@@ -130,6 +150,8 @@ private:
     std::mutex mu_;
     std::deque<Job*> queue_;  // jobs with inputs not yet handed to a lane
     int running_ = 0;         // lanes in a run
+    int regular_running_ = 0;  // regular lanes in a run (the spare lane takes work only when all are)
+    double ns_per_token_ = 0;  // one thread's CPU time a token, averaged over recent one-thread runs
     bool wide_running_ = false;  // a run holds every thread: the other lanes wait for it
     bool stopping_ = false;
     Stats stats_;

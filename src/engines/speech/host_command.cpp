@@ -39,13 +39,14 @@ bool runs_in_encoder_host(const ResolvedModel& model, const nlohmann::json& opti
 }
 
 EngineCommand encoder_host_command(const ResolvedModel& model, const nlohmann::json& options, const std::string& listen,
-                                   bool use_gpu) {
+                                   bool use_gpu, int spare_threads) {
     EngineCommand cmd;
     // Their own program: an encoder replica loads none of the speech engines' libraries.
     cmd.argv = {(executable_dir() / "xinfer-encoder").string(), "host", "--engine",
                 model.type == ModelType::rerank ? "llama-rerank" : "llama-embedding", "--listen", listen,
                 "--model-path", model.file.string()};
     if (use_gpu) cmd.argv.push_back("--gpu");
+    if (spare_threads > 0 && !use_gpu) cmd.argv.insert(cmd.argv.end(), {"--spare-threads", std::to_string(spare_threads)});
     for (auto& [key, value] : options.items()) {
         const bool threads = key == "n_threads";
         const int most = threads ? 256 : 1 << 20;

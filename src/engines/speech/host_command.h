@@ -21,6 +21,6 @@ EngineCommand model_host_command(const ResolvedModel& model, const nlohmann::jso
 bool runs_in_encoder_host(const ResolvedModel& model, const nlohmann::json& engine_options);
 // Options: n_threads, n_ctx / context_length (the longest input, in tokens).
 EngineCommand encoder_host_command(const ResolvedModel& model, const nlohmann::json& engine_options,
-                                   const std::string& listen, bool use_gpu = false);
+                                   const std::string& listen, bool use_gpu = false, int spare_threads = 0);
 
 }  // namespace xinfer
