@@ -357,7 +357,9 @@ void LlamaEncoder::compute_loop(Lane& lane) {
         if (other) other->work.notify_one();
         if (!lane.spare) fill_batch(chunk, batch);
         std::string error;
-        const int64_t cpu_before = threads == 1 ? thread_cpu_ns() : 0;
+        // One thread's CPU time a token sets when a spare run is due (only where there is one).
+        const bool timed = threads == 1 && regular_lanes_ < static_cast<int>(lanes_.size());
+        const int64_t cpu_before = timed ? thread_cpu_ns() : 0;
         const int n_tokens = batch.n_tokens;
         llama_context* ctx = nullptr;
         try {
@@ -373,7 +375,7 @@ void LlamaEncoder::compute_loop(Lane& lane) {
         } catch (const std::exception& e) {
             error = e.what();
         }
-        const int64_t cpu_ns = threads == 1 ? thread_cpu_ns() - cpu_before : 0;
+        const int64_t cpu_ns = timed ? thread_cpu_ns() - cpu_before : 0;
         lock.lock();
         --running_;
         regular_running_ -= !lane.spare;
