@@ -185,7 +185,8 @@ std::vector<std::string> llama_server_encoder_args(const std::string& front, con
     std::vector<std::string> args = {"--model", m["model_path"].get<std::string>(), "--no-webui", "--metrics", "--alias", uid,
             m["model_type"] == "rerank" ? "--rerank" : "--embedding", "--parallel", "4",
             "--ctx-size", std::to_string(4 * std::stoll(per_input)), "--batch-size", per_input, "--ubatch-size", per_input,
-            "--poll", "0", "--threads", host_flag("--threads", "1"), "--threads-http", "16",
+            "--poll", "0", "--threads", std::getenv("BENCH_DIRECT_THREADS") ? std::getenv("BENCH_DIRECT_THREADS") : host_flag("--threads", "1"),
+            "--threads-http", "16",
             // On the GPU when the model host is (placement gave it one): every layer, as the host does.
             "--n-gpu-layers", std::find(host.begin(), host.end(), "--gpu") != host.end() ? "999" : "0"};
     // As the replica's model host runs: with llama.cpp's weight repacking on or off.

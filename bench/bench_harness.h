@@ -74,6 +74,8 @@ std::vector<std::string> engine_args(const std::string& front, const std::string
 // For an embedding or rerank model that xinfer serves in its model host: the llama-server command
 // line (without the program) a user would otherwise run for it, with xinfer's earlier flags for
 // encoders (4 slots, one input per ubatch, no polling) and the replica's threads and context.
+// BENCH_DIRECT_THREADS=N gives it N threads instead (e.g. every core, which the replica's spare
+// lane draws its idle cycles from).
 std::vector<std::string> llama_server_encoder_args(const std::string& front, const std::string& uid);
 
 // An engine program started by hand (the reference a user would run): `program args... --host

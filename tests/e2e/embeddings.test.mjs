@@ -4,7 +4,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readFileSync, symlinkSync } from 'node:fs';
+import { readFileSync, readdirSync, symlinkSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { join } from 'node:path';
 import OpenAI from 'openai';
 import { startServer, launch, api, cli, EMBED_MODEL, RERANK_MODEL, CHAT_MODEL, LLAMA_BIN, scratchDir } from './helpers.mjs';
@@ -192,6 +193,32 @@ const engineProgram = async (uid) => {
   const pid = (await api(server, 'GET', `/v1/models/${uid}`)).json.replicas[0].pid;
   return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0];
 };
+
+// The cgroup CPU quota this process runs under (a container's own view), in cores; 0 when none.
+const cgroupQuota = () => {
+  try {
+    const [q, p] = readFileSync('/sys/fs/cgroup/cpu.max', 'utf8').trim().split(/\s+/);
+    return q === 'max' ? 0 : Number(q) / Number(p);
+  } catch {}
+  try {
+    const q = Number(readFileSync('/sys/fs/cgroup/cpu/cpu.cfs_quota_us', 'utf8'));
+    return q > 0 ? q / Number(readFileSync('/sys/fs/cgroup/cpu/cpu.cfs_period_us', 'utf8')) : 0;
+  } catch { return 0; }
+};
+
+test('an encoder replica with cores to spare runs one more lane, in SCHED_IDLE, and says so', async () => {
+  const held = (await api(server, 'GET', '/v1/cluster/info')).json[0].reservations;
+  for (const uid of ['bce-embedding-base_v1', 'bge-reranker-v2-m3']) {
+    const r = held.find((x) => x.replica === `${uid}#0`);
+    const expected = cpus().length > r.threads && !r.shared_cores && cgroupQuota() === 0 ? 1 : 0;
+    assert.equal(r.spare_threads, expected, JSON.stringify(r));
+    // Linux's policy 5 (SCHED_IDLE) for the spare lane's thread, and for no other.
+    const pid = (await api(server, 'GET', `/v1/models/${uid}`)).json.replicas[0].pid;
+    const idle = readdirSync(`/proc/${pid}/task`).filter((tid) =>
+      /^policy\s*:\s*5$/m.test(readFileSync(`/proc/${pid}/task/${tid}/sched`, 'utf8')));
+    assert.equal(idle.length, expected, `${uid}: ${idle.length} threads in SCHED_IDLE`);
+  }
+});
 
 test("the encoder host answers as llama-server does (vectors, scores, usage, errors); llama-server options choose llama-server", async () => {
   // Embedding and rerank replicas run in xinfer-encoder, which maps none of the speech engines'

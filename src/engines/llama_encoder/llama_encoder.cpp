@@ -283,7 +283,7 @@ int64_t thread_cpu_ns() {
 
 void LlamaEncoder::compute_loop(Lane& lane) {
     std::vector<Item> chunk;
-    std::vector<WakeFlag*> wake;
+    std::vector<WakeFlag*> wake;  // callers whose every input a run finished
     std::vector<std::vector<float>> spare_out;  // the spare lane's results, handed over under the lock
     std::vector<std::vector<float>*> dest;
     llama_batch batch = llama_batch_init(lane.ctx_tokens, 0, 1);  // reused by every run
