@@ -1,5 +1,6 @@
 #include "worker/cpu_quota.h"
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -20,14 +21,16 @@ std::filesystem::path under(const std::filesystem::path& top, const std::string&
     return start == std::string::npos ? top : top / path.substr(start);
 }
 
+// The tighter of two quotas in cores, 0 being none.
+double tighter(double a, double b) { return a == 0 ? b : b == 0 ? a : std::min(a, b); }
+
 // The tightest of the quotas on `dir` and its parents up to `top`; `read` gives one directory's
 // quota in cores (0: none).
 template <typename Read>
 double tightest(std::filesystem::path dir, const std::filesystem::path& top, Read read) {
     double least = 0;
     for (int depth = 0; depth < 64; ++depth) {
-        const double q = read(dir);
-        if (q > 0 && (least == 0 || q < least)) least = q;
+        least = tighter(least, read(dir));
         if (dir == top || dir.string().size() <= top.string().size()) break;
         dir = dir.parent_path();
     }
@@ -41,11 +44,9 @@ bool cgroup_path(const std::string& self_cgroup, bool v2, std::string& path) {
         const size_t a = line.find(':'), b = line.find(':', a + 1);
         if (a == std::string::npos || b == std::string::npos) continue;
         const std::string controllers = line.substr(a + 1, b - a - 1);
-        bool match = v2 ? controllers.empty() && line.compare(0, a, "0") == 0 : false;
-        if (!v2) {
-            std::istringstream names(controllers);
-            for (std::string n; std::getline(names, n, ',');) match |= n == "cpu";
-        }
+        bool match = v2 && controllers.empty() && line.compare(0, a, "0") == 0;
+        std::istringstream names(v2 ? "" : controllers);
+        for (std::string n; std::getline(names, n, ',');) match |= n == "cpu";
         if (match) {
             path = line.substr(b + 1);
             return true;
@@ -68,9 +69,7 @@ double quota_of(const std::string& quota, const std::string& period) {
 double cgroup_cpu_quota(const std::string& self_cgroup, const std::filesystem::path& root) {
     std::string path;
     double least = 0;
-    auto keep = [&](double q) {
-        if (q > 0 && (least == 0 || q < least)) least = q;
-    };
+    auto keep = [&](double q) { least = tighter(least, q); };
     if (cgroup_path(self_cgroup, true, path) && std::filesystem::exists(root / "cgroup.controllers")) {
         keep(tightest(under(root, path), root, [](const std::filesystem::path& dir) {
             std::istringstream max(read_first_line(dir / "cpu.max"));
