@@ -5,12 +5,14 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <thread>
 
 #include <pthread.h>
 #include <sched.h>
 #include <time.h>
 
+#include "common/log.h"
 #include "engines/mtmd/llama_runtime.h"
 
 namespace xinfer {
@@ -95,6 +97,7 @@ LlamaEncoder::LlamaEncoder(const std::string& model_path, Task task, int threads
         if (lane->spare)
             for (llama_context* c : {lane->ctx, lane->short_ctx})
                 if (c) llama_set_abort_callback(c, [](void* l) { return static_cast<Lane*>(l)->abort.load(std::memory_order_relaxed); }, lane.get());
+        if (lane->spare) lane->batch = new llama_batch(llama_batch_init(lane->ctx_tokens, 0, 1));
         lanes_.push_back(std::move(lane));
         if (!made) {
             free_contexts();
@@ -115,13 +118,20 @@ LlamaEncoder::LlamaEncoder(const std::string& model_path, Task task, int threads
     lone_runs_wide_ = regular_lanes_ > 1 && threads_ == regular_lanes_ && llama_model_n_embd(model_) >= 256;
     normalize_ = task == Task::embedding;
     for (auto& lane : lanes_) {
-        lane->thread = std::thread([this, l = lane.get()] { compute_loop(*l); });
+        Lane* l = lane.get();
+        lane->thread = std::thread([this, l] { l->spare ? spare_loop(*l) : compute_loop(*l); });
         if (lane->spare) {
             // Only cycles no other thread of the machine wants: any thread that wakes on its core
             // takes the core at once. The callers' threads, the gateway and other models' engines
-            // run as if this lane were not there.
+            // run as if this lane were not there. Where the class is refused, the lane stays
+            // unused: at normal priority it would be a thread beyond the replica's budget.
             sched_param none{};
-            pthread_setschedparam(lane->thread.native_handle(), SCHED_IDLE, &none);
+            if (const int err = pthread_setschedparam(lane->thread.native_handle(), SCHED_IDLE, &none); err == 0) {
+                std::lock_guard lock(mu_);
+                spare_ = l;
+            } else {
+                log::warn(std::string("encoder: no spare lane (SCHED_IDLE refused: ") + std::strerror(err) + ")");
+            }
         }
     }
 }
@@ -131,18 +141,45 @@ void LlamaEncoder::free_contexts() {
         if (lane->short_ctx) llama_free(lane->short_ctx);
         if (lane->ctx) llama_free(lane->ctx);
         lane->short_ctx = lane->ctx = nullptr;
+        if (lane->batch) llama_batch_free(*lane->batch);
+        delete lane->batch;
+        lane->batch = nullptr;
     }
     if (model_) llama_model_free(model_);
     model_ = nullptr;
 }
 
 LlamaEncoder::~LlamaEncoder() {
+    std::vector<WakeFlag*> wake;
     {
         std::lock_guard lock(mu_);
         stopping_ = true;
-        for (auto& lane : lanes_) lane->abort = lane->spare;
+        // The regular lanes finish their runs and stop; the callers of a spare run and of the
+        // queue are answered here (a finished spare run's answers still go out).
+        const std::string error = "the model is being unloaded";
+        std::vector<Item> left;
+        if (spare_ && !spare_->held.empty()) {
+            int state = Lane::spare_running;
+            if (spare_->state.compare_exchange_strong(state, Lane::spare_taken_back, std::memory_order_acq_rel)) {
+                spare_->abort = true;
+                left.swap(spare_->held);
+            } else {
+                settle_spare(left, wake);  // done: answered, or its items left to fail below
+            }
+        }
+        while (!queue_.empty()) {
+            Job* job = queue_.front();
+            left.push_back({job, job->next++});
+            if (job->next == job->inputs->size()) queue_.pop_front();
+        }
+        complete(left, error, wake);
     }
-    for (auto& lane : lanes_) lane->work.notify_all();
+    for (WakeFlag* w : wake) w->post();
+    spare_stopping_ = true;
+    for (auto& lane : lanes_) {
+        if (lane->spare) lane->assigned.post();
+        lane->work.notify_all();
+    }
     for (auto& lane : lanes_)
         if (lane->thread.joinable()) lane->thread.join();
     free_contexts();
@@ -225,12 +262,15 @@ std::vector<std::vector<float>> LlamaEncoder::encode(const std::vector<Tokens>& 
     job.out = &out;
     job.finished = &finished;
     Lane* wake = nullptr;
+    Lane* spare = nullptr;
     {
         std::lock_guard lock(mu_);
         queue_.push_back(&job);
         wake = lane_to_wake();
+        if (!wake) spare = assign_spare();  // every regular lane is running
     }
     if (wake) wake->work.notify_one();  // outside the lock: the lane, woken, finds it free
+    if (spare) spare->assigned.post();
     finished.wait();  // the lanes wrote the outputs and any error before posting
     if (!job.error.empty()) throw std::runtime_error(job.error);
     return out;
@@ -243,34 +283,111 @@ LlamaEncoder::Stats LlamaEncoder::stats() {
 
 bool LlamaEncoder::can_take(const Lane& lane) const {
     if (queue_.empty() || wide_running_) return false;
-    if (lane.spare && regular_running_ < regular_lanes_) return false;  // a regular lane is free for it
+    if (lane.spare && running_ < regular_lanes_) return false;  // a regular lane is free for it
     const Job* head = queue_.front();
     return static_cast<int>((*head->inputs)[head->next].size()) <= lane.ctx_tokens;
 }
 
 LlamaEncoder::Lane* LlamaEncoder::lane_to_wake() {
-    // A regular lane first; the spare one only while every regular lane is running.
-    for (bool spare : {false, true})
-        for (auto& lane : lanes_)
-            if (lane->spare == spare && lane->idle && !lane->signalled && can_take(*lane)) {
-                lane->signalled = true;
-                return lane.get();
-            }
+    for (auto& lane : lanes_)
+        if (!lane->spare && lane->idle && !lane->signalled && can_take(*lane)) {
+            lane->signalled = true;
+            return lane.get();
+        }
     return nullptr;
 }
 
-LlamaEncoder::Lane* LlamaEncoder::overdue_spare() {
-    const auto now = std::chrono::steady_clock::now();
-    for (auto& lane : lanes_)
-        if (lane->spare && !lane->held.empty() && lane->due <= now) return lane.get();
-    return nullptr;
+void LlamaEncoder::take_chunk(size_t most, std::vector<Item>& chunk) {
+    size_t tokens = 0;
+    while (!queue_.empty() && chunk.size() < most) {
+        Job* job = queue_.front();
+        const size_t n = (*job->inputs)[job->next].size();
+        if (!chunk.empty() && tokens + n > static_cast<size_t>(chunk_tokens_)) break;
+        chunk.push_back({job, job->next++});
+        tokens += n;
+        if (job->next == job->inputs->size()) queue_.pop_front();
+    }
+}
+
+size_t LlamaEncoder::queued() const {
+    size_t n = 0;
+    for (const Job* job : queue_) n += job->inputs->size() - job->next;
+    return n;
+}
+
+LlamaEncoder::Lane* LlamaEncoder::assign_spare() {
+    Lane* sp = spare_;
+    if (!sp || stopping_ || sp->state.load(std::memory_order_acquire) != Lane::spare_idle || !can_take(*sp)) return nullptr;
+    // It takes as a lone lane does (see compute_loop), its inputs read now, on this thread.
+    sp->held.clear();
+    take_chunk(std::min<size_t>(static_cast<size_t>(max_sequences_), std::max<size_t>(4, (queued() + 1) / 2)), sp->held);
+    fill_batch(sp->held, *sp->batch);
+    sp->out.resize(sp->held.size());
+    sp->failed = false;
+    sp->abort = false;
+    const double per_token = ns_per_token_.load(std::memory_order_relaxed);
+    sp->due = std::chrono::steady_clock::now() + std::chrono::milliseconds(2) +
+              std::chrono::nanoseconds(static_cast<int64_t>(4 * (per_token > 0 ? per_token : 1e6) * sp->batch->n_tokens));
+    stats_.runs++;
+    stats_.spare_runs++;
+    stats_.side_by_side_runs++;
+    sp->state.store(Lane::spare_running, std::memory_order_release);
+    return sp;
+}
+
+bool LlamaEncoder::settle_spare(std::vector<Item>& chunk, std::vector<WakeFlag*>& wake) {
+    Lane* sp = spare_;
+    if (!sp || sp->held.empty()) return false;
+    int state = sp->state.load(std::memory_order_acquire);
+    if (state == Lane::spare_running) {
+        if (sp->due > std::chrono::steady_clock::now()) return false;
+        // Still waiting for a core at its due time: run here instead. The spare thread stops at
+        // its next graph node whenever it gets a core, and drops what it computed.
+        if (sp->state.compare_exchange_strong(state, Lane::spare_taken_back, std::memory_order_acq_rel)) {
+            sp->abort = true;
+            chunk.swap(sp->held);
+            stats_.spare_runs_taken_back++;
+            return true;
+        }
+        // It finished meanwhile (state now reads done).
+    }
+    if (state != Lane::spare_done) return false;
+    std::vector<Item> items;
+    items.swap(sp->held);
+    const bool failed = sp->failed;
+    if (!failed)
+        for (size_t k = 0; k < items.size(); ++k) (*items[k].job->out)[items[k].index] = std::move(sp->out[k]);
+    sp->state.store(Lane::spare_idle, std::memory_order_release);  // its buffers are free for the next run
+    if (failed) {
+        chunk = std::move(items);  // run again by a regular lane, which reports a fault that is real
+        return true;
+    }
+    complete(items, "", wake);
+    return false;
 }
 
 std::chrono::steady_clock::time_point LlamaEncoder::spare_due() const {
-    auto due = std::chrono::steady_clock::time_point::max();
-    for (const auto& lane : lanes_)
-        if (lane->spare && !lane->held.empty()) due = std::min(due, lane->due);
-    return due;
+    return spare_ && !spare_->held.empty() ? spare_->due : std::chrono::steady_clock::time_point::max();
+}
+
+void LlamaEncoder::wake_regular_lanes() {
+    // Without the lock, so a lane may miss it between looking and sleeping: idle lanes also wake
+    // at the run's due time (spare_due), which bounds that.
+    for (auto& lane : lanes_)
+        if (!lane->spare) lane->work.notify_all();
+}
+
+void LlamaEncoder::complete(const std::vector<Item>& chunk, const std::string& error, std::vector<WakeFlag*>& wake) {
+    for (const Item& it : chunk) {
+        Job* job = it.job;
+        if (!error.empty() && job->error.empty()) {
+            job->error = error;
+            // Its inputs not yet taken are not run: it has failed.
+            queue_.erase(std::remove(queue_.begin(), queue_.end(), job), queue_.end());
+            job->taken_back = job->inputs->size() - job->next;
+        }
+        if (++job->done + job->taken_back == job->inputs->size()) wake.push_back(job->finished);
+    }
 }
 
 namespace {
@@ -281,10 +398,16 @@ int64_t thread_cpu_ns() {
 }
 }  // namespace
 
+void LlamaEncoder::note_cpu_per_token(int64_t cpu_ns, int n_tokens) {
+    if (cpu_ns <= 0 || n_tokens <= 0) return;
+    const double sample = static_cast<double>(cpu_ns) / n_tokens;
+    const double average = ns_per_token_.load(std::memory_order_relaxed);
+    ns_per_token_.store(average > 0 ? 0.8 * average + 0.2 * sample : sample, std::memory_order_relaxed);
+}
+
 void LlamaEncoder::compute_loop(Lane& lane) {
     std::vector<Item> chunk;
     std::vector<WakeFlag*> wake;  // callers whose every input a run finished
-    std::vector<std::vector<float>> spare_out;  // the spare lane's results, handed over under the lock
     std::vector<std::vector<float>*> dest;
     llama_batch batch = llama_batch_init(lane.ctx_tokens, 0, 1);  // reused by every run
     const size_t n_lanes = static_cast<size_t>(regular_lanes_);
@@ -292,122 +415,104 @@ void LlamaEncoder::compute_loop(Lane& lane) {
     for (;;) {
         if (stopping_) break;
         chunk.clear();
-        // A spare run still waiting for a core at its due time is run here instead; the spare
-        // lane drops it whenever it gets to run again.
-        Lane* late = lane.spare ? nullptr : overdue_spare();
-        if (late) {
-            chunk.swap(late->held);
-            late->abort = true;
-            stats_.spare_runs_taken_back++;
-        } else if (!can_take(lane)) {
-            lane.idle = true;
-            const auto due = lane.spare ? std::chrono::steady_clock::time_point::max() : spare_due();
-            auto woken = [&] { return stopping_ || lane.signalled; };
-            if (due == std::chrono::steady_clock::time_point::max()) lane.work.wait(lock, woken);
-            else lane.work.wait_until(lock, due, woken);
-            lane.idle = lane.signalled = false;
+        wake.clear();
+        // A spare run: answered here when it is done, run here when it failed or is overdue.
+        const bool rerun = settle_spare(chunk, wake);
+        if (!wake.empty()) {
+            lock.unlock();
+            for (WakeFlag* w : wake) w->post();
+            lock.lock();
             continue;
-        } else {
+        }
+        if (!rerun) {
+            if (!can_take(lane)) {
+                lane.idle = true;
+                const auto due = spare_due();
+                auto woken = [&] { return stopping_ || lane.signalled || spare_done(); };
+                if (due == std::chrono::steady_clock::time_point::max()) lane.work.wait(lock, woken);
+                else lane.work.wait_until(lock, due, woken);
+                lane.idle = lane.signalled = false;
+                continue;
+            }
             // What is queued, in arrival order, while it fits one graph run. One lane takes at most
             // half of it (4 at least): the answered callers send their next inputs while the other
             // half runs, so under steady load every run is full instead of a big run and a lone
             // straggler taking turns (llama-server's 4 slots give it the same rhythm). Several lanes
             // share it evenly with the idle ones (one lane computing four texts while another
-            // waits is slower than both computing two). The spare lane takes as a lone lane does.
-            size_t queued = 0;
-            for (const Job* job : queue_) queued += job->inputs->size() - job->next;
+            // waits is slower than both computing two).
             size_t idle = 0;  // the regular lanes waiting, a lane already woken for this queue among them
             for (const auto& l : lanes_) idle += l.get() != &lane && l->idle && !l->spare;
-            const size_t most = std::min<size_t>(static_cast<size_t>(max_sequences_),
-                                                 n_lanes == 1 || lane.spare ? std::max<size_t>(4, (queued + 1) / 2)
-                                                                            : (queued + idle) / (idle + 1));
-            size_t tokens = 0;
-            while (!queue_.empty() && chunk.size() < most) {
-                Job* job = queue_.front();
-                const size_t n = (*job->inputs)[job->next].size();
-                if (!chunk.empty() && tokens + n > static_cast<size_t>(chunk_tokens_)) break;
-                chunk.push_back({job, job->next++});
-                tokens += n;
-                if (job->next == job->inputs->size()) queue_.pop_front();
-            }
+            const size_t n = queued();
+            take_chunk(std::min<size_t>(static_cast<size_t>(max_sequences_),
+                                        n_lanes == 1 ? std::max<size_t>(4, (n + 1) / 2) : (n + idle) / (idle + 1)),
+                       chunk);
         }
         // A lone run, with nothing else running or waiting, takes every thread where that pays
         // (see lone_runs_wide_); otherwise one lane's share, and what is left goes to another lane.
-        const bool wide = !late && lone_runs_wide_ && lane.index == 0 && running_ == 0 && queue_.empty();
+        const bool wide = !rerun && lone_runs_wide_ && lane.index == 0 && running_ == 0 && queue_.empty();
         wide_running_ = wide;
         stats_.runs++;
         stats_.wide_runs += wide;
         stats_.side_by_side_runs += running_ > 0;
-        stats_.spare_runs += lane.spare;
         ++running_;
-        regular_running_ += !lane.spare;
         const int threads = wide ? threads_ : lane.own_threads;
-        if (lane.spare) {
-            // Its inputs are read now, under the lock: once a regular lane takes the run back,
-            // its callers may be answered and gone while this lane still waits for a core.
-            fill_batch(chunk, batch);
-            lane.held = chunk;
-            lane.abort = false;
-            const double per_token = ns_per_token_ > 0 ? ns_per_token_ : 1e6;
-            lane.due = std::chrono::steady_clock::now() + std::chrono::milliseconds(2) +
-                       std::chrono::nanoseconds(static_cast<int64_t>(4 * per_token * batch.n_tokens));
-        }
+        // One thread's CPU time a token sets when a spare run is due (only where there is one).
+        const bool timed = threads == 1 && spare_;
         Lane* other = lane_to_wake();
+        Lane* spare = assign_spare();  // every regular lane is running now, perhaps
         lock.unlock();
         if (other) other->work.notify_one();
-        if (!lane.spare) fill_batch(chunk, batch);
+        if (spare) spare->assigned.post();
+        fill_batch(chunk, batch);
         std::string error;
-        // One thread's CPU time a token sets when a spare run is due (only where there is one).
-        const bool timed = threads == 1 && regular_lanes_ < static_cast<int>(lanes_.size());
         const int64_t cpu_before = timed ? thread_cpu_ns() : 0;
-        const int n_tokens = batch.n_tokens;
-        llama_context* ctx = nullptr;
         try {
-            ctx = decode(lane, batch, threads);
+            llama_context* ctx = decode(lane, batch, threads);
             dest.clear();
-            if (lane.spare) {
-                spare_out.assign(chunk.size(), {});
-                for (auto& v : spare_out) dest.push_back(&v);
-            } else {
-                for (const Item& it : chunk) dest.push_back(&(*it.job->out)[it.index]);
-            }
+            for (const Item& it : chunk) dest.push_back(&(*it.job->out)[it.index]);
             read_outputs(ctx, chunk.size(), dest);
         } catch (const std::exception& e) {
             error = e.what();
         }
-        const int64_t cpu_ns = timed ? thread_cpu_ns() - cpu_before : 0;
+        if (timed && error.empty()) note_cpu_per_token(thread_cpu_ns() - cpu_before, batch.n_tokens);
         lock.lock();
         --running_;
-        regular_running_ -= !lane.spare;
         if (wide) wide_running_ = false;
-        if (cpu_ns > 0 && error.empty() && n_tokens > 0) {
-            const double sample = static_cast<double>(cpu_ns) / n_tokens;
-            ns_per_token_ = ns_per_token_ > 0 ? 0.8 * ns_per_token_ + 0.2 * sample : sample;
-        }
-        if (lane.spare) {
-            lane.abort = false;
-            if (lane.held.empty()) continue;  // taken back: its callers are a regular lane's now
-            lane.held.clear();
-            if (error.empty())
-                for (size_t k = 0; k < chunk.size(); ++k) (*chunk[k].job->out)[chunk[k].index] = std::move(spare_out[k]);
-        }
-        wake.clear();
-        for (const Item& it : chunk) {
-            Job* job = it.job;
-            if (!error.empty() && job->error.empty()) {
-                job->error = error;
-                // Its inputs not yet taken are not run: it has failed.
-                queue_.erase(std::remove(queue_.begin(), queue_.end(), job), queue_.end());
-                job->taken_back = job->inputs->size() - job->next;
-            }
-            if (++job->done + job->taken_back == job->inputs->size()) wake.push_back(job->finished);
-        }
+        complete(chunk, error, wake);
         // A released caller may return at once and its job is gone: nothing touches it after this.
         lock.unlock();
         for (WakeFlag* w : wake) w->post();
         lock.lock();
     }
     llama_batch_free(batch);
+}
+
+void LlamaEncoder::spare_loop(Lane& lane) {
+    std::vector<std::vector<float>*> dest;
+    for (;;) {
+        lane.assigned.wait();  // a run's inputs are in lane.batch, lane.out sized for its results
+        if (spare_stopping_.load(std::memory_order_acquire)) break;
+        const int n_tokens = lane.batch->n_tokens;
+        const int64_t cpu_before = thread_cpu_ns();
+        bool failed = false;
+        try {
+            llama_context* ctx = decode(lane, *lane.batch, 1);
+            dest.clear();
+            for (auto& v : lane.out) dest.push_back(&v);
+            read_outputs(ctx, lane.out.size(), dest);
+        } catch (const std::exception&) {
+            failed = true;  // a fault, or a run taken back that stopped early
+        }
+        if (!failed) note_cpu_per_token(thread_cpu_ns() - cpu_before, n_tokens);
+        lane.failed = failed;
+        int state = Lane::spare_running;
+        if (lane.state.compare_exchange_strong(state, Lane::spare_done, std::memory_order_acq_rel)) {
+            wake_regular_lanes();  // one of them hands the results to the callers
+        } else {
+            // Taken back: a regular lane ran it; what this one computed is dropped.
+            lane.state.store(Lane::spare_idle, std::memory_order_release);
+        }
+    }
 }
 
 void LlamaEncoder::fill_batch(const std::vector<Item>& chunk, llama_batch& batch) const {

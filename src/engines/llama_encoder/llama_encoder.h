@@ -11,9 +11,12 @@
 // under 64 tokens use a second, small context without flash attention (cheaper there).
 // Tokenizing and writing answers happen on the callers' threads, in parallel with the compute.
 // Where the machine has cores beyond the replica's threads, a spare lane (one thread, Linux's
-// SCHED_IDLE class) runs what the busy lanes leave queued on cycles no other thread wants: it
-// never delays another thread, and a run it cannot finish in time (its cores got busy) is taken
-// back and run by a regular lane.
+// SCHED_IDLE class) runs what the busy lanes leave queued on cycles no other thread wants. It
+// never delays another thread: any thread that wakes on its core preempts it at once, so it never
+// takes the queue's lock (preempted while holding it, it would stall every caller and lane until
+// an idle core came by). Threads of normal priority hand it its runs and its answers to the
+// callers; it only computes, and says it is done through one atomic state. A run it cannot finish
+// in time (its cores got busy) is taken back and run by a regular lane.
 // llama-server spends about as much again as a small model's compute on its task queue, slots
 // and JSON for each input; this engine spends little beyond the compute.
 #pragma once
@@ -115,23 +118,49 @@ private:
         int threads = 0;                     // threads the contexts were last set to
         bool idle = false;                   // waiting on `work`
         bool signalled = false;              // woken, not yet running: not woken twice
-        // The spare lane: its run's inputs while it runs them (emptied when a regular lane takes
-        // them back), when that happens, and the flag its graph run checks to stop early.
+        // The spare lane. A thread of normal priority, holding the lock, gives it a run while it is
+        // idle (its inputs already in `batch`, `held` the items) and posts `assigned`; the spare
+        // thread computes into `out` and moves `state` from running to done, after which a regular
+        // lane hands `out` to the callers; or a regular lane finds the run overdue, moves `state`
+        // to taken_back, runs `held` itself and raises `abort`, and the spare thread, once it gets
+        // a core, stops and sets `state` idle. Whoever wins the move from running owns the items.
+        enum SpareState : int { spare_idle, spare_running, spare_done, spare_taken_back };
         bool spare = false;
-        std::vector<Item> held;
-        std::chrono::steady_clock::time_point due;
+        std::atomic<int> state{spare_idle};
+        std::vector<Item> held;                    // under mu_
+        std::chrono::steady_clock::time_point due; // under mu_
+        llama_batch* batch = nullptr;              // the spare's inputs, written while it is idle
+        std::vector<std::vector<float>> out;       // its results, read once it is done
+        bool failed = false;                       // its run threw (the items are run again)
+        WakeFlag assigned;
         std::atomic<bool> abort{false};
         std::condition_variable work;
         std::thread thread;
     };
     void compute_loop(Lane& lane);
+    void spare_loop(Lane& lane);  // never takes mu_
     void fill_batch(const std::vector<Item>& chunk, llama_batch& batch) const;  // reads the inputs
     llama_context* decode(Lane& lane, llama_batch& batch, int threads);          // one graph run
     void read_outputs(llama_context* ctx, size_t n, std::vector<std::vector<float>*>& dest) const;
     bool can_take(const Lane& lane) const;  // under mu_
-    Lane* overdue_spare();                  // under mu_: a spare lane whose run is late, if any
-    std::chrono::steady_clock::time_point spare_due() const;  // under mu_: the first spare run's due time (max() if none)
-    Lane* lane_to_wake();                   // under mu_: an idle lane that can take the queue's head, marked signalled
+    // Under mu_: the queue's head items for one lane's run (at most `most`, within a run's tokens).
+    void take_chunk(size_t most, std::vector<Item>& chunk);
+    size_t queued() const;  // under mu_: inputs in the queue
+    // Under mu_: a run's items are finished (with `error`, their jobs fail); the callers whose
+    // every input is finished are added to `wake`, to be posted once the lock is let go.
+    void complete(const std::vector<Item>& chunk, const std::string& error, std::vector<WakeFlag*>& wake);
+    void note_cpu_per_token(int64_t cpu_ns, int n_tokens);  // any thread, no lock
+    // Under mu_: hands the spare lane a run if it is idle and every regular lane is running; the
+    // caller posts the returned lane's `assigned` once it has let go of the lock.
+    Lane* assign_spare();
+    // Under mu_, on a regular lane: a finished spare run's answers go to its callers (their wake-ups
+    // added to `wake`), and a failed or overdue one's items move to `chunk` to be run again.
+    // True when it took the items into `chunk`.
+    bool settle_spare(std::vector<Item>& chunk, std::vector<WakeFlag*>& wake);
+    std::chrono::steady_clock::time_point spare_due() const;  // under mu_: when a regular lane must look at the spare run (max() if none)
+    bool spare_done() const { return spare_ && spare_->state.load(std::memory_order_acquire) == Lane::spare_done; }
+    void wake_regular_lanes();              // from the spare thread: a run is done (no lock taken)
+    Lane* lane_to_wake();                   // under mu_: an idle regular lane that can take the queue's head, marked signalled
     void free_contexts();
 
     Task task_;
@@ -146,12 +175,15 @@ private:
     llama_model* model_ = nullptr;
     const llama_vocab* vocab_ = nullptr;
     std::vector<std::unique_ptr<Lane>> lanes_;
+    Lane* spare_ = nullptr;  // the spare lane, if any (the last of lanes_)
 
     std::mutex mu_;
     std::deque<Job*> queue_;  // jobs with inputs not yet handed to a lane
-    int running_ = 0;         // lanes in a run
-    int regular_running_ = 0;  // regular lanes in a run (the spare lane takes work only when all are)
-    double ns_per_token_ = 0;  // one thread's CPU time a token, averaged over recent one-thread runs
+    int running_ = 0;  // regular lanes in a run (the spare lane is given work only when all are)
+    // One thread's CPU time a token, averaged over recent one-thread runs (the spare's among them,
+    // which cannot take the lock: a lost update of the average is harmless).
+    std::atomic<double> ns_per_token_{0};
+    std::atomic<bool> spare_stopping_{false};
     bool wide_running_ = false;  // a run holds every thread: the other lanes wait for it
     bool stopping_ = false;
     Stats stats_;
