@@ -127,8 +127,11 @@ LlamaEncoder::LlamaEncoder(const std::string& model_path, Task task, int threads
             // unused: at normal priority it would be a thread beyond the replica's budget.
             sched_param none{};
             if (const int err = pthread_setschedparam(lane->thread.native_handle(), SCHED_IDLE, &none); err == 0) {
-                std::lock_guard lock(mu_);
-                spare_ = l;
+                {
+                    std::lock_guard lock(mu_);
+                    spare_ = l;
+                }
+                courier_ = std::thread([this] { courier_loop(); });
             } else {
                 log::warn(std::string("encoder: no spare lane (SCHED_IDLE refused: ") + std::strerror(err) + ")");
             }
@@ -176,6 +179,8 @@ LlamaEncoder::~LlamaEncoder() {
     }
     for (WakeFlag* w : wake) w->post();
     spare_stopping_ = true;
+    courier_wake_.post();
+    if (courier_.joinable()) courier_.join();
     for (auto& lane : lanes_) {
         if (lane->spare) lane->assigned.post();
         lane->work.notify_all();
@@ -335,11 +340,11 @@ LlamaEncoder::Lane* LlamaEncoder::assign_spare() {
     return sp;
 }
 
-bool LlamaEncoder::settle_spare(std::vector<Item>& chunk, std::vector<WakeFlag*>& wake) {
+bool LlamaEncoder::settle_spare(std::vector<Item>& chunk, std::vector<WakeFlag*>& wake, bool rerun) {
     Lane* sp = spare_;
     if (!sp || sp->held.empty()) return false;
     int state = sp->state.load(std::memory_order_acquire);
-    if (state == Lane::spare_running) {
+    if (state == Lane::spare_running && rerun) {
         if (sp->due > std::chrono::steady_clock::now()) return false;
         // Still waiting for a core at its due time: run here instead. The spare thread stops at
         // its next graph node whenever it gets a core, and drops what it computed.
@@ -351,7 +356,7 @@ bool LlamaEncoder::settle_spare(std::vector<Item>& chunk, std::vector<WakeFlag*>
         }
         // It finished meanwhile (state now reads done).
     }
-    if (state != Lane::spare_done) return false;
+    if (state != Lane::spare_done || (sp->failed && !rerun)) return false;
     std::vector<Item> items;
     items.swap(sp->held);
     const bool failed = sp->failed;
@@ -368,13 +373,6 @@ bool LlamaEncoder::settle_spare(std::vector<Item>& chunk, std::vector<WakeFlag*>
 
 std::chrono::steady_clock::time_point LlamaEncoder::spare_due() const {
     return spare_ && !spare_->held.empty() ? spare_->due : std::chrono::steady_clock::time_point::max();
-}
-
-void LlamaEncoder::wake_regular_lanes() {
-    // Without the lock, so a lane may miss it between looking and sleeping: idle lanes also wake
-    // at the run's due time (spare_due), which bounds that.
-    for (auto& lane : lanes_)
-        if (!lane->spare) lane->work.notify_all();
 }
 
 void LlamaEncoder::complete(const std::vector<Item>& chunk, const std::string& error, std::vector<WakeFlag*>& wake) {
@@ -507,11 +505,46 @@ void LlamaEncoder::spare_loop(Lane& lane) {
         lane.failed = failed;
         int state = Lane::spare_running;
         if (lane.state.compare_exchange_strong(state, Lane::spare_done, std::memory_order_acq_rel)) {
-            wake_regular_lanes();  // one of them hands the results to the callers
+            // Preempted before this post, the run is found at the regular lanes' next look (at
+            // the latest its due time).
+            courier_wake_.post();
         } else {
             // Taken back: a regular lane ran it; what this one computed is dropped.
             lane.state.store(Lane::spare_idle, std::memory_order_release);
         }
+    }
+}
+
+void LlamaEncoder::courier_loop() {
+    // At normal priority, so that what it does under the lock cannot wait for a core; it wakes
+    // once a spare run (a few µs of work each), typically on the core the spare thread just left.
+    std::vector<Item> none;
+    std::vector<WakeFlag*> wake;
+    for (;;) {
+        courier_wake_.wait();
+        if (spare_stopping_.load(std::memory_order_acquire)) break;
+        Lane* next = nullptr;
+        Lane* rerunner = nullptr;
+        wake.clear();
+        {
+            std::lock_guard lock(mu_);
+            if (stopping_) continue;
+            settle_spare(none, wake, false);
+            if (spare_done()) {
+                // It failed: a regular lane runs it again (an idle one is woken for it).
+                for (auto& l : lanes_)
+                    if (!l->spare && l->idle && !l->signalled) {
+                        l->signalled = true;
+                        rerunner = l.get();
+                        break;
+                    }
+            } else {
+                next = assign_spare();
+            }
+        }
+        for (WakeFlag* w : wake) w->post();
+        if (rerunner) rerunner->work.notify_one();
+        if (next) next->assigned.post();
     }
 }
 

@@ -15,8 +15,9 @@
 // never delays another thread: any thread that wakes on its core preempts it at once, so it never
 // takes the queue's lock (preempted while holding it, it would stall every caller and lane until
 // an idle core came by). Threads of normal priority hand it its runs and its answers to the
-// callers; it only computes, and says it is done through one atomic state. A run it cannot finish
-// in time (its cores got busy) is taken back and run by a regular lane.
+// callers (a courier thread, woken when a spare run is done, hands over the answers and the next
+// run at once); it only computes, and says it is done through one atomic state. A run it cannot
+// finish in time (its cores got busy) is taken back and run by a regular lane.
 // llama-server spends about as much again as a small model's compute on its task queue, slots
 // and JSON for each input; this engine spends little beyond the compute.
 #pragma once
@@ -139,6 +140,7 @@ private:
     };
     void compute_loop(Lane& lane);
     void spare_loop(Lane& lane);  // never takes mu_
+    void courier_loop();          // a spare run done: its answers out, the next one in
     void fill_batch(const std::vector<Item>& chunk, llama_batch& batch) const;  // reads the inputs
     llama_context* decode(Lane& lane, llama_batch& batch, int threads);          // one graph run
     void read_outputs(llama_context* ctx, size_t n, std::vector<std::vector<float>*>& dest) const;
@@ -153,13 +155,12 @@ private:
     // Under mu_: hands the spare lane a run if it is idle and every regular lane is running; the
     // caller posts the returned lane's `assigned` once it has let go of the lock.
     Lane* assign_spare();
-    // Under mu_, on a regular lane: a finished spare run's answers go to its callers (their wake-ups
-    // added to `wake`), and a failed or overdue one's items move to `chunk` to be run again.
-    // True when it took the items into `chunk`.
-    bool settle_spare(std::vector<Item>& chunk, std::vector<WakeFlag*>& wake);
+    // Under mu_: a finished spare run's answers go to its callers (their wake-ups added to `wake`);
+    // with `rerun` (a regular lane), a failed or overdue one's items move to `chunk` to be run
+    // again. True when it took the items into `chunk`.
+    bool settle_spare(std::vector<Item>& chunk, std::vector<WakeFlag*>& wake, bool rerun = true);
     std::chrono::steady_clock::time_point spare_due() const;  // under mu_: when a regular lane must look at the spare run (max() if none)
     bool spare_done() const { return spare_ && spare_->state.load(std::memory_order_acquire) == Lane::spare_done; }
-    void wake_regular_lanes();              // from the spare thread: a run is done (no lock taken)
     Lane* lane_to_wake();                   // under mu_: an idle regular lane that can take the queue's head, marked signalled
     void free_contexts();
 
@@ -184,6 +185,8 @@ private:
     // which cannot take the lock: a lost update of the average is harmless).
     std::atomic<double> ns_per_token_{0};
     std::atomic<bool> spare_stopping_{false};
+    WakeFlag courier_wake_;  // posted by the spare thread when a run is done
+    std::thread courier_;
     bool wide_running_ = false;  // a run holds every thread: the other lanes wait for it
     bool stopping_ = false;
     Stats stats_;
