@@ -121,8 +121,9 @@ private:
         bool signalled = false;              // woken, not yet running: not woken twice
         // The spare lane. A thread of normal priority, holding the lock, gives it a run while it is
         // idle (its inputs already in `batch`, `held` the items) and posts `assigned`; the spare
-        // thread computes into `out` and moves `state` from running to done, after which a regular
-        // lane hands `out` to the callers; or a regular lane finds the run overdue, moves `state`
+        // thread computes into `out`, moves `state` from running to done and posts the courier,
+        // which hands `out` to the callers (or a regular lane does, at its next look); or a
+        // regular lane finds the run overdue, moves `state`
         // to taken_back, runs `held` itself and raises `abort`, and the spare thread, once it gets
         // a core, stops and sets `state` idle. Whoever wins the move from running owns the items.
         enum SpareState : int { spare_idle, spare_running, spare_done, spare_taken_back };
